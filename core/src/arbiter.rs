@@ -1,0 +1,1 @@
+//! The master state machine (placeholder until it lands).

@@ -1,0 +1,1 @@
+//! The settings model (placeholder until it lands).

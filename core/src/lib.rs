@@ -1,0 +1,12 @@
+//! rcorn's pure, deterministic core.
+//!
+//! Nothing in this crate reads a clock, makes a syscall, spawns a thread or
+//! draws a random number: time and the outside world arrive as events, and
+//! what should happen leaves as commands. The real adapter (`rcorn-io`) and
+//! the simulator (`sim`) drive the same code.
+
+pub mod arbiter;
+pub mod config;
+pub mod http;
+pub mod time;
+pub mod worker;

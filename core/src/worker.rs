@@ -1,0 +1,1 @@
+//! The worker lifecycle state machine (placeholder until it lands).

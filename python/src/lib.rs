@@ -1,0 +1,1 @@
+//! rcorn python
