@@ -1,1 +1,0 @@
-//! The settings model (placeholder until it lands).
