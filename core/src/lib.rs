@@ -5,6 +5,7 @@
 //! what should happen leaves as commands. The real adapter (`rcorn-io`) and
 //! the simulator (`sim`) drive the same code.
 
+pub mod access_log;
 pub mod arbiter;
 pub mod config;
 pub mod http;
