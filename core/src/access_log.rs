@@ -1132,4 +1132,15 @@ mod tests {
         let mut out = Vec::new();
         error_log_prefix(i64::MIN, i32::MIN, u32::MAX, "", &mut out);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn parse_and_render_never_panic(fmt in "(%|\\(|\\)|[a-zA-Z{}.\\-0-9 *]|é){0,24}") {
+            if let Ok(f) = AccessLogFormat::parse(&fmt) {
+                let mut out = Vec::new();
+                f.render(&sample(), &mut out);
+                proptest::prop_assert!(std::str::from_utf8(&out).is_ok());
+            }
+        }
+    }
 }
