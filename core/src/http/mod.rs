@@ -1,1 +1,50 @@
-//! Sans-IO HTTP/1.1 codec (placeholder until the codec lands).
+//! Sans-IO HTTP/1.1: a strict incremental request decoder and a response
+//! encoder. No sockets, no clock: bytes and time come in as arguments.
+
+mod chunked;
+mod date;
+mod decoder;
+mod encoder;
+mod error;
+mod head;
+
+pub use date::DateCache;
+pub use decoder::{Event, RequestDecoder};
+pub use encoder::{error_response, reason_phrase, EncodeError, RequestFacts, ResponseEncoder};
+pub use error::{DecodeError, DecodeErrorKind};
+pub use head::{BodyKind, RequestHead};
+
+/// The decoder's limits and leniencies, by gunicorn's setting names.
+#[derive(Clone, Debug)]
+pub struct DecoderConfig {
+    /// Longest request line; over it: 414. 0 = unlimited.
+    pub limit_request_line: usize,
+    /// Most header fields; over it: 431.
+    pub limit_request_fields: usize,
+    /// Longest header field line; over it: 431. 0 = unlimited.
+    pub limit_request_field_size: usize,
+    /// Accept obs-fold (RFC 9112 §5.2), unfolding it to one space.
+    pub permit_obsolete_folding: bool,
+    /// Accept methods gunicorn calls unconventional (lower case, `#`, any
+    /// length).
+    pub permit_unconventional_http_method: bool,
+    /// Accept whitespace between a field name and its colon.
+    pub strip_header_spaces: bool,
+    /// `header_map = refuse`: a field name with `_` is an error.
+    pub refuse_underscore_headers: bool,
+}
+
+impl Default for DecoderConfig {
+    /// gunicorn's defaults.
+    fn default() -> Self {
+        DecoderConfig {
+            limit_request_line: 4094,
+            limit_request_fields: 100,
+            limit_request_field_size: 8190,
+            permit_obsolete_folding: false,
+            permit_unconventional_http_method: false,
+            strip_header_spaces: false,
+            refuse_underscore_headers: false,
+        }
+    }
+}

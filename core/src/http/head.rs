@@ -1,0 +1,536 @@
+//! The request head: rcorn's validation policy on top of `httparse`.
+//!
+//! `httparse` tokenises the request line and the fields; this module
+//! decides what is acceptable (RFC 9112 strictly, gunicorn's rules where
+//! they are stricter still) and what the framing of the body is. The head
+//! is copied into storage the `RequestHead` reuses from request to request,
+//! so the decoder's buffer can move on.
+
+use std::ops::Range;
+
+use super::error::{err, DecodeError, DecodeErrorKind as K};
+use super::DecoderConfig;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BodyKind {
+    None,
+    Length(u64),
+    Chunked,
+}
+
+/// A validated request head. Accessors return slices of its own storage.
+#[derive(Debug, Default)]
+pub struct RequestHead {
+    data: Vec<u8>,
+    method: Range<usize>,
+    target: Range<usize>,
+    path: Range<usize>,
+    query: Range<usize>,
+    fragment: Range<usize>,
+    minor: u8,
+    headers: Vec<(Range<usize>, Range<usize>)>,
+    keep_alive: bool,
+    expect_continue: bool,
+    body: Option<BodyKind>,
+}
+
+impl RequestHead {
+    pub fn method(&self) -> &str {
+        // Validated as a token (ASCII) when parsed.
+        std::str::from_utf8(&self.data[self.method.clone()]).unwrap_or("")
+    }
+
+    pub fn target(&self) -> &[u8] {
+        &self.data[self.target.clone()]
+    }
+
+    pub fn path(&self) -> &[u8] {
+        &self.data[self.path.clone()]
+    }
+
+    pub fn query(&self) -> &[u8] {
+        &self.data[self.query.clone()]
+    }
+
+    pub fn fragment(&self) -> &[u8] {
+        &self.data[self.fragment.clone()]
+    }
+
+    pub fn version(&self) -> (u8, u8) {
+        (1, self.minor)
+    }
+
+    pub fn headers(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        self.headers
+            .iter()
+            .map(|(n, v)| (&self.data[n.clone()], &self.data[v.clone()]))
+    }
+
+    pub fn header_count(&self) -> usize {
+        self.headers.len()
+    }
+
+    pub fn keep_alive(&self) -> bool {
+        self.keep_alive
+    }
+
+    pub fn expect_continue(&self) -> bool {
+        self.expect_continue
+    }
+
+    pub fn body(&self) -> BodyKind {
+        self.body.unwrap_or(BodyKind::None)
+    }
+}
+
+/// Where the head ends in `buf`, once it is all there; enforces the size
+/// limits and the line-ending rules while it looks, so an over-long or
+/// malformed head is refused without waiting for more of it.
+pub(crate) fn find_head_end(buf: &[u8], cfg: &DecoderConfig) -> Result<Option<usize>, DecodeError> {
+    let line_limit = limit(cfg.limit_request_line);
+    let field_limit = limit(cfg.limit_request_field_size);
+    let mut start = 0;
+    let mut fields = 0usize;
+    let mut first = true;
+    loop {
+        let rest = &buf[start..];
+        let Some(lf) = memchr::memchr(b'\n', rest) else {
+            let (kind, max) = if first {
+                (K::LimitRequestLine, line_limit)
+            } else {
+                (K::LimitRequestHeaders, field_limit)
+            };
+            if rest.len() > max.saturating_add(2) {
+                return err(
+                    kind,
+                    if first {
+                        "request line too long"
+                    } else {
+                        "header field too long"
+                    },
+                );
+            }
+            return Ok(None);
+        };
+        if lf == 0 || rest[lf - 1] != b'\r' {
+            let kind = if first {
+                K::InvalidRequestLine
+            } else {
+                K::InvalidHeader
+            };
+            return err(kind, "bare LF where CRLF is required");
+        }
+        let line = &rest[..lf - 1];
+        if memchr::memchr(b'\r', line).is_some() {
+            let kind = if first {
+                K::InvalidRequestLine
+            } else {
+                K::InvalidHeader
+            };
+            return err(kind, "bare CR in the head");
+        }
+        start += lf + 1;
+        if first {
+            if line.len() > line_limit {
+                return err(K::LimitRequestLine, "request line too long");
+            }
+            if line.is_empty() {
+                return err(K::InvalidRequestLine, "empty request line");
+            }
+            first = false;
+            continue;
+        }
+        if line.is_empty() {
+            return Ok(Some(start));
+        }
+        if line.len() > field_limit {
+            return err(K::LimitRequestHeaders, "header field too long");
+        }
+        if matches!(line[0], b' ' | b'\t') {
+            if !cfg.permit_obsolete_folding {
+                return err(K::ObsoleteFolding, "obsolete line folding");
+            }
+            continue;
+        }
+        fields += 1;
+        if fields > cfg.limit_request_fields {
+            return err(K::LimitRequestHeaders, "too many header fields");
+        }
+    }
+}
+
+/// Unfolds obs-folds (each becomes one space, RFC 9112 §5.2) and drops
+/// whitespace before a field's colon, as the leniency settings ask.
+fn normalize(raw: &[u8], cfg: &DecoderConfig) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut lines = raw.split_inclusive(|&b| b == b'\n').peekable();
+    let mut first = true;
+    while let Some(line) = lines.next() {
+        let mut line = line;
+        if !first && cfg.strip_header_spaces && !matches!(line.first(), Some(b' ' | b'\t')) {
+            if let Some(colon) = memchr::memchr(b':', line) {
+                let name = trim_ows(&line[..colon]);
+                if !name.is_empty() && name.as_ptr() == line.as_ptr() {
+                    out.extend_from_slice(name);
+                    line = &line[colon..];
+                }
+            }
+        }
+        first = false;
+        let folds_next = cfg.permit_obsolete_folding
+            && lines
+                .peek()
+                .is_some_and(|next| matches!(next.first(), Some(b' ' | b'\t')));
+        if folds_next {
+            let body = line.strip_suffix(b"\r\n").unwrap_or(line);
+            out.extend_from_slice(trim_trailing_ows(body));
+            out.push(b' ');
+            // Continuation lines lose their leading whitespace.
+            while let Some(next) = lines.next_if(|n| matches!(n.first(), Some(b' ' | b'\t'))) {
+                let more = lines
+                    .peek()
+                    .is_some_and(|n| matches!(n.first(), Some(b' ' | b'\t')));
+                let content = trim_ows(next.strip_suffix(b"\r\n").unwrap_or(next));
+                out.extend_from_slice(content);
+                if more {
+                    out.push(b' ');
+                } else {
+                    out.extend_from_slice(b"\r\n");
+                }
+            }
+        } else {
+            out.extend_from_slice(line);
+        }
+    }
+    out
+}
+
+fn trim_trailing_ows(mut s: &[u8]) -> &[u8] {
+    while let [rest @ .., b' ' | b'\t'] = s {
+        s = rest;
+    }
+    s
+}
+
+fn limit(n: usize) -> usize {
+    if n == 0 {
+        usize::MAX / 4
+    } else {
+        n
+    }
+}
+
+/// Headers `httparse` may fill without a heap allocation.
+const STACK_HEADERS: usize = 128;
+
+impl RequestHead {
+    /// Parses and validates the complete head `raw` (ending in the empty
+    /// line) into `self`, reusing its storage.
+    pub(crate) fn parse(&mut self, raw: &[u8], cfg: &DecoderConfig) -> Result<(), DecodeError> {
+        let mut stack = [httparse::EMPTY_HEADER; STACK_HEADERS];
+        let mut heap;
+        let line_count = memchr::memchr_iter(b'\n', raw).count();
+        let headers: &mut [httparse::Header<'_>] = if line_count <= STACK_HEADERS {
+            &mut stack
+        } else {
+            heap = vec![httparse::EMPTY_HEADER; line_count];
+            &mut heap
+        };
+        // httparse has no request-side leniencies; apply the configured ones
+        // by rewriting the head first (rare configurations only).
+        let normalized;
+        let raw: &[u8] = if cfg.permit_obsolete_folding || cfg.strip_header_spaces {
+            normalized = normalize(raw, cfg);
+            &normalized
+        } else {
+            raw
+        };
+        let mut req = httparse::Request::new(headers);
+        match req.parse(raw) {
+            Ok(httparse::Status::Complete(_)) => {}
+            Ok(httparse::Status::Partial) => return err(K::InvalidRequestLine, "incomplete head"),
+            Err(e) => return Err(map_httparse_error(e, raw)),
+        }
+        let base = raw.as_ptr() as usize;
+        let offset = |s: &[u8]| s.as_ptr() as usize - base;
+
+        self.data.clear();
+        self.data.extend_from_slice(raw);
+        self.headers.clear();
+        self.expect_continue = false;
+        self.body = None;
+
+        let method = req.method.unwrap_or("");
+        check_method(method, cfg)?;
+        let m_at = offset(method.as_bytes());
+        self.method = m_at..m_at + method.len();
+        self.minor = match req.version {
+            Some(0) => 0,
+            Some(1) => 1,
+            _ => return err(K::InvalidHTTPVersion, "unsupported HTTP version"),
+        };
+        let target = req.path.unwrap_or("");
+        let t_at = offset(target.as_bytes());
+        self.target = t_at..t_at + target.len();
+        self.split_target(method, target.as_bytes(), t_at)?;
+
+        let mut content_length: Option<u64> = None;
+        let mut chunked = false;
+        let mut transfer_coding_seen = false;
+        let mut seen_host = false;
+        let mut seen_content_type = false;
+        let mut close = false;
+        let mut keep_alive_token = false;
+        let mut expect_continue = false;
+        for h in req.headers.iter() {
+            let name = h.name.as_bytes();
+            if cfg.refuse_underscore_headers && name.contains(&b'_') {
+                return err(K::InvalidHeaderName, "header name with an underscore");
+            }
+            let n_at = offset(name);
+            let value = trim_ows(h.value);
+            if value.iter().any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f) {
+                return err(K::InvalidHeader, "control character in a header value");
+            }
+            let v_at = offset(value);
+            let v_range = v_at..v_at + value.len();
+            let value_bytes = value;
+            if name.eq_ignore_ascii_case(b"content-length") {
+                if content_length.is_some() {
+                    return err(K::InvalidHeader, "duplicate Content-Length");
+                }
+                content_length = Some(parse_content_length(value_bytes)?);
+            } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
+                transfer_coding_seen = true;
+                for coding in value_bytes.split(|&b| b == b',') {
+                    let coding = trim_ows(coding);
+                    if chunked {
+                        // chunked must be the final coding, applied once.
+                        return err(K::InvalidHeader, "chunked is not the final transfer coding");
+                    }
+                    if coding.eq_ignore_ascii_case(b"chunked") {
+                        chunked = true;
+                    } else if !KNOWN_CODINGS.iter().any(|c| coding.eq_ignore_ascii_case(c)) {
+                        return err(K::UnsupportedTransferCoding, "unsupported transfer coding");
+                    }
+                }
+            } else if name.eq_ignore_ascii_case(b"host") {
+                if seen_host {
+                    return err(K::InvalidHeader, "duplicate Host");
+                }
+                seen_host = true;
+            } else if name.eq_ignore_ascii_case(b"content-type") {
+                if seen_content_type {
+                    return err(K::InvalidHeader, "duplicate Content-Type");
+                }
+                seen_content_type = true;
+            } else if name.eq_ignore_ascii_case(b"connection") {
+                for token in value_bytes.split(|&b| b == b',') {
+                    let token = trim_ows(token);
+                    close |= token.eq_ignore_ascii_case(b"close");
+                    keep_alive_token |= token.eq_ignore_ascii_case(b"keep-alive");
+                }
+            } else if name.eq_ignore_ascii_case(b"expect") {
+                if value_bytes.eq_ignore_ascii_case(b"100-continue") {
+                    expect_continue = true;
+                } else {
+                    return err(K::ExpectationFailed, "unsupported expectation");
+                }
+            }
+            self.headers.push((n_at..n_at + name.len(), v_range));
+        }
+
+        let body = if transfer_coding_seen {
+            if content_length.is_some() {
+                // RFC 9112 §6.3: the classic smuggling vector; refuse both.
+                return err(
+                    K::InvalidHeader,
+                    "both Content-Length and Transfer-Encoding",
+                );
+            }
+            if self.minor == 0 {
+                return err(K::InvalidHeader, "Transfer-Encoding in an HTTP/1.0 request");
+            }
+            if !chunked {
+                return err(K::InvalidHeader, "chunked is not the final transfer coding");
+            }
+            BodyKind::Chunked
+        } else {
+            match content_length {
+                Some(0) | None => BodyKind::None,
+                Some(n) => BodyKind::Length(n),
+            }
+        };
+        self.body = Some(body);
+        self.keep_alive = if self.minor == 1 {
+            !close
+        } else {
+            keep_alive_token && !close
+        };
+        self.expect_continue = expect_continue && self.minor == 1 && body != BodyKind::None;
+        Ok(())
+    }
+
+    fn split_target(&mut self, method: &str, target: &[u8], at: usize) -> Result<(), DecodeError> {
+        if !target.is_ascii() {
+            // RFC 9112 §3.2 targets are ASCII; gunicorn's own server also
+            // answers raw UTF-8 in a target with 400.
+            return err(K::InvalidRequestLine, "non-ASCII request target");
+        }
+        let empty = at..at;
+        self.query = empty.clone();
+        self.fragment = empty.clone();
+        if method == "CONNECT" {
+            // authority-form: host:port, nothing else.
+            let ok = !target.is_empty() && !target.contains(&b'/') && target.contains(&b':');
+            if !ok {
+                return err(
+                    K::InvalidRequestLine,
+                    "CONNECT needs an authority-form target",
+                );
+            }
+            self.path = empty;
+            return Ok(());
+        }
+        if target == b"*" {
+            if method != "OPTIONS" {
+                return err(
+                    K::InvalidRequestLine,
+                    "asterisk-form target outside OPTIONS",
+                );
+            }
+            self.path = at..at + 1;
+            return Ok(());
+        }
+        let path_start = if target.first() == Some(&b'/') {
+            0
+        } else if let Some(after_scheme) = absolute_form_authority_start(target) {
+            // absolute-form: the path starts at the first '/' after the
+            // authority (or is empty).
+            let rest = &target[after_scheme..];
+            let end = rest
+                .iter()
+                .position(|&b| matches!(b, b'/' | b'?' | b'#'))
+                .unwrap_or(rest.len());
+            after_scheme + end
+        } else {
+            return err(
+                K::InvalidRequestLine,
+                "request target is not origin- or absolute-form",
+            );
+        };
+        let rest = &target[path_start..];
+        let path_end = rest
+            .iter()
+            .position(|&b| b == b'?' || b == b'#')
+            .unwrap_or(rest.len());
+        self.path = at + path_start..at + path_start + path_end;
+        let after = &rest[path_end..];
+        let after_at = at + path_start + path_end;
+        if let Some(stripped) = after.strip_prefix(b"?") {
+            let q_end = stripped
+                .iter()
+                .position(|&b| b == b'#')
+                .unwrap_or(stripped.len());
+            self.query = after_at + 1..after_at + 1 + q_end;
+            if q_end < stripped.len() {
+                self.fragment = after_at + 2 + q_end..at + target.len();
+            }
+        } else if after.first() == Some(&b'#') {
+            self.fragment = after_at + 1..at + target.len();
+        }
+        Ok(())
+    }
+}
+
+/// Codings rcorn passes through to the application undecoded (beside the
+/// chunked framing it removes): those of the IANA registry that gunicorn
+/// accepts. Anything else is 501.
+const KNOWN_CODINGS: [&[u8]; 6] = [
+    b"identity",
+    b"gzip",
+    b"x-gzip",
+    b"deflate",
+    b"compress",
+    b"x-compress",
+];
+
+/// `scheme "://"` at the start of `target`: returns where the authority
+/// begins.
+fn absolute_form_authority_start(target: &[u8]) -> Option<usize> {
+    let colon = target.iter().position(|&b| b == b':')?;
+    let scheme = &target[..colon];
+    let valid_scheme = scheme.first().is_some_and(u8::is_ascii_alphabetic)
+        && scheme
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
+    (valid_scheme && target[colon..].starts_with(b"://")).then_some(colon + 3)
+}
+
+/// gunicorn's method rule on top of RFC 9110's token: 3 to 20 characters,
+/// no lower case and no '#', unless `permit_unconventional_http_method`.
+fn check_method(method: &str, cfg: &DecoderConfig) -> Result<(), DecodeError> {
+    if method.is_empty() {
+        return err(K::InvalidRequestMethod, "empty method");
+    }
+    if !cfg.permit_unconventional_http_method {
+        if !(3..=20).contains(&method.len()) {
+            return err(K::InvalidRequestMethod, "method length outside 3..=20");
+        }
+        if method.bytes().any(|b| b.is_ascii_lowercase() || b == b'#') {
+            return err(K::InvalidRequestMethod, "lower-case letters in the method");
+        }
+    }
+    Ok(())
+}
+
+fn parse_content_length(value: &[u8]) -> Result<u64, DecodeError> {
+    if value.is_empty() || value.len() > 19 || !value.iter().all(u8::is_ascii_digit) {
+        return err(K::InvalidHeader, "Content-Length is not a number");
+    }
+    value
+        .iter()
+        .try_fold(0u64, |acc, &d| {
+            acc.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+        })
+        .ok_or_else(|| DecodeError::new(K::InvalidHeader, "Content-Length too large"))
+}
+
+pub(crate) fn trim_ows(mut s: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = s {
+        s = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = s {
+        s = rest;
+    }
+    s
+}
+
+fn map_httparse_error(e: httparse::Error, raw: &[u8]) -> DecodeError {
+    use httparse::Error as E;
+    let first_line_end = memchr::memchr(b'\n', raw).unwrap_or(raw.len());
+    match e {
+        E::Token => {
+            // httparse reports a bad method and a bad target alike; a
+            // method is the first word.
+            let line = &raw[..first_line_end];
+            let method_end = line.iter().position(|&b| b == b' ').unwrap_or(line.len());
+            let method_ok = method_end > 0 && line[..method_end].iter().all(|&b| is_tchar(b));
+            if method_ok {
+                DecodeError::new(K::InvalidRequestLine, "malformed request line")
+            } else {
+                DecodeError::new(K::InvalidRequestMethod, "invalid method")
+            }
+        }
+        E::Version => DecodeError::new(K::InvalidHTTPVersion, "invalid HTTP version"),
+        E::HeaderName => DecodeError::new(K::InvalidHeaderName, "invalid header name"),
+        E::HeaderValue => DecodeError::new(K::InvalidHeader, "invalid header value"),
+        E::NewLine => DecodeError::new(K::InvalidRequestLine, "malformed line ending"),
+        E::TooManyHeaders => DecodeError::new(K::LimitRequestHeaders, "too many header fields"),
+        E::Status => DecodeError::new(K::InvalidRequestLine, "malformed request line"),
+    }
+}
+
+pub(crate) fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
