@@ -1,1 +1,26 @@
-//! rcorn io
+//! rcorn's real adapter: it owns the operating system.
+//!
+//! The pure state machines of `rcorn-core` decide; this crate carries their
+//! decisions out with real sockets (mio), real processes (fork, waitpid),
+//! real signals (a self-pipe) and a shared-memory heartbeat region. It knows
+//! nothing of Python: an [`App`] serves requests, and the `rcorn-python`
+//! crate provides the WSGI one. Its own tests serve with a Rust `App`.
+
+pub mod access;
+pub mod app;
+pub mod blocking;
+pub mod clock;
+pub mod control;
+pub mod exchange;
+pub mod heartbeat_region;
+pub mod listener;
+pub mod log;
+pub mod master;
+pub mod signals;
+pub mod stream;
+pub mod sync_worker;
+
+pub use app::App;
+pub use exchange::Exchange;
+pub use listener::{BindAddress, Listener};
+pub use master::{run_master, Host, MasterOutcome, WorkerStart};

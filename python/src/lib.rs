@@ -1,1 +1,37 @@
-//! rcorn python
+//! rcorn's Python bridge: the `rcorn._rcorn` extension module.
+//!
+//! The `rcorn` console command calls [`run`] with its arguments; everything
+//! from there — settings, binding, the master loop, forking workers, and the
+//! WSGI calls in them — happens in Rust, with the GIL held only while Python
+//! code runs.
+
+mod cli;
+mod config_file;
+mod environ;
+mod errors_stream;
+mod exchange_ref;
+mod file_wrapper;
+mod hooks;
+mod host;
+mod input;
+mod latin1;
+mod serve;
+mod start_response;
+mod wsgi;
+
+use pyo3::prelude::*;
+
+/// Runs the server with command-line arguments `argv` (without the program
+/// name). Returns the process exit code.
+#[pyfunction]
+fn run(py: Python<'_>, argv: Vec<String>) -> i32 {
+    serve::main(py, argv)
+}
+
+#[pymodule]
+fn _rcorn(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(run, m)?)?;
+    m.add_class::<file_wrapper::FileWrapper>()?;
+    Ok(())
+}

@@ -1,0 +1,15 @@
+//! The boundary between the server and an application.
+
+use crate::exchange::Exchange;
+
+/// Something that answers requests. The WSGI bridge is one; tests use Rust
+/// ones, so a bug can be placed on the right side of the Python boundary.
+///
+/// `call` must answer through the exchange (`start_response` …
+/// `write_body`). If it returns without starting a response, the server
+/// answers 500; if it calls [`Exchange::abort`] after the head went out, the
+/// connection is closed so the client never takes a cut-short body for a
+/// complete one.
+pub trait App {
+    fn call(&mut self, exchange: &mut Exchange<'_>);
+}

@@ -1,0 +1,203 @@
+//! gunicorn-compatible error log and access log sinks.
+//!
+//! Lines are formatted by `rcorn_core::access_log` (pure); this module owns
+//! the files: `-` means stderr (error log) or stdout (access log), anything
+//! else is a path opened for append and reopened on USR1 so log rotation
+//! works as with gunicorn.
+
+use std::fmt;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::sync::Mutex;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    Debug,
+    Info,
+    Warning,
+    Error,
+    Critical,
+}
+
+impl Level {
+    pub fn parse(name: &str) -> Option<Level> {
+        Some(match name.to_ascii_lowercase().as_str() {
+            "debug" => Level::Debug,
+            "info" => Level::Info,
+            "warning" | "warn" => Level::Warning,
+            "error" => Level::Error,
+            "critical" => Level::Critical,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Debug => "DEBUG",
+            Level::Info => "INFO",
+            Level::Warning => "WARNING",
+            Level::Error => "ERROR",
+            Level::Critical => "CRITICAL",
+        }
+    }
+}
+
+enum Sink {
+    Stderr,
+    Stdout,
+    File { path: String, file: File },
+}
+
+impl Sink {
+    fn open(target: &str, dash: Sink) -> Result<Sink, String> {
+        if target == "-" {
+            return Ok(dash);
+        }
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(target)
+            .map_err(|e| format!("cannot open log file '{target}': {e}"))?;
+        Ok(Sink::File {
+            path: target.to_owned(),
+            file,
+        })
+    }
+
+    fn write_line(&mut self, line: &[u8]) {
+        // A log write that fails must not take a request down with it.
+        let _ = match self {
+            Sink::Stderr => std::io::stderr().lock().write_all(line),
+            Sink::Stdout => {
+                let mut out = std::io::stdout().lock();
+                out.write_all(line).and_then(|_| out.flush())
+            }
+            Sink::File { file, .. } => file.write_all(line),
+        };
+    }
+
+    fn reopen(&mut self) {
+        if let Sink::File { path, file } = self {
+            if let Ok(f) = OpenOptions::new().create(true).append(true).open(&*path) {
+                *file = f;
+            }
+        }
+    }
+}
+
+struct Logger {
+    level: Level,
+    error: Sink,
+    access: Option<Sink>,
+    line: Vec<u8>,
+}
+
+static LOGGER: Mutex<Option<Logger>> = Mutex::new(None);
+
+/// Where logs go, from the `loglevel`, `errorlog` and `accesslog` settings.
+pub struct LogConfig<'a> {
+    pub level: Level,
+    pub errorlog: &'a str,
+    pub accesslog: Option<&'a str>,
+}
+
+/// Opens the sinks. Errors name the file at fault.
+pub fn init(cfg: &LogConfig<'_>) -> Result<(), String> {
+    let error = Sink::open(cfg.errorlog, Sink::Stderr)?;
+    let access = cfg
+        .accesslog
+        .map(|t| Sink::open(t, Sink::Stdout))
+        .transpose()?;
+    let logger = Logger {
+        level: cfg.level,
+        error,
+        access,
+        line: Vec::with_capacity(256),
+    };
+    *LOGGER.lock().unwrap_or_else(|p| p.into_inner()) = Some(logger);
+    Ok(())
+}
+
+pub fn enabled(level: Level) -> bool {
+    match LOGGER.lock() {
+        Ok(guard) => guard
+            .as_ref()
+            .map_or(level >= Level::Info, |l| level >= l.level),
+        Err(_) => true,
+    }
+}
+
+/// Writes one error-log line: `[date] [pid] [LEVEL] message`.
+pub fn log(level: Level, message: fmt::Arguments<'_>) {
+    let mut guard = LOGGER.lock().unwrap_or_else(|p| p.into_inner());
+    let Some(logger) = guard.as_mut() else {
+        // Before init (argument errors): plain stderr, still one line.
+        eprintln!("[{}] {}", level.name(), message);
+        return;
+    };
+    if level < logger.level {
+        return;
+    }
+    logger.line.clear();
+    rcorn_core::access_log::error_log_prefix(
+        crate::clock::unix_secs() as i64,
+        0,
+        std::process::id(),
+        level.name(),
+        &mut logger.line,
+    );
+    let _ = writeln!(logger.line, "{message}");
+    let Logger { error, line, .. } = logger;
+    error.write_line(line);
+}
+
+/// Writes text as it is to the error log (`wsgi.errors`).
+pub fn raw_error(text: &[u8]) {
+    let mut guard = LOGGER.lock().unwrap_or_else(|p| p.into_inner());
+    match guard.as_mut() {
+        Some(logger) => logger.error.write_line(text),
+        None => {
+            let _ = std::io::stderr().lock().write_all(text);
+        }
+    }
+}
+
+pub fn access_enabled() -> bool {
+    LOGGER
+        .lock()
+        .map(|g| g.as_ref().is_some_and(|l| l.access.is_some()))
+        .unwrap_or(false)
+}
+
+/// Writes one rendered access-log line (the caller formats it).
+pub fn access(line: &[u8]) {
+    let mut guard = LOGGER.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(Logger {
+        access: Some(sink), ..
+    }) = guard.as_mut()
+    {
+        sink.write_line(line);
+    }
+}
+
+/// USR1: reopen log files so rotated files are let go.
+pub fn reopen() {
+    let mut guard = LOGGER.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(logger) = guard.as_mut() {
+        logger.error.reopen();
+        if let Some(a) = logger.access.as_mut() {
+            a.reopen();
+        }
+    }
+}
+
+#[macro_export]
+macro_rules! info { ($($t:tt)*) => { $crate::log::log($crate::log::Level::Info, format_args!($($t)*)) } }
+#[macro_export]
+macro_rules! debug { ($($t:tt)*) => { $crate::log::log($crate::log::Level::Debug, format_args!($($t)*)) } }
+#[macro_export]
+macro_rules! warning { ($($t:tt)*) => { $crate::log::log($crate::log::Level::Warning, format_args!($($t)*)) } }
+#[macro_export]
+macro_rules! error { ($($t:tt)*) => { $crate::log::log($crate::log::Level::Error, format_args!($($t)*)) } }
+#[macro_export]
+macro_rules! critical { ($($t:tt)*) => { $crate::log::log($crate::log::Level::Critical, format_args!($($t)*)) } }

@@ -1,0 +1,443 @@
+//! The `sync` worker: one thread serves one request at a time.
+//!
+//! Unlike gunicorn's sync worker it keeps connections alive: an idle
+//! keep-alive connection waits in mio, costing a few hundred bytes and no
+//! thread, and the worker serves whichever connection has a complete request
+//! head. While a request runs, the worker waits only on that connection (the
+//! application reads its body and writes its response through the
+//! [`Exchange`]). The worker's lifecycle decisions (draining, max_requests,
+//! exit) come from `rcorn_core::worker`.
+
+use std::io;
+use std::time::{Duration, Instant as StdInstant};
+
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token};
+use nix::sys::signal::Signal;
+use rcorn_core::http::{DateCache, DecoderConfig, Event, RequestDecoder, ResponseEncoder};
+use rcorn_core::worker::{
+    WorkerCommand, WorkerEvent, WorkerLifecycle, WorkerSettings, WorkerSignal,
+};
+
+use crate::access::AccessLogger;
+use crate::app::App;
+use crate::clock;
+use crate::control::ControlMessage;
+use crate::exchange::{Connection, Exchange, ExchangeContext, ServerAddr};
+use crate::listener::MioListener;
+use crate::master::WorkerStart;
+use crate::signals::{SignalPipe, WORKER_SIGNALS};
+use crate::stream::{PeerAddr, Stream};
+
+const SIGNALS: Token = Token(0);
+const FIRST_LISTENER: usize = 1;
+const FIRST_CONNECTION: usize = 1 << 20;
+
+pub struct SyncWorkerConfig {
+    pub lifecycle: WorkerSettings,
+    pub decoder: DecoderConfig,
+    pub server_header: Vec<u8>,
+    /// Socket timeout while a request is being served.
+    pub io_timeout: Duration,
+    /// How long an idle keep-alive connection is kept.
+    pub keepalive: Duration,
+    /// How long a client may take to send a complete request head.
+    pub head_timeout: Duration,
+    pub access_log: Option<AccessLogger>,
+}
+
+struct ListenerEntry {
+    listener: MioListener,
+    server: ServerAddr,
+    registered: bool,
+}
+
+struct ConnEntry {
+    conn: Connection,
+    /// When the connection is closed if nothing happens.
+    deadline: StdInstant,
+}
+
+enum Fate {
+    Keep,
+    Close,
+}
+
+struct Worker<'a, A: App> {
+    cfg: SyncWorkerConfig,
+    app: &'a mut A,
+    poll: Poll,
+    listeners: Vec<ListenerEntry>,
+    conns: Vec<Option<ConnEntry>>,
+    free: Vec<usize>,
+    lifecycle: WorkerLifecycle,
+    commands: Vec<WorkerCommand>,
+    dates: DateCache,
+    heartbeat: &'static rcorn_core::heartbeat::HeartbeatSlot,
+    exit_code: Option<i32>,
+}
+
+/// Runs a sync worker until its lifecycle says exit; returns the exit code.
+pub fn run_sync_worker<A: App>(
+    start: WorkerStart,
+    cfg: SyncWorkerConfig,
+    app: &mut A,
+) -> io::Result<i32> {
+    let signals = SignalPipe::install(WORKER_SIGNALS)?;
+    let poll = Poll::new()?;
+    poll.registry().register(
+        &mut SourceFd(&signals.read_fd()),
+        SIGNALS,
+        Interest::READABLE,
+    )?;
+    let mut listeners = Vec::new();
+    for listener in start.listeners {
+        let server = server_addr(&listener);
+        listeners.push(ListenerEntry {
+            listener: listener.into_mio()?,
+            server,
+            registered: false,
+        });
+    }
+    let lifecycle = WorkerLifecycle::new(cfg.lifecycle.clone(), clock::now());
+    let mut worker = Worker {
+        cfg,
+        app,
+        poll,
+        listeners,
+        conns: Vec::new(),
+        free: Vec::new(),
+        lifecycle,
+        commands: Vec::new(),
+        dates: DateCache::new(),
+        heartbeat: start.heartbeat,
+        exit_code: None,
+    };
+    worker.set_accepting(true)?;
+    worker.lifecycle_event(WorkerEvent::Booted);
+    start.control.send(ControlMessage::Ready {
+        pid: std::process::id() as i32,
+    })?;
+
+    let mut events = Events::with_capacity(256);
+    let mut received = Vec::new();
+    loop {
+        worker.heartbeat.beat(clock::monotonic_ms());
+        if let Some(code) = worker.exit_code {
+            return Ok(code);
+        }
+        let timeout = worker.poll_timeout();
+        if let Err(e) = worker.poll.poll(&mut events, Some(timeout)) {
+            if e.kind() != io::ErrorKind::Interrupted {
+                return Err(e);
+            }
+        }
+        worker.heartbeat.beat(clock::monotonic_ms());
+        for event in events.iter() {
+            match event.token() {
+                SIGNALS => {}
+                Token(t) if (FIRST_LISTENER..FIRST_CONNECTION).contains(&t) => {
+                    worker.accept(t - FIRST_LISTENER)
+                }
+                Token(t) => worker.on_readable(t - FIRST_CONNECTION),
+            }
+        }
+        signals.drain(&mut received);
+        for sig in received.drain(..) {
+            if let Some(s) = worker_signal(sig) {
+                worker.lifecycle_event(WorkerEvent::Signal(s));
+            }
+        }
+        if nix::unistd::getppid().as_raw() != start.master_pid {
+            worker.lifecycle_event(WorkerEvent::ParentChanged);
+        }
+        worker.expire_connections();
+        if worker
+            .lifecycle
+            .next_deadline()
+            .is_some_and(|d| d <= clock::now())
+        {
+            worker.lifecycle_event(WorkerEvent::Tick);
+        }
+    }
+}
+
+impl<A: App> Worker<'_, A> {
+    fn poll_timeout(&self) -> Duration {
+        let now = clock::now();
+        let mut timeout = Duration::from_secs(1);
+        if let Some(d) = self.lifecycle.next_deadline() {
+            timeout = timeout.min(d.saturating_since(now));
+        }
+        let std_now = StdInstant::now();
+        for entry in self.conns.iter().flatten() {
+            timeout = timeout.min(entry.deadline.saturating_duration_since(std_now));
+        }
+        timeout.max(Duration::from_millis(1))
+    }
+
+    fn lifecycle_event(&mut self, event: WorkerEvent) {
+        self.lifecycle
+            .handle(clock::now(), event, &mut self.commands);
+        let commands = std::mem::take(&mut self.commands);
+        for command in &commands {
+            match command {
+                WorkerCommand::StopAccepting => {
+                    let _ = self.set_accepting(false);
+                }
+                WorkerCommand::ResumeAccepting => {
+                    let _ = self.set_accepting(true);
+                }
+                WorkerCommand::CloseIdleConnections => self.close_idle(),
+                WorkerCommand::ReopenLogs => crate::log::reopen(),
+                WorkerCommand::Exit { code } => {
+                    self.exit_code.get_or_insert(*code);
+                }
+            }
+        }
+        self.commands = commands;
+        self.commands.clear();
+    }
+
+    fn set_accepting(&mut self, on: bool) -> io::Result<()> {
+        for (i, entry) in self.listeners.iter_mut().enumerate() {
+            if entry.registered == on {
+                continue;
+            }
+            let token = Token(FIRST_LISTENER + i);
+            let registry = self.poll.registry();
+            let source: &mut dyn mio::event::Source = match &mut entry.listener {
+                MioListener::Tcp(l) => l,
+                MioListener::Unix(l) => l,
+            };
+            if on {
+                registry.register(source, token, Interest::READABLE)?;
+            } else {
+                registry.deregister(source)?;
+            }
+            entry.registered = on;
+        }
+        Ok(())
+    }
+
+    fn accept(&mut self, index: usize) {
+        while self.lifecycle.accepting() {
+            let Some(entry) = self.listeners.get_mut(index) else {
+                return;
+            };
+            let accepted = match &mut entry.listener {
+                MioListener::Tcp(l) => l
+                    .accept()
+                    .map(|(s, addr)| (Stream::Tcp(s), PeerAddr::Ip(addr))),
+                MioListener::Unix(l) => l.accept().map(|(s, _)| (Stream::Unix(s), PeerAddr::Unix)),
+            };
+            let (stream, peer) = match accepted {
+                Ok(pair) => pair,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    // EMFILE and friends: log and try again on the next wake
+                    // instead of spinning.
+                    crate::warning!("accept() failed: {e}");
+                    return;
+                }
+            };
+            stream.set_nodelay();
+            let conn = Connection {
+                stream,
+                decoder: RequestDecoder::new(self.cfg.decoder.clone()),
+                encoder: ResponseEncoder::new(&self.cfg.server_header),
+                out: Vec::with_capacity(4096),
+                peer,
+                server: entry.server.clone(),
+            };
+            let slot = self.free.pop().unwrap_or_else(|| {
+                self.conns.push(None);
+                self.conns.len() - 1
+            });
+            let mut entry = ConnEntry {
+                conn,
+                deadline: StdInstant::now() + self.cfg.head_timeout,
+            };
+            let registered = self.poll.registry().register(
+                entry.conn.stream.as_source(),
+                Token(FIRST_CONNECTION + slot),
+                Interest::READABLE,
+            );
+            if registered.is_err() {
+                self.free.push(slot);
+                continue;
+            }
+            self.conns[slot] = Some(entry);
+            self.lifecycle_event(WorkerEvent::ConnectionOpened);
+            // The request is often already there: serve it without another
+            // trip through poll.
+            self.on_readable(slot);
+        }
+    }
+
+    fn on_readable(&mut self, slot: usize) {
+        let Some(mut entry) = self.conns.get_mut(slot).and_then(Option::take) else {
+            return;
+        };
+        let fate = self.read_and_serve(&mut entry);
+        match fate {
+            Fate::Keep => {
+                entry.deadline = StdInstant::now()
+                    + if entry.conn.decoder.is_idle() {
+                        self.cfg.keepalive
+                    } else {
+                        self.cfg.head_timeout
+                    };
+                self.conns[slot] = Some(entry);
+            }
+            Fate::Close => self.close(slot, entry),
+        }
+    }
+
+    fn read_and_serve(&mut self, entry: &mut ConnEntry) -> Fate {
+        match entry.conn.fill() {
+            Ok(_) => {}
+            Err(e)
+                if e.kind() == io::ErrorKind::WouldBlock
+                    || e.kind() == io::ErrorKind::Interrupted =>
+            {
+                return Fate::Keep;
+            }
+            Err(_) => return Fate::Close,
+        }
+        self.serve(&mut entry.conn)
+    }
+
+    /// Serves every complete request the connection has buffered.
+    fn serve(&mut self, conn: &mut Connection) -> Fate {
+        loop {
+            enum Step {
+                Head,
+                NeedData,
+                Close,
+                Reject(u16),
+            }
+            let step = match conn.decoder.next_event() {
+                Ok(Event::Head(_)) => Step::Head,
+                Ok(Event::NeedData) => Step::NeedData,
+                Ok(Event::End) => continue,
+                Ok(Event::Body(_)) | Ok(Event::Closed) => Step::Close,
+                Err(e) => {
+                    crate::debug!("Invalid request from {}: {e}", peer_text(&conn.peer));
+                    Step::Reject(e.status())
+                }
+            };
+            match step {
+                Step::NeedData => return Fate::Keep,
+                Step::Close => return Fate::Close,
+                Step::Reject(status) => {
+                    conn.out.clear();
+                    rcorn_core::http::error_response(status, &mut conn.out);
+                    let _ = conn.flush(crate::blocking::deadline_after(Duration::from_secs(1)));
+                    conn.stream.shutdown_write();
+                    return Fate::Close;
+                }
+                Step::Head => {
+                    let keep_alive = self.run_exchange(conn);
+                    self.lifecycle_event(WorkerEvent::RequestFinished);
+                    if !keep_alive || !self.lifecycle.accepting_requests() {
+                        return Fate::Close;
+                    }
+                }
+            }
+        }
+    }
+
+    fn run_exchange(&mut self, conn: &mut Connection) -> bool {
+        let ctx = ExchangeContext {
+            dates: &mut self.dates,
+            io_timeout: self.cfg.io_timeout,
+        };
+        let Some(mut exchange) = Exchange::new(conn, ctx) else {
+            return false;
+        };
+        self.heartbeat.beat(clock::monotonic_ms());
+        self.app.call(&mut exchange);
+        let (keep_alive, summary) = exchange.finish();
+        self.heartbeat.beat(clock::monotonic_ms());
+        if let Some(logger) = &mut self.cfg.access_log {
+            logger.log(conn, &summary);
+        }
+        keep_alive
+    }
+
+    fn close(&mut self, slot: usize, mut entry: ConnEntry) {
+        let _ = self
+            .poll
+            .registry()
+            .deregister(entry.conn.stream.as_source());
+        drop(entry);
+        self.free.push(slot);
+        self.lifecycle_event(WorkerEvent::ConnectionClosed);
+    }
+
+    fn close_idle(&mut self) {
+        for slot in 0..self.conns.len() {
+            let idle = self.conns[slot]
+                .as_ref()
+                .is_some_and(|e| e.conn.decoder.is_idle());
+            if idle {
+                if let Some(entry) = self.conns[slot].take() {
+                    self.close(slot, entry);
+                }
+            }
+        }
+    }
+
+    fn expire_connections(&mut self) {
+        let now = StdInstant::now();
+        for slot in 0..self.conns.len() {
+            let expired = self.conns[slot].as_ref().is_some_and(|e| e.deadline <= now);
+            if expired {
+                if let Some(entry) = self.conns[slot].take() {
+                    self.close(slot, entry);
+                }
+            }
+        }
+    }
+}
+
+fn server_addr(listener: &crate::listener::Listener) -> ServerAddr {
+    match (&listener.address, listener.local_addr()) {
+        (crate::listener::BindAddress::Unix(path), _) => ServerAddr {
+            name: path.display().to_string(),
+            port: String::new(),
+            unix: true,
+        },
+        (_, Some(addr)) => ServerAddr {
+            name: addr.ip().to_string(),
+            port: addr.port().to_string(),
+            unix: false,
+        },
+        (_, None) => ServerAddr {
+            name: String::new(),
+            port: String::new(),
+            unix: true,
+        },
+    }
+}
+
+fn peer_text(peer: &PeerAddr) -> String {
+    match peer {
+        PeerAddr::Ip(addr) => addr.ip().to_string(),
+        PeerAddr::Unix => "unix".to_owned(),
+    }
+}
+
+fn worker_signal(sig: Signal) -> Option<WorkerSignal> {
+    Some(match sig {
+        Signal::SIGTERM => WorkerSignal::Term,
+        Signal::SIGINT => WorkerSignal::Int,
+        Signal::SIGQUIT => WorkerSignal::Quit,
+        Signal::SIGUSR1 => WorkerSignal::Usr1,
+        Signal::SIGWINCH => WorkerSignal::Winch,
+        Signal::SIGABRT => WorkerSignal::Abort,
+        _ => return None,
+    })
+}

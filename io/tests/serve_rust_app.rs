@@ -1,0 +1,211 @@
+//! The real master and sync worker serving a Rust `App`, with no Python in
+//! the process: a bug found here is on the Rust side of the boundary.
+//!
+//! A custom harness (`harness = false`) keeps the test process
+//! single-threaded, so forking the master (which forks its workers) is safe.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill, Signal};
+use nix::sys::wait::{waitpid, WaitStatus};
+use nix::unistd::{fork, ForkResult, Pid};
+use rcorn_core::arbiter::ArbiterSettings;
+use rcorn_core::http::DecoderConfig;
+use rcorn_core::worker::WorkerSettings;
+use rcorn_io::exchange::Exchange;
+use rcorn_io::listener::{open, BindAddress, BindOptions};
+use rcorn_io::master::{run_master, Host, MasterConfig, MasterOutcome};
+use rcorn_io::sync_worker::{run_sync_worker, SyncWorkerConfig};
+use rcorn_io::App;
+
+struct Echo;
+
+impl App for Echo {
+    fn call(&mut self, ex: &mut Exchange<'_>) {
+        let mut body = Vec::new();
+        if ex.read_body(&mut body, usize::MAX).is_err() {
+            return;
+        }
+        let path = ex.head().path().to_vec();
+        if path == b"/pid" {
+            body = std::process::id().to_string().into_bytes();
+        }
+        let len = body.len().to_string();
+        let _ = ex.start_response(200, b"OK");
+        let _ = ex.header(b"Content-Type", b"text/plain");
+        let _ = ex.header(b"Content-Length", len.as_bytes());
+        let _ = ex.end_head(None);
+        let _ = ex.write_body(&body);
+    }
+}
+
+/// Masters started by the tests, ended with their workers whatever happens.
+static STARTED: std::sync::Mutex<Vec<Pid>> = std::sync::Mutex::new(Vec::new());
+
+struct PlainHost;
+impl Host for PlainHost {}
+
+fn start_server(workers: u32, max_requests: u64) -> (Pid, u16) {
+    let listener = open(
+        &BindAddress::parse("127.0.0.1:0").unwrap(),
+        &BindOptions {
+            backlog: 64,
+            reuse_port: false,
+        },
+    )
+    .unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // SAFETY: the test process is single-threaded (harness = false).
+    match unsafe { fork() }.unwrap() {
+        ForkResult::Parent { child } => {
+            STARTED.lock().unwrap().push(child);
+            (child, port)
+        }
+        ForkResult::Child => {
+            // Its own session, so cleanup can end it and its workers at once.
+            let _ = nix::unistd::setsid();
+            let cfg = MasterConfig {
+                arbiter: ArbiterSettings {
+                    workers,
+                    timeout: Duration::from_secs(5),
+                    ..ArbiterSettings::default()
+                },
+            };
+            let code = match run_master(vec![listener], cfg, &mut PlainHost) {
+                Ok(MasterOutcome::Exit(code)) => code,
+                Ok(MasterOutcome::Worker(start)) => {
+                    let cfg = SyncWorkerConfig {
+                        lifecycle: WorkerSettings {
+                            max_requests,
+                            max_requests_jitter: 0,
+                            jitter_seed: 1,
+                            graceful_timeout: Duration::from_secs(5),
+                            timeout: Duration::from_secs(5),
+                            keepalive: Duration::from_secs(2),
+                            worker_connections: 1000,
+                        },
+                        decoder: DecoderConfig::default(),
+                        server_header: b"rcorn".to_vec(),
+                        io_timeout: Duration::from_secs(5),
+                        keepalive: Duration::from_secs(2),
+                        head_timeout: Duration::from_secs(5),
+                        access_log: None,
+                    };
+                    run_sync_worker(start, cfg, &mut Echo).unwrap_or(1)
+                }
+                Err(_) => 1,
+            };
+            std::process::exit(code);
+        }
+    }
+}
+
+fn request(port: u16, raw: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut s = TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(Duration::from_secs(5)))?;
+    s.write_all(raw)?;
+    s.shutdown(std::net::Shutdown::Write)?;
+    let mut out = Vec::new();
+    s.read_to_end(&mut out)?;
+    Ok(out)
+}
+
+fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn body_of(response: &[u8]) -> &[u8] {
+    let at = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(response.len(), |i| i + 4);
+    &response[at..]
+}
+
+fn stop(master: Pid) -> i32 {
+    kill(master, Signal::SIGTERM).unwrap();
+    match waitpid(master, None).unwrap() {
+        WaitStatus::Exited(_, code) => code,
+        other => panic!("master ended as {other:?}"),
+    }
+}
+
+fn serves_requests_and_stops_on_term() {
+    let (master, port) = start_server(2, 0);
+    wait_until("the server to answer", Duration::from_secs(10), || {
+        request(port, b"GET / HTTP/1.0\r\n\r\n").is_ok_and(|r| r.starts_with(b"HTTP/1.0 200"))
+    });
+    let echoed = request(
+        port,
+        b"POST /e HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
+    )
+    .unwrap();
+    assert_eq!(body_of(&echoed), b"hello");
+    let chunked = request(
+        port,
+        b"POST /e HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
+    )
+    .unwrap();
+    assert_eq!(body_of(&chunked), b"abcde");
+    let bad = request(
+        port,
+        b"GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+    )
+    .unwrap();
+    assert!(
+        bad.starts_with(b"HTTP/1.1 400"),
+        "{}",
+        String::from_utf8_lossy(&bad)
+    );
+    assert_eq!(stop(master), 0);
+}
+
+fn max_requests_recycles_the_worker() {
+    let (master, port) = start_server(1, 3);
+    wait_until("the server to answer", Duration::from_secs(10), || {
+        request(port, b"GET / HTTP/1.0\r\n\r\n").is_ok()
+    });
+    let mut pids = std::collections::HashSet::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while pids.len() < 2 && Instant::now() < deadline {
+        if let Ok(r) = request(port, b"GET /pid HTTP/1.0\r\n\r\n") {
+            pids.insert(body_of(&r).to_vec());
+        }
+    }
+    assert!(
+        pids.len() >= 2,
+        "the worker was replaced after max_requests"
+    );
+    assert_eq!(stop(master), 0);
+}
+
+fn main() {
+    let tests: [(&str, fn()); 2] = [
+        (
+            "serves_requests_and_stops_on_term",
+            serves_requests_and_stops_on_term,
+        ),
+        (
+            "max_requests_recycles_the_worker",
+            max_requests_recycles_the_worker,
+        ),
+    ];
+    let mut failed = 0;
+    for (name, test) in tests {
+        let ok = std::panic::catch_unwind(test).is_ok();
+        for pid in STARTED.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
+            let _ = nix::sys::signal::killpg(pid, Signal::SIGKILL);
+            let _ = waitpid(pid, None);
+        }
+        println!("test {name} ... {}", if ok { "ok" } else { "FAILED" });
+        failed += usize::from(!ok);
+    }
+    println!("{} passed, {failed} failed", tests.len() - failed);
+    std::process::exit(i32::from(failed > 0));
+}

@@ -1,0 +1,257 @@
+//! The WSGI environ (PEP 3333), built once per request from a template of
+//! the constant entries and interned keys.
+
+use std::collections::HashMap;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyString};
+use pyo3::{intern, Py};
+
+use rcorn_io::stream::PeerAddr;
+use rcorn_io::Exchange;
+
+use crate::latin1;
+
+/// At most this many distinct `HTTP_*` keys are cached; past it, rare
+/// header names are converted on each request instead of growing the cache
+/// at a client's will.
+const HEADER_KEY_CACHE_LIMIT: usize = 512;
+
+pub struct EnvironBuilder {
+    template: Py<PyDict>,
+    script_name: String,
+    header_keys: HashMap<Vec<u8>, Option<Py<PyString>>>,
+    key_buf: Vec<u8>,
+}
+
+/// What is constant for a worker's whole life.
+pub struct EnvironConstants {
+    pub multiprocess: bool,
+    pub multithread: bool,
+    pub url_scheme: &'static str,
+    pub script_name: String,
+}
+
+impl EnvironBuilder {
+    pub fn new(py: Python<'_>, constants: EnvironConstants) -> PyResult<EnvironBuilder> {
+        let template = PyDict::new(py);
+        template.set_item("wsgi.version", (1, 0))?;
+        template.set_item("wsgi.url_scheme", constants.url_scheme)?;
+        template.set_item(
+            "wsgi.errors",
+            Py::new(py, crate::errors_stream::WsgiErrors)?,
+        )?;
+        template.set_item("wsgi.multithread", constants.multithread)?;
+        template.set_item("wsgi.multiprocess", constants.multiprocess)?;
+        template.set_item("wsgi.run_once", false)?;
+        template.set_item("wsgi.input_terminated", true)?;
+        template.set_item(
+            "wsgi.file_wrapper",
+            py.get_type::<crate::file_wrapper::FileWrapper>(),
+        )?;
+        template.set_item(
+            "SERVER_SOFTWARE",
+            concat!("rcorn/", env!("CARGO_PKG_VERSION")),
+        )?;
+        template.set_item("SCRIPT_NAME", constants.script_name.as_str())?;
+        Ok(EnvironBuilder {
+            template: template.unbind(),
+            script_name: constants.script_name,
+            header_keys: HashMap::new(),
+            key_buf: Vec::with_capacity(64),
+        })
+    }
+
+    /// The environ for the request `ex` carries; `wsgi.input` is set by the
+    /// caller.
+    pub fn build<'py>(
+        &mut self,
+        py: Python<'py>,
+        ex: &Exchange<'_>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let env = self.template.bind(py).copy()?;
+        let head = ex.head();
+        env.set_item(intern!(py, "REQUEST_METHOD"), method_str(py, head.method()))?;
+        env.set_item(
+            intern!(py, "SERVER_PROTOCOL"),
+            match head.version() {
+                (1, 0) => intern!(py, "HTTP/1.0"),
+                _ => intern!(py, "HTTP/1.1"),
+            },
+        )?;
+        env.set_item(intern!(py, "RAW_URI"), latin1::decode(py, head.target())?)?;
+        env.set_item(
+            intern!(py, "QUERY_STRING"),
+            latin1::decode(py, head.query())?,
+        )?;
+        let path = percent_decode(head.path());
+        let path_info: &[u8] = match path.strip_prefix(self.script_name.as_bytes()) {
+            Some(rest) if !self.script_name.is_empty() => rest,
+            _ => &path,
+        };
+        env.set_item(intern!(py, "PATH_INFO"), latin1::decode(py, path_info)?)?;
+
+        let mut host_header: Option<&[u8]> = None;
+        for (name, value) in head.headers() {
+            if name.eq_ignore_ascii_case(b"host") {
+                host_header = Some(value);
+            }
+            let Some(key) = self.header_key(py, name) else {
+                continue;
+            };
+            let key = key.bind(py);
+            let value = latin1::decode(py, value)?;
+            match env.get_item(key)? {
+                // Repeated fields are joined with commas (RFC 9110 §5.3).
+                Some(previous) => {
+                    let joined = format!("{},{}", previous.extract::<&str>()?, value.to_str()?);
+                    env.set_item(key, joined)?;
+                }
+                None => env.set_item(key, value)?,
+            }
+        }
+
+        match ex.peer() {
+            PeerAddr::Ip(addr) => {
+                env.set_item(intern!(py, "REMOTE_ADDR"), addr.ip().to_string())?;
+                env.set_item(intern!(py, "REMOTE_PORT"), addr.port().to_string())?;
+            }
+            PeerAddr::Unix => {
+                env.set_item(intern!(py, "REMOTE_ADDR"), "")?;
+                env.set_item(intern!(py, "REMOTE_PORT"), "")?;
+            }
+        }
+        let server = ex.server();
+        if server.unix {
+            // WSGI has no notion of unix sockets; like gunicorn, describe the
+            // server by the Host header when there is one.
+            let (name, port) = match host_header.map(|h| String::from_utf8_lossy(h).into_owned()) {
+                Some(host) => split_host(&host),
+                None => (server.name.clone(), String::new()),
+            };
+            env.set_item(intern!(py, "SERVER_NAME"), name)?;
+            env.set_item(intern!(py, "SERVER_PORT"), port)?;
+        } else {
+            env.set_item(intern!(py, "SERVER_NAME"), server.name.as_str())?;
+            env.set_item(intern!(py, "SERVER_PORT"), server.port.as_str())?;
+        }
+        Ok(env)
+    }
+
+    /// The environ key for a request header: `CONTENT_TYPE`,
+    /// `CONTENT_LENGTH`, or `HTTP_` + the name upper-cased with `-` as `_`.
+    /// `None` for names containing `_`: they would be indistinguishable from
+    /// the `-` spelling, and gunicorn's default (`header_map = drop`) drops
+    /// them.
+    fn header_key(&mut self, py: Python<'_>, name: &[u8]) -> Option<Py<PyString>> {
+        if let Some(cached) = self.header_keys.get(name) {
+            return cached.as_ref().map(|k| k.clone_ref(py));
+        }
+        let key = if name.contains(&b'_') {
+            None
+        } else {
+            self.key_buf.clear();
+            if !(name.eq_ignore_ascii_case(b"content-type")
+                || name.eq_ignore_ascii_case(b"content-length"))
+            {
+                self.key_buf.extend_from_slice(b"HTTP_");
+            }
+            self.key_buf.extend(name.iter().map(|&b| {
+                if b == b'-' {
+                    b'_'
+                } else {
+                    b.to_ascii_uppercase()
+                }
+            }));
+            // Header names are tokens: ASCII only.
+            std::str::from_utf8(&self.key_buf)
+                .ok()
+                .map(|k| PyString::intern(py, k).unbind())
+        };
+        if self.header_keys.len() < HEADER_KEY_CACHE_LIMIT {
+            self.header_keys
+                .insert(name.to_vec(), key.as_ref().map(|k| k.clone_ref(py)));
+        }
+        key
+    }
+}
+
+fn method_str<'py>(py: Python<'py>, method: &str) -> Bound<'py, PyString> {
+    match method {
+        "GET" => intern!(py, "GET").clone(),
+        "POST" => intern!(py, "POST").clone(),
+        "HEAD" => intern!(py, "HEAD").clone(),
+        "PUT" => intern!(py, "PUT").clone(),
+        "DELETE" => intern!(py, "DELETE").clone(),
+        other => PyString::new(py, other),
+    }
+}
+
+fn split_host(host: &str) -> (String, String) {
+    if let Some(rest) = host.strip_prefix('[') {
+        if let Some((h, p)) = rest.split_once(']') {
+            return (h.to_owned(), p.strip_prefix(':').unwrap_or("80").to_owned());
+        }
+    }
+    match host.rsplit_once(':') {
+        Some((h, p)) => (h.to_owned(), p.to_owned()),
+        None => (host.to_owned(), "80".to_owned()),
+    }
+}
+
+/// `%XX` decoding of a request path; malformed escapes stay as they are.
+pub fn percent_decode(path: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    if !path.contains(&b'%') {
+        return std::borrow::Cow::Borrowed(path);
+    }
+    let mut out = Vec::with_capacity(path.len());
+    let mut i = 0;
+    while i < path.len() {
+        if path[i] == b'%' && i + 2 < path.len() {
+            if let (Some(h), Some(l)) = (hex(path[i + 1]), hex(path[i + 2])) {
+                out.push(h << 4 | l);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(path[i]);
+        i += 1;
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_decoding_keeps_malformed_escapes() {
+        assert_eq!(&*percent_decode(b"/a%20b"), b"/a b");
+        assert_eq!(&*percent_decode(b"/%e9t%C3%A9"), b"/\xe9t\xc3\xa9");
+        assert_eq!(&*percent_decode(b"/100%"), b"/100%");
+        assert_eq!(&*percent_decode(b"/%zz%4"), b"/%zz%4");
+        assert_eq!(&*percent_decode(b"/plain"), b"/plain");
+    }
+
+    #[test]
+    fn host_header_splits_into_name_and_port() {
+        assert_eq!(
+            split_host("example.com:8080"),
+            ("example.com".into(), "8080".into())
+        );
+        assert_eq!(
+            split_host("example.com"),
+            ("example.com".into(), "80".into())
+        );
+        assert_eq!(split_host("[::1]:9"), ("::1".into(), "9".into()));
+    }
+}

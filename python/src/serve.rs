@@ -1,0 +1,409 @@
+//! From command line to running server: settings, logging, application
+//! loading, binding, the master loop, and — in each forked child — the
+//! worker.
+
+use std::time::Duration;
+
+use pyo3::exceptions::PyException;
+use pyo3::prelude::*;
+use pyo3::types::PyModule;
+use rcorn_core::arbiter::ArbiterSettings;
+use rcorn_core::config::Settings;
+use rcorn_core::http::DecoderConfig;
+use rcorn_core::worker::WorkerSettings;
+use rcorn_io::listener::{self, BindAddress, BindOptions, Listener};
+use rcorn_io::log::{Level, LogConfig};
+use rcorn_io::master::MasterConfig;
+use rcorn_io::sync_worker::{run_sync_worker, SyncWorkerConfig};
+use rcorn_io::{MasterOutcome, WorkerStart};
+
+use crate::cli::{self, CliOutcome};
+use crate::environ::EnvironConstants;
+use crate::hooks::{HookSet, ServerProxy, WorkerProxy};
+use crate::host::PythonHost;
+use crate::wsgi::{log_exception, WsgiApp};
+
+/// gunicorn's exit codes for a worker that could not start.
+const WORKER_BOOT_ERROR: i32 = 3;
+const APP_LOAD_ERROR: i32 = 4;
+/// gunicorn tries to bind this many times, a second apart.
+const BIND_ATTEMPTS: u32 = 5;
+
+pub fn main(py: Python<'_>, argv: Vec<String>) -> i32 {
+    let (settings, hooks) = match cli::parse(
+        py,
+        &argv,
+        std::env::var("GUNICORN_CMD_ARGS").ok(),
+        std::env::var("RCORN_CMD_ARGS").ok(),
+    ) {
+        CliOutcome::Run(settings, hooks) => (settings, hooks),
+        CliOutcome::Exit(code) => return code,
+    };
+    if settings.print_config_requested() {
+        print!("{}", settings.print_config());
+        return 0;
+    }
+    let level = Level::parse(settings.loglevel()).unwrap_or(Level::Info);
+    if let Err(e) = rcorn_io::log::init(&LogConfig {
+        level,
+        errorlog: settings.errorlog(),
+        accesslog: settings.accesslog(),
+    }) {
+        eprintln!("Error: {e}");
+        return 1;
+    }
+    for (setting, why) in settings.unsupported_in_use() {
+        rcorn_io::warning!("setting '{}' has no effect in rcorn: {why}", setting.name);
+    }
+
+    // `-e KEY=VALUE`: set before the application is imported, in the
+    // master, so every worker inherits it.
+    if let Err(e) = set_raw_env(py, &settings) {
+        rcorn_io::error!("raw_env: {e}");
+        return 1;
+    }
+    let Some(app_spec) = settings.wsgi_app().map(str::to_owned) else {
+        eprintln!("Error: No application module specified.\nUsage: rcorn [OPTIONS] MODULE:APP");
+        return 2;
+    };
+    if let Err(e) = prepare_path(py, &settings) {
+        rcorn_io::error!("{e}");
+        return 1;
+    }
+    let preloaded = if settings.preload_app() || settings.check_config() {
+        match load_app(py, &app_spec) {
+            Ok(app) => Some(app),
+            Err(code) => return if settings.check_config() { 1 } else { code },
+        }
+    } else {
+        None
+    };
+    if settings.check_config() {
+        return 0;
+    }
+    let access_format = match settings
+        .accesslog()
+        .map(|_| rcorn_core::access_log::AccessLogFormat::parse(settings.access_log_format()))
+    {
+        Some(Err(e)) => {
+            eprintln!("Error: access_log_format: {e}");
+            return 1;
+        }
+        Some(Ok(f)) => Some(f),
+        None => None,
+    };
+
+    let hooks = HookSet::new(hooks.callables);
+    let server = match ServerProxy::new(py, &settings).and_then(|s| Py::new(py, s)) {
+        Ok(s) => s,
+        Err(e) => {
+            log_exception(py, &e, "cannot create the hooks' server object");
+            return 1;
+        }
+    };
+    hooks.call(py, "on_starting", (server.clone_ref(py),));
+    let listeners = match bind_all(&settings) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    rcorn_io::info!("Starting rcorn {}", env!("CARGO_PKG_VERSION"));
+    for l in &listeners {
+        let shown = match (&l.address, l.local_addr()) {
+            (BindAddress::Tcp(_), Some(addr)) => format!("http://{addr}"),
+            (other, _) => other.to_string(),
+        };
+        rcorn_io::info!("Listening at: {shown} ({})", std::process::id());
+    }
+    let worker_class = settings.effective_worker_class();
+    if worker_class != "sync" {
+        rcorn_io::warning!(
+            "worker class '{worker_class}' is not implemented yet: serving with the sync worker"
+        );
+    }
+    rcorn_io::info!("Using worker: sync");
+
+    let pidfile = match settings.pidfile().map(Pidfile::create).transpose() {
+        Ok(p) => p,
+        Err(e) => {
+            rcorn_io::error!("{e}");
+            return 1;
+        }
+    };
+    let master = MasterConfig {
+        arbiter: arbiter_settings(&settings),
+    };
+    hooks.call(py, "when_ready", (server.clone_ref(py),));
+    let mut host = PythonHost;
+    let outcome = py.detach(|| rcorn_io::run_master(listeners, master, &mut host));
+    match outcome {
+        Ok(MasterOutcome::Exit(code)) => {
+            rcorn_io::info!("Shutting down: Master");
+            hooks.call(py, "on_exit", (server.clone_ref(py),));
+            drop(pidfile);
+            code
+        }
+        Ok(MasterOutcome::Worker(start)) => {
+            // The pidfile is the master's; the worker must not remove it.
+            std::mem::forget(pidfile);
+            let worker = WorkerContext {
+                settings: &settings,
+                hooks: &hooks,
+                server: &server,
+            };
+            run_worker(py, start, worker, &app_spec, preloaded, access_format)
+        }
+        Err(e) => {
+            rcorn_io::critical!("master failed: {e}");
+            1
+        }
+    }
+}
+
+fn set_raw_env(py: Python<'_>, settings: &Settings) -> PyResult<()> {
+    let environ = PyModule::import(py, "os")?.getattr("environ")?;
+    for (key, value) in settings.env() {
+        environ.set_item(key, value)?;
+    }
+    Ok(())
+}
+
+/// The master's pid written to `--pid FILE`, removed when the master exits.
+struct Pidfile {
+    path: std::path::PathBuf,
+}
+
+impl Pidfile {
+    fn create(path: &str) -> Result<Pidfile, String> {
+        std::fs::write(path, format!("{}\n", std::process::id()))
+            .map_err(|e| format!("cannot write pidfile '{path}': {e}"))?;
+        Ok(Pidfile { path: path.into() })
+    }
+}
+
+impl Drop for Pidfile {
+    fn drop(&mut self) {
+        // Only remove it if it still names us (a successor may own it).
+        let ours = std::fs::read_to_string(&self.path)
+            .is_ok_and(|text| text.trim() == std::process::id().to_string());
+        if ours {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+fn prepare_path(py: Python<'_>, settings: &Settings) -> PyResult<()> {
+    let loading = PyModule::import(py, "rcorn._loading")?;
+    loading.call_method1("prepare_path", (settings.chdir(), settings.pythonpath()))?;
+    Ok(())
+}
+
+/// Imports the application. On failure prints a one-line reason (and the
+/// traceback when the application's own code raised) and returns the exit
+/// code gunicorn uses.
+fn load_app(py: Python<'_>, spec: &str) -> Result<Py<PyAny>, i32> {
+    let loaded =
+        PyModule::import(py, "rcorn._loading").and_then(|m| m.call_method1("import_app", (spec,)));
+    match loaded {
+        Ok(app) => Ok(app.unbind()),
+        Err(e) => {
+            let is_naming_error = PyModule::import(py, "rcorn._loading")
+                .and_then(|m| m.getattr("AppImportError"))
+                .map(|cls| e.get_type(py).is_subclass(&cls).unwrap_or(false))
+                .unwrap_or(false);
+            if is_naming_error {
+                rcorn_io::error!("Failed to load application '{spec}': {}", e.value(py));
+                Err(APP_LOAD_ERROR)
+            } else {
+                log_exception(
+                    py,
+                    &e,
+                    &format!("Failed to load application '{spec}': {}", one_line(py, &e)),
+                );
+                Err(WORKER_BOOT_ERROR)
+            }
+        }
+    }
+}
+
+fn one_line(py: Python<'_>, e: &PyErr) -> String {
+    let name = e
+        .get_type(py)
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "Exception".into());
+    format!("{name}: {}", e.value(py))
+}
+
+fn bind_all(settings: &Settings) -> Result<Vec<Listener>, i32> {
+    let opts = BindOptions {
+        backlog: settings.backlog() as i32,
+        reuse_port: settings.reuse_port(),
+    };
+    let mut listeners = Vec::new();
+    for text in settings.bind() {
+        let address = match BindAddress::parse(text) {
+            Ok(a) => a,
+            Err(e) => {
+                eprintln!("Error: bind: {e}");
+                return Err(1);
+            }
+        };
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match listener::open(&address, &opts) {
+                Ok(l) => {
+                    listeners.push(l);
+                    break;
+                }
+                Err(errno) => {
+                    if errno == nix::errno::Errno::EADDRINUSE {
+                        rcorn_io::error!("Connection in use: {text}");
+                    } else {
+                        rcorn_io::error!("Invalid address or cannot bind {text}: {}", errno.desc());
+                    }
+                    if errno != nix::errno::Errno::EADDRINUSE || attempt >= BIND_ATTEMPTS {
+                        rcorn_io::error!("Can't connect to {text}");
+                        return Err(1);
+                    }
+                    rcorn_io::error!("Retrying in 1 second.");
+                    std::thread::sleep(Duration::from_secs(1));
+                }
+            }
+        }
+    }
+    Ok(listeners)
+}
+
+fn arbiter_settings(settings: &Settings) -> ArbiterSettings {
+    ArbiterSettings {
+        workers: settings.workers() as u32,
+        timeout: settings.timeout(),
+        graceful_timeout: settings.graceful_timeout(),
+        daemon: settings.daemon(),
+        ..ArbiterSettings::default()
+    }
+}
+
+/// What a freshly forked worker takes from the master's start-up.
+struct WorkerContext<'a> {
+    settings: &'a Settings,
+    hooks: &'a HookSet,
+    server: &'a Py<ServerProxy>,
+}
+
+fn run_worker(
+    py: Python<'_>,
+    start: WorkerStart,
+    ctx: WorkerContext<'_>,
+    spec: &str,
+    preloaded: Option<Py<PyAny>>,
+    access_format: Option<rcorn_core::access_log::AccessLogFormat>,
+) -> i32 {
+    let settings = ctx.settings;
+    rcorn_io::info!("Booting worker with pid: {}", std::process::id());
+    let worker = match WorkerProxy::new(py, settings, start.id, start.master_pid as u32)
+        .and_then(|w| Py::new(py, w))
+    {
+        Ok(w) => w,
+        Err(e) => {
+            log_exception(py, &e, "Exception in worker process");
+            return WORKER_BOOT_ERROR;
+        }
+    };
+    ctx.hooks.call(
+        py,
+        "post_fork",
+        (ctx.server.clone_ref(py), worker.clone_ref(py)),
+    );
+    let app = match preloaded {
+        Some(app) => app,
+        None => match load_app(py, spec) {
+            Ok(app) => app,
+            Err(code) => return code,
+        },
+    };
+    let constants = EnvironConstants {
+        multiprocess: settings.workers() > 1,
+        multithread: false,
+        url_scheme: "http",
+        script_name: std::env::var("SCRIPT_NAME").unwrap_or_default(),
+    };
+    let mut wsgi = match WsgiApp::new(py, app, constants) {
+        Ok(w) => w,
+        Err(e) => {
+            log_exception(py, &e, "Exception in worker process");
+            return WORKER_BOOT_ERROR;
+        }
+    };
+    let timeout = settings.timeout();
+    let cfg = SyncWorkerConfig {
+        lifecycle: WorkerSettings {
+            max_requests: settings.max_requests() as u64,
+            max_requests_jitter: settings.max_requests_jitter() as u64,
+            jitter_seed: jitter_seed(),
+            graceful_timeout: settings.graceful_timeout(),
+            timeout,
+            keepalive: settings.keepalive(),
+            worker_connections: settings.worker_connections() as usize,
+        },
+        decoder: DecoderConfig {
+            limit_request_line: settings.limit_request_line() as usize,
+            limit_request_fields: settings.limit_request_fields() as usize,
+            limit_request_field_size: settings.limit_request_field_size() as usize,
+            ..DecoderConfig::default()
+        },
+        server_header: b"rcorn".to_vec(),
+        io_timeout: if timeout.is_zero() {
+            Duration::from_secs(30)
+        } else {
+            timeout
+        },
+        keepalive: settings.keepalive(),
+        head_timeout: if timeout.is_zero() {
+            Duration::from_secs(30)
+        } else {
+            timeout
+        },
+        access_log: access_format.map(rcorn_io::access::AccessLogger::new),
+    };
+    if let Ok(mut w) = worker.bind(py).try_borrow_mut() {
+        w.booted = true;
+    }
+    ctx.hooks
+        .call(py, "post_worker_init", (worker.clone_ref(py),));
+    let outcome = py.detach(|| run_sync_worker(start, cfg, &mut wsgi));
+    if let Ok(mut w) = worker.bind(py).try_borrow_mut() {
+        w.alive = false;
+    }
+    ctx.hooks.call(
+        py,
+        "worker_exit",
+        (ctx.server.clone_ref(py), worker.clone_ref(py)),
+    );
+    match outcome {
+        Ok(code) => {
+            rcorn_io::info!("Worker exiting (pid: {})", std::process::id());
+            code
+        }
+        Err(e) => {
+            log_exception(
+                py,
+                &PyException::new_err(e.to_string()),
+                "Exception in worker process",
+            );
+            1
+        }
+    }
+}
+
+/// The jitter of max_requests is the only randomness a worker needs; its
+/// pid and the clock make a seed that differs between workers.
+fn jitter_seed() -> u64 {
+    let pid = std::process::id() as u64;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos() as u64)
+        .unwrap_or(0);
+    pid.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ nanos
+}

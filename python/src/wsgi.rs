@@ -1,0 +1,148 @@
+//! The WSGI application as an `rcorn_io::App`.
+
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyList, PyTuple};
+
+use rcorn_io::{App, Exchange};
+
+use crate::environ::{EnvironBuilder, EnvironConstants};
+use crate::exchange_ref::ExchangeRef;
+use crate::input::WsgiInput;
+use crate::start_response::{write_chunk, StartResponse};
+
+pub struct WsgiApp {
+    app: Py<PyAny>,
+    environ: EnvironBuilder,
+}
+
+impl WsgiApp {
+    pub fn new(py: Python<'_>, app: Py<PyAny>, constants: EnvironConstants) -> PyResult<WsgiApp> {
+        Ok(WsgiApp {
+            app,
+            environ: EnvironBuilder::new(py, constants)?,
+        })
+    }
+
+    fn call_py(&mut self, py: Python<'_>, ex: &mut Exchange<'_>) {
+        let environ = match self.environ.build(py, ex) {
+            Ok(env) => env,
+            Err(e) => {
+                log_exception(py, &e, "Error building the WSGI environ");
+                return;
+            }
+        };
+        let exchange = ExchangeRef::default();
+        let guard = exchange.lend(ex);
+        let outcome = self.respond(py, &exchange, &environ);
+        if let Err(e) = outcome {
+            let uri = exchange
+                .with(|ex| String::from_utf8_lossy(ex.head().target()).into_owned())
+                .unwrap_or_default();
+            log_exception(py, &e, &format!("Error handling request {uri}"));
+            exchange.with(|ex| {
+                // Before the first body byte the client can still get a
+                // clean 500; after it, only a closed connection is honest.
+                if ex.head_ended() {
+                    ex.abort();
+                } else {
+                    ex.reset_response();
+                }
+            });
+        }
+        drop(guard);
+    }
+
+    fn respond(
+        &mut self,
+        py: Python<'_>,
+        exchange: &ExchangeRef,
+        environ: &Bound<'_, pyo3::types::PyDict>,
+    ) -> PyResult<()> {
+        environ.set_item(
+            intern!(py, "wsgi.input"),
+            Py::new(py, WsgiInput::new(exchange.clone()))?,
+        )?;
+        let start_response = Py::new(py, StartResponse::new(exchange.clone()))?;
+        let result = self.app.bind(py).call1((environ, start_response))?;
+        let sent = send_result(exchange, &result);
+        // PEP 3333: close() is called whatever happened while iterating.
+        let closed = match result.hasattr(intern!(py, "close")) {
+            Ok(true) => result.call_method0(intern!(py, "close")).map(drop),
+            Ok(false) => Ok(()),
+            Err(e) => Err(e),
+        };
+        sent.and(closed)
+    }
+}
+
+/// Writes the application's result iterable, giving the encoder the body's
+/// length when the result is a one-item list or tuple (so the response gets
+/// a Content-Length instead of chunked framing).
+fn send_result(exchange: &ExchangeRef, result: &Bound<'_, PyAny>) -> PyResult<()> {
+    let single_len = |item: &Bound<'_, PyAny>| {
+        item.cast::<PyBytes>()
+            .ok()
+            .map(|b| b.as_bytes().len() as u64)
+    };
+    if let Ok(list) = result.cast::<PyList>() {
+        let hint = if list.len() == 1 {
+            single_len(&list.get_item(0)?)
+        } else {
+            None
+        };
+        for item in list.iter() {
+            write_item(exchange, &item, hint)?;
+        }
+    } else if let Ok(tuple) = result.cast::<PyTuple>() {
+        let hint = if tuple.len() == 1 {
+            single_len(&tuple.get_item(0)?)
+        } else {
+            None
+        };
+        for item in tuple.iter() {
+            write_item(exchange, &item, hint)?;
+        }
+    } else {
+        for item in result.try_iter()? {
+            write_item(exchange, &item?, None)?;
+        }
+    }
+    // An empty result still needs its head sent.
+    write_chunk(exchange, b"", Some(0))
+}
+
+fn write_item(exchange: &ExchangeRef, item: &Bound<'_, PyAny>, hint: Option<u64>) -> PyResult<()> {
+    let bytes = item.cast::<PyBytes>().map_err(|_| {
+        pyo3::exceptions::PyTypeError::new_err(format!(
+            "the application's result must yield bytes, not {}",
+            item.get_type()
+                .name()
+                .map(|n| n.to_string())
+                .unwrap_or_default()
+        ))
+    })?;
+    write_chunk(exchange, bytes.as_bytes(), hint)
+}
+
+impl App for WsgiApp {
+    fn call(&mut self, exchange: &mut Exchange<'_>) {
+        Python::attach(|py| self.call_py(py, exchange));
+    }
+}
+
+/// Logs `message` and the exception's traceback to the error log.
+pub fn log_exception(py: Python<'_>, err: &PyErr, message: &str) {
+    let formatted = py
+        .import(intern!(py, "traceback"))
+        .and_then(|tb| tb.call_method1(intern!(py, "format_exception"), (err.value(py),)))
+        .and_then(|lines| {
+            let mut text = String::new();
+            for line in lines.try_iter()? {
+                text.push_str(line?.extract::<&str>()?);
+            }
+            Ok(text)
+        })
+        .unwrap_or_else(|_| format!("{err}\n"));
+    rcorn_io::error!("{message}\n{}", formatted.trim_end());
+}

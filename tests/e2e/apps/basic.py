@@ -1,0 +1,173 @@
+"""WSGI apps for the end-to-end tests. Each path exercises one feature."""
+
+import json
+import os
+import sys
+import time
+
+
+def app(environ, start_response):
+    # Route on the first path segment so tests can add to the path.
+    route = "/" + environ["PATH_INFO"].split("/")[1]
+    handler = ROUTES.get(route, hello)
+    return handler(environ, start_response)
+
+
+def hello(environ, start_response):
+    body = b"Hello, World!\n"
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def environ_json(environ, start_response):
+    data = {k: v for k, v in environ.items() if isinstance(v, (str, bool, int, tuple))}
+    data["wsgi.input.type"] = type(environ["wsgi.input"]).__name__
+    body = json.dumps(data).encode()
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [body]
+
+
+def echo(environ, start_response):
+    body = environ["wsgi.input"].read()
+    start_response("200 OK", [("Content-Type", "application/octet-stream")])
+    return [body]
+
+
+def count(environ, start_response):
+    """Reads the body in pieces and answers with its size: large uploads
+    stream through without being held in memory."""
+    stream = environ["wsgi.input"]
+    total = 0
+    while True:
+        block = stream.read(65536)
+        if not block:
+            break
+        total += len(block)
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [str(total).encode()]
+
+
+def lines(environ, start_response):
+    stream = environ["wsgi.input"]
+    first = stream.readline()
+    limited = stream.readline(3)
+    rest = list(stream)
+    body = json.dumps([first.decode(), limited.decode(), [r.decode() for r in rest]]).encode()
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [body]
+
+
+def stream_response(environ, start_response):
+    """A streamed response with no length: chunked on HTTP/1.1."""
+    start_response("200 OK", [("Content-Type", "text/plain")])
+
+    def generate():
+        for i in range(5):
+            yield b"part %d\n" % i
+
+    return generate()
+
+
+def big(environ, start_response):
+    size = int(environ.get("QUERY_STRING") or 10_000_000)
+    block = b"x" * 65536
+    start_response("200 OK", [("Content-Type", "application/octet-stream"), ("Content-Length", str(size))])
+
+    def generate():
+        left = size
+        while left:
+            n = min(left, len(block))
+            left -= n
+            yield block[:n]
+
+    return generate()
+
+
+def writer(environ, start_response):
+    write = start_response("200 OK", [("Content-Type", "text/plain")])
+    write(b"written ")
+    return [b"and returned"]
+
+
+def crash_before(environ, start_response):
+    raise RuntimeError("boom before the response")
+
+
+def crash_after(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+
+    def generate():
+        yield b"first part"
+        raise RuntimeError("boom in the middle of the body")
+
+    return generate()
+
+
+def sleep(environ, start_response):
+    time.sleep(float(environ.get("QUERY_STRING") or 1))
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"slept"]
+
+
+def pid(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [str(os.getpid()).encode()]
+
+
+def file_wrapper(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return environ["wsgi.file_wrapper"](open(__file__, "rb"), 1024)
+
+
+class ClosingBody:
+    closed = []
+
+    def __init__(self):
+        self.items = [b"a", b"b"]
+
+    def __iter__(self):
+        return iter(self.items)
+
+    def close(self):
+        print("result.close() called", file=sys.stderr, flush=True)
+
+
+def closing(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return ClosingBody()
+
+
+def bad_header(environ, start_response):
+    start_response("200 OK", [("X-Bad", "line\r\nInjected: yes")])
+    return [b"never"]
+
+
+def errors(environ, start_response):
+    environ["wsgi.errors"].write("a message for wsgi.errors\n")
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"ok"]
+
+
+def osenv(environ, start_response):
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [json.dumps(dict(os.environ)).encode()]
+
+
+ROUTES = {
+    "/osenv": osenv,
+    "/environ": environ_json,
+    "/echo": echo,
+    "/count": count,
+    "/lines": lines,
+    "/stream": stream_response,
+    "/big": big,
+    "/writer": writer,
+    "/crash-before": crash_before,
+    "/crash-after": crash_after,
+    "/sleep": sleep,
+    "/pid": pid,
+    "/file": file_wrapper,
+    "/closing": closing,
+    "/bad-header": bad_header,
+    "/errors": errors,
+}

@@ -1,0 +1,32 @@
+"""A small Flask application served through rcorn in the tests."""
+
+from flask import Flask, jsonify, request
+
+app = Flask(__name__)
+
+
+@app.get("/")
+def index():
+    return "Hello from Flask"
+
+
+@app.post("/form")
+def form():
+    return f"name={request.form['name']} age={int(request.form['age'])}"
+
+
+@app.get("/api/items/<int:item_id>")
+def item(item_id):
+    return jsonify(id=item_id, q=request.args.get("q"), agent=request.headers.get("User-Agent"))
+
+
+@app.post("/upload")
+def upload():
+    f = request.files["file"]
+    data = f.read()
+    return jsonify(filename=f.filename, size=len(data), head=data[:10].decode("latin-1"))
+
+
+@app.get("/error")
+def error():
+    raise ValueError("flask view failed")

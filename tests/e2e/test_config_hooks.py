@@ -1,0 +1,72 @@
+"""A gunicorn.conf.py with server hooks runs unchanged."""
+
+import signal
+
+import httpx
+
+from conftest import wait_for
+
+HOOKS_CONF = '''
+import os
+
+workers = 2
+loglevel = "debug"
+
+def on_starting(server):
+    server.log.info("hook on_starting pid=%s workers=%s", server.pid, server.cfg.workers)
+
+def when_ready(server):
+    server.log.info("hook when_ready")
+
+def post_fork(server, worker):
+    server.log.info("hook post_fork worker=%s", worker.pid)
+
+def post_worker_init(worker):
+    worker.log.info("hook post_worker_init worker=%s parent=%s", worker.pid, worker.ppid)
+
+def worker_exit(server, worker):
+    server.log.info("hook worker_exit worker=%s", worker.pid)
+
+def on_exit(server):
+    server.log.info("hook on_exit")
+
+def broken(server):
+    raise RuntimeError("a broken hook")
+'''
+
+
+def test_gunicorn_conf_hooks_run_at_their_moments(serve, tmp_path):
+    conf = tmp_path / "gunicorn.conf.py"
+    conf.write_text(HOOKS_CONF + "\nwhen_ready = broken\n")
+    server = serve(["basic:app", "-c", str(conf)], workers=2)
+    log = server.log()
+    assert "hook on_starting pid=%d workers=2" % server.pid in log
+    for pid in server.workers():
+        wait_for(lambda: f"hook post_worker_init worker={pid} parent={server.pid}" in server.log(), 5, "post_worker_init")
+        assert f"hook post_fork worker={pid}" in server.log()
+    # An exception in a hook is logged, not fatal.
+    assert "Exception in when_ready hook" in log and "RuntimeError: a broken hook" in log
+    assert httpx.get(server.url, timeout=5).status_code == 200
+    workers = server.workers()
+    server.signal(signal.SIGTERM)
+    assert server.wait_exit() == 0
+    log = server.log()
+    for pid in workers:
+        assert f"hook worker_exit worker={pid}" in log
+    assert "hook on_exit" in log
+
+
+def test_default_config_file_is_found_in_the_working_directory(serve, tmp_path):
+    import shutil
+
+    from conftest import APPS
+
+    workdir = tmp_path / "app"
+    shutil.copytree(APPS, workdir, ignore=shutil.ignore_patterns("__pycache__"))
+    (workdir / "gunicorn.conf.py").write_text("workers = 2\n")
+    server = serve(["basic:app"], workers=2, cwd=workdir)
+    assert len(server.workers()) == 2
+    # rcorn.conf.py wins over gunicorn.conf.py when both exist.
+    (workdir / "rcorn.conf.py").write_text("workers = 3\n")
+    server = serve(["basic:app"], workers=3, cwd=workdir)
+    assert len(server.workers()) == 3

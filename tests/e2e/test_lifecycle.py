@@ -1,0 +1,170 @@
+"""The process lifecycle end to end: real signals to the real master."""
+
+import os
+import signal
+
+import httpx
+
+import subprocess
+
+from conftest import APPS, RCORN, wait_for
+
+
+def get_pid(server):
+    return int(httpx.get(server.url + "/pid", timeout=5).text)
+
+
+def test_workers_flag_starts_that_many_workers(serve):
+    server = serve(["basic:app", "-w", "3"], workers=3)
+    assert len(server.workers()) == 3
+
+
+def test_hup_replaces_every_worker_and_keeps_serving(serve):
+    server = serve(["basic:app", "-w", "2"], workers=2)
+    old = set(server.workers())
+    server.signal(signal.SIGHUP)
+    wait_for(lambda: len(server.workers()) == 2 and not old & set(server.workers()), 15, "a new generation")
+    assert httpx.get(server.url + "/", timeout=5).status_code == 200
+    assert "Handling signal: hup" in server.log()
+
+
+def test_ttin_and_ttou_change_the_worker_count(serve):
+    server = serve(["basic:app", "-w", "2"], workers=2)
+    server.signal(signal.SIGTTIN)
+    server.wait_workers(3)
+    server.signal(signal.SIGTTOU)
+    server.wait_workers(2)
+    server.signal(signal.SIGTTOU)
+    server.wait_workers(1)
+    server.signal(signal.SIGTTOU)  # never below one
+    server.signal(signal.SIGTTIN)
+    server.wait_workers(2)
+
+
+def test_term_is_graceful_and_finishes_the_request_in_flight(serve):
+    server = serve(["basic:app", "--graceful-timeout", "10"])
+    with httpx.Client(timeout=10) as client:
+        import threading
+
+        result = {}
+
+        def slow():
+            result["r"] = client.get(server.url + "/sleep?1")
+
+        t = threading.Thread(target=slow)
+        t.start()
+        wait_for(lambda: "slept" not in server.log() and len(server.workers()) == 1, 5, "the request to start")
+        # Let the request reach the worker before signalling.
+        wait_for(lambda: _has_connection(server), 5, "the slow request to be accepted")
+        server.signal(signal.SIGTERM)
+        t.join(15)
+    assert result["r"].status_code == 200
+    assert result["r"].text == "slept"
+    assert server.wait_exit() == 0
+
+
+def _has_connection(server):
+    for worker in server.workers():
+        try:
+            fds = os.listdir(f"/proc/{worker}/fd")
+        except FileNotFoundError:
+            continue
+        sockets = [f for f in fds if os.readlink(f"/proc/{worker}/fd/{f}").startswith("socket:")]
+        # listener + the accepted connection at least
+        if len(sockets) >= 2:
+            return True
+    return False
+
+
+def test_int_and_quit_stop_quickly(serve):
+    for sig in (signal.SIGINT, signal.SIGQUIT):
+        server = serve(["basic:app", "-w", "2"], workers=2)
+        workers = server.workers()
+        server.signal(sig)
+        assert server.wait_exit(10) == 0
+        for pid in workers:
+            wait_for(lambda: not os.path.exists(f"/proc/{pid}") or _zombie(pid), 5, f"worker {pid} to exit")
+
+
+def _zombie(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def test_usr1_reopens_log_files(serve, tmp_path):
+    log = tmp_path / "access.log"
+    server = serve(["basic:app", "--access-logfile", str(log)])
+    httpx.get(server.url + "/first", timeout=5)
+    wait_for(lambda: log.exists() and "/first" in log.read_text(), 5, "first access line")
+    rotated = tmp_path / "access.log.1"
+    log.rename(rotated)
+    server.signal(signal.SIGUSR1)
+    # Workers reopen on USR1 too; keep asking until the new file appears.
+    wait_for(lambda: httpx.get(server.url + "/second", timeout=5) and log.exists() and "/second" in log.read_text(),
+             10, "a reopened access log")
+    assert "/first" in rotated.read_text()
+
+
+def test_a_killed_worker_is_replaced(serve):
+    server = serve(["basic:app", "-w", "2"], workers=2)
+    victim = server.workers()[0]
+    os.kill(victim, signal.SIGKILL)
+    wait_for(lambda: victim not in server.workers() and len(server.workers()) == 2, 10, "a replacement worker")
+    assert httpx.get(server.url + "/", timeout=5).status_code == 200
+
+
+def test_a_request_over_the_timeout_gets_its_worker_killed_and_replaced(serve):
+    server = serve(["basic:app", "-t", "2"])
+    victim = server.workers()[0]
+    try:
+        httpx.get(server.url + "/sleep?30", timeout=10)
+    except httpx.HTTPError:
+        pass  # the connection dies with the worker
+    wait_for(lambda: server.workers() and victim not in server.workers(), 10, "the hung worker to be replaced")
+    assert "WORKER TIMEOUT" in server.log()
+    assert httpx.get(server.url + "/", timeout=5).status_code == 200
+
+
+def test_max_requests_recycles_the_worker(serve):
+    server = serve(["basic:app", "--max-requests", "5"])
+    first = get_pid(server)
+    pids = {first}
+    for _ in range(12):
+        pids.add(get_pid(server))
+    assert len(pids) >= 2, "the worker was replaced after max_requests"
+
+
+def test_pidfile_is_written_and_removed(serve, tmp_path):
+    pidfile = tmp_path / "rcorn.pid"
+    server = serve(["basic:app", "--pid", str(pidfile)])
+    assert pidfile.read_text().strip() == str(server.pid)
+    server.signal(signal.SIGTERM)
+    assert server.wait_exit() == 0
+    assert not pidfile.exists()
+
+
+def test_raw_env_and_config_file(serve, tmp_path):
+    conf = tmp_path / "gunicorn.conf.py"
+    conf.write_text("workers = 2\nraw_env = ['GREETING=from-config']\n")
+    server = serve(["basic:app", "-c", str(conf), "-e", "OTHER=cli"], workers=2)
+    env = httpx.get(server.url + "/osenv", timeout=5).json()
+    assert len(server.workers()) == 2
+    # -e on the command line replaces the file's raw_env, as in gunicorn.
+    assert env.get("OTHER") == "cli"
+    assert "GREETING" not in env
+
+
+def test_config_file_values_and_bad_value_names_file_and_line(serve, tmp_path):
+    conf = tmp_path / "rcorn.conf.py"
+    conf.write_text("import os\nworkers = 2\nraw_env = ['GREETING=from-config']\n")
+    server = serve(["basic:app", "-c", str(conf)], workers=2)
+    assert httpx.get(server.url + "/osenv", timeout=5).json().get("GREETING") == "from-config"
+
+    bad = tmp_path / "bad.conf.py"
+    bad.write_text("workers = 'lots'\n")
+    r = subprocess.run([RCORN, "-c", str(bad), "basic:app"], cwd=APPS, capture_output=True, text=True, timeout=20)
+    assert r.returncode != 0
+    assert "workers" in r.stderr and "lots" in r.stderr and f"{bad} line 1" in r.stderr

@@ -1,0 +1,248 @@
+"""Serving HTTP/1.1 end to end with real clients."""
+
+import json
+import re
+import socket
+import subprocess
+
+import httpx
+import pytest
+
+from conftest import free_port, recv_all, rss_kib, wait_for
+
+
+def test_hello_with_httpx(serve):
+    server = serve(["basic:app"])
+    r = httpx.get(server.url + "/", timeout=5)
+    assert r.status_code == 200
+    assert r.text == "Hello, World!\n"
+    assert r.headers["server"] == "rcorn"
+    assert "date" in r.headers
+
+
+def test_environ_has_every_pep3333_key(serve):
+    server = serve(["basic:app"])
+    r = httpx.get(server.url + "/environ?a=1&b=%20", headers={"X-Custom": "v"}, timeout=5)
+    env = r.json()
+    for key in [
+        "REQUEST_METHOD", "SCRIPT_NAME", "PATH_INFO", "QUERY_STRING", "SERVER_NAME", "SERVER_PORT",
+        "SERVER_PROTOCOL", "REMOTE_ADDR", "REMOTE_PORT", "RAW_URI", "wsgi.version", "wsgi.url_scheme",
+        "wsgi.multithread", "wsgi.multiprocess", "wsgi.run_once", "wsgi.input_terminated", "SERVER_SOFTWARE",
+    ]:
+        assert key in env, key
+    assert env["REQUEST_METHOD"] == "GET"
+    assert env["PATH_INFO"] == "/environ"
+    assert env["QUERY_STRING"] == "a=1&b=%20"
+    assert env["RAW_URI"] == "/environ?a=1&b=%20"
+    assert env["SERVER_NAME"] == "127.0.0.1"
+    assert env["SERVER_PORT"] == str(server.port)
+    assert env["SERVER_PROTOCOL"] == "HTTP/1.1"
+    assert env["REMOTE_ADDR"] == "127.0.0.1"
+    assert env["HTTP_X_CUSTOM"] == "v"
+    assert env["wsgi.url_scheme"] == "http"
+    assert env["wsgi.multithread"] is False
+    assert env["SERVER_SOFTWARE"].startswith("rcorn/")
+    assert env["wsgi.input.type"] == "WsgiInput"
+
+
+def test_path_info_is_percent_decoded_as_latin1(serve):
+    server = serve(["basic:app"])
+    raw = server.request(b"GET /environ/caf%C3%A9%20x HTTP/1.0\r\n\r\n")
+    body = json.loads(raw.split(b"\r\n\r\n", 1)[1])
+    assert body["PATH_INFO"] == "/environ/caf\u00c3\u00a9 x"
+    assert body["RAW_URI"] == "/environ/caf%C3%A9%20x"
+
+
+def test_repeated_headers_are_joined_and_underscored_names_dropped(serve):
+    server = serve(["basic:app"])
+    raw = server.request(
+        b"GET /environ HTTP/1.0\r\nX-Multi: a\r\nX-Multi: b\r\nX_Under: no\r\nContent-Type: text/x\r\n\r\n"
+    )
+    env = json.loads(raw.split(b"\r\n\r\n", 1)[1])
+    assert env["HTTP_X_MULTI"] == "a,b"
+    assert "HTTP_X_UNDER" not in env
+    assert env["CONTENT_TYPE"] == "text/x"
+    assert "HTTP_CONTENT_TYPE" not in env
+
+
+def test_keep_alive_serves_many_requests_on_one_connection(serve):
+    server = serve(["basic:app"])
+    with server.connect() as s:
+        for _ in range(3):
+            s.sendall(b"GET /pid HTTP/1.1\r\nHost: x\r\n\r\n")
+            head = b""
+            while b"\r\n\r\n" not in head:
+                head += s.recv(4096)
+            assert head.startswith(b"HTTP/1.1 200 OK\r\n")
+    with httpx.Client(base_url=server.url, timeout=5) as client:
+        assert [client.get("/").status_code for _ in range(5)] == [200] * 5
+
+
+def test_pipelined_requests_are_answered_in_order(serve):
+    server = serve(["basic:app"])
+    raw = server.request(
+        b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
+        b"GET /writer HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    assert raw.count(b"HTTP/1.1 200 OK") == 3
+    first = raw.index(b"Hello, World!")
+    second = raw.index(b"\r\n\r\nhello")
+    third = raw.index(b"written and returned")
+    assert first < second < third
+
+
+def test_http10_closes_after_response(serve):
+    server = serve(["basic:app"])
+    with server.connect() as s:
+        s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+        raw = recv_all(s)  # returns only because the server closed
+    assert raw.startswith(b"HTTP/1.0 200 OK") or raw.startswith(b"HTTP/1.1 200 OK")
+    assert raw.endswith(b"Hello, World!\n")
+
+
+def test_head_has_no_body(serve):
+    server = serve(["basic:app"])
+    raw = server.request(b"HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 OK")
+    assert b"Content-Length: 14" in head
+    assert body == b""
+
+
+def test_streamed_response_is_chunked(serve):
+    server = serve(["basic:app"])
+    raw = server.request(b"GET /stream HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert b"Transfer-Encoding: chunked" in raw
+    r = httpx.get(server.url + "/stream", timeout=5)
+    assert r.text == "".join(f"part {i}\n" for i in range(5))
+
+
+def test_chunked_upload_is_decoded(serve):
+    server = serve(["basic:app"])
+
+    def body():
+        yield b"hello "
+        yield b"chunked "
+        yield b"world"
+
+    r = httpx.post(server.url + "/echo", content=body(), timeout=5)
+    assert r.status_code == 200
+    assert r.content == b"hello chunked world"
+
+
+def test_readline_and_iteration_of_wsgi_input(serve):
+    server = serve(["basic:app"])
+    r = httpx.post(server.url + "/lines", content=b"one\nsecond\nthird\nfourth", timeout=5)
+    assert r.json() == ["one\n", "sec", ["ond\n", "third\n", "fourth"]]
+
+
+def test_expect_100_continue_is_answered_when_the_app_reads(serve):
+    server = serve(["basic:app"])
+    with server.connect() as s:
+        s.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n")
+        interim = s.recv(4096)
+        assert interim == b"HTTP/1.1 100 Continue\r\n\r\n"
+        s.sendall(b"data")
+        raw = recv_all(s)
+    assert raw.startswith(b"HTTP/1.1 200 OK")
+    assert raw.endswith(b"\r\n\r\ndata")
+
+
+def test_no_100_continue_when_the_app_ignores_the_body(serve):
+    server = serve(["basic:app"])
+    with server.connect() as s:
+        s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n")
+        raw = recv_all(s)  # the server must close: the body's fate is unknown
+    assert raw.startswith(b"HTTP/1.1 200 OK")
+    assert b"100 Continue" not in raw
+
+
+def test_large_upload_and_download_stream_without_buffering(serve):
+    server = serve(["basic:app"])
+    worker = server.workers()[0]
+    size = 100 * 1024 * 1024
+    block = b"y" * (1024 * 1024)
+
+    def body():
+        for _ in range(size // len(block)):
+            yield block
+
+    r = httpx.post(server.url + "/count", content=body(), headers={"Content-Length": str(size)}, timeout=60)
+    assert r.text == str(size)
+    received = 0
+    with httpx.stream("GET", server.url + f"/big?{size}", timeout=60) as r:
+        for part in r.iter_raw():
+            received += len(part)
+    assert received == size
+    # Neither body was held whole: the worker stays far below 100 MB.
+    assert rss_kib(worker) < 80 * 1024
+
+
+def test_write_callable_and_close_are_honoured(serve):
+    server = serve(["basic:app"])
+    assert httpx.get(server.url + "/writer", timeout=5).text == "written and returned"
+    assert httpx.get(server.url + "/closing", timeout=5).text == "ab"
+    wait_for(lambda: "result.close() called" in server.log(), 5, "close() to be called")
+
+
+def test_file_wrapper_serves_the_file(serve):
+    server = serve(["basic:app"])
+    r = httpx.get(server.url + "/file", timeout=5)
+    with open(__file__.replace("test_serving.py", "apps/basic.py"), "rb") as f:
+        assert r.content == f.read()
+
+
+def test_wsgi_errors_goes_to_the_error_log(serve):
+    server = serve(["basic:app"])
+    assert httpx.get(server.url + "/errors", timeout=5).status_code == 200
+    wait_for(lambda: "a message for wsgi.errors" in server.log(), 5, "wsgi.errors text in the log")
+
+
+def test_unix_socket_listener(serve, tmp_path):
+    path = tmp_path / "rcorn.sock"
+    server = serve(["basic:app"], bind=f"unix:{path}")
+    out = subprocess.run(
+        ["curl", "-s", "--unix-socket", str(path), "http://localhost/environ"],
+        capture_output=True, timeout=10, check=True,
+    ).stdout
+    env = json.loads(out)
+    assert env["SERVER_NAME"] == "localhost"
+    server.signal(15)
+    assert server.wait_exit() == 0
+    assert not path.exists(), "the socket file is removed at shutdown"
+
+
+def test_ipv6_listener(serve):
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6 on this machine")
+    try:
+        port = free_port(socket.AF_INET6, "::1")
+    except OSError:
+        pytest.skip("no ::1 on this machine")
+    server = serve(["basic:app"], bind=f"[::1]:{port}")
+    r = httpx.get(f"http://[::1]:{port}/environ", timeout=5)
+    assert r.json()["SERVER_NAME"] == "::1"
+
+
+def test_several_listeners_at_once(serve, tmp_path):
+    port = free_port()
+    path = tmp_path / "second.sock"
+    server = serve(["basic:app", "-b", f"unix:{path}"], bind=f"127.0.0.1:{port}")
+    assert httpx.get(f"http://127.0.0.1:{port}/", timeout=5).status_code == 200
+    out = subprocess.run(["curl", "-s", "--unix-socket", str(path), "http://x/"], capture_output=True, timeout=10)
+    assert out.stdout == b"Hello, World!\n"
+
+
+def test_access_log_uses_gunicorn_format(serve):
+    server = serve(["basic:app", "--access-logfile", "-"])
+    httpx.get(server.url + "/environ?q=1", headers={"User-Agent": "tester/1.0", "Referer": "http://r/"}, timeout=5)
+    line = wait_for(
+        lambda: next((l for l in server.log().splitlines() if '"GET /environ?q=1 HTTP/1.1"' in l), None),
+        5, "an access log line",
+    )
+    assert re.fullmatch(
+        r'127\.0\.0\.1 - - \[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\] '
+        r'"GET /environ\?q=1 HTTP/1\.1" 200 \d+ "http://r/" "tester/1\.0"',
+        line,
+    ), line

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs every test of rcorn from a fresh machine: installs what the tests
+# need (Debian and Python packages), builds and installs rcorn into the
+# current Python environment, then runs the Rust checks and tests, the
+# simulator, and the end-to-end suite against the installed `rcorn`.
+#
+#   bash tests/run.sh            # everything
+#   RCORN_SKIP_INSTALL=1 ...     # reuse what is installed (quicker reruns)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s ==\n' "$*"; }
+
+if [ -z "${RCORN_SKIP_INSTALL:-}" ]; then
+    step "system packages"
+    if ! command -v curl >/dev/null; then
+        apt-get update -qq && apt-get install -y -qq curl >/dev/null
+    fi
+    step "python packages"
+    python3 -m pip install -q --disable-pip-version-check -r tests/requirements.txt
+    step "build and install rcorn"
+    python3 -m pip install -q --disable-pip-version-check --no-build-isolation --force-reinstall --no-deps .
+fi
+
+step "cargo fmt"
+cargo fmt --all -- --check
+step "cargo clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+step "cargo test"
+# The Python bridge's unit tests link against libpython.
+LD_LIBRARY_PATH="$(python3 -c 'import sysconfig; print(sysconfig.get_config_var("LIBDIR"))')${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+    cargo test --workspace
+step "end-to-end tests"
+python3 -m pytest tests/e2e -q -p no:cacheprovider
