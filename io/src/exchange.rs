@@ -166,6 +166,8 @@ pub struct Exchange<'a> {
     body_bytes: u64,
     aborted: bool,
     broken: bool,
+    /// The status of a request found malformed after its head.
+    rejected: Option<u16>,
     started: Instant,
 }
 
@@ -182,6 +184,7 @@ impl<'a> Exchange<'a> {
             body_bytes: 0,
             aborted: false,
             broken: false,
+            rejected: None,
             started: Instant::now(),
         })
     }
@@ -246,7 +249,10 @@ impl<'a> Exchange<'a> {
                     ));
                 }
                 Err(e) => {
-                    self.broken = true;
+                    // The connection can still carry an answer, but never
+                    // another request.
+                    self.rejected = Some(e.status());
+                    self.aborted = true;
                     return Err(ExchangeError::BadBody(e.status(), e.to_string()));
                 }
             }
@@ -459,11 +465,17 @@ impl<'a> Exchange<'a> {
             return Ok(false);
         }
         if self.response == ResponseState::NotStarted {
-            // The application returned without answering.
+            // The application returned without answering (or failed on a
+            // malformed body, which gets that body's status).
+            let status = self.rejected.unwrap_or(500);
             self.conn.out.clear();
-            rcorn_core::http::error_response(500, &mut self.conn.out);
-            self.status = 500;
+            rcorn_core::http::error_response(status, &mut self.conn.out);
+            self.status = status;
             self.aborted = true;
+        } else if self.aborted {
+            // The application failed mid-body: send what it produced but
+            // never the end of the framing, so the client cannot take the
+            // cut-short body for a complete one.
         } else {
             if self.response == ResponseState::HeadOpen {
                 self.end_head(Some(0))?;

@@ -8,6 +8,9 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyModule, PyString, PyTuple};
 use rcorn_core::config::{self, Kind, Settings, Source, Value};
 
+/// One top-level name of the file: its value and the line assigning it.
+type FileValue<'py> = (String, Bound<'py, PyAny>, Option<u32>);
+
 /// Server hooks the config file defined, by setting name.
 #[derive(Default)]
 pub struct Hooks {
@@ -54,10 +57,9 @@ pub fn apply(
             ));
         }
     };
-    let (path, values): (String, Vec<(String, Bound<'_, PyAny>, Option<u32>)>) =
-        loaded
-            .extract()
-            .map_err(|e| format!("Failed to read config file {spec}: {e}"))?;
+    let (path, values): (String, Vec<FileValue<'_>>) = loaded
+        .extract()
+        .map_err(|e| format!("Failed to read config file {spec}: {e}"))?;
     for (name, value, line) in values {
         let Some(setting) = config::setting(&name) else {
             continue;

@@ -20,6 +20,8 @@ const HEADER_KEY_CACHE_LIMIT: usize = 512;
 pub struct EnvironBuilder {
     template: Py<PyDict>,
     script_name: String,
+    casefold_method: bool,
+    map_underscore_headers: bool,
     header_keys: HashMap<Vec<u8>, Option<Py<PyString>>>,
     key_buf: Vec<u8>,
 }
@@ -30,6 +32,10 @@ pub struct EnvironConstants {
     pub multithread: bool,
     pub url_scheme: &'static str,
     pub script_name: String,
+    /// `casefold_http_method`: upper-case the method for the application.
+    pub casefold_method: bool,
+    /// `header_map = dangerous`: map `_` in field names like `-`.
+    pub map_underscore_headers: bool,
 }
 
 impl EnvironBuilder {
@@ -57,6 +63,8 @@ impl EnvironBuilder {
         Ok(EnvironBuilder {
             template: template.unbind(),
             script_name: constants.script_name,
+            casefold_method: constants.casefold_method,
+            map_underscore_headers: constants.map_underscore_headers,
             header_keys: HashMap::new(),
             key_buf: Vec::with_capacity(64),
         })
@@ -71,7 +79,14 @@ impl EnvironBuilder {
     ) -> PyResult<Bound<'py, PyDict>> {
         let env = self.template.bind(py).copy()?;
         let head = ex.head();
-        env.set_item(intern!(py, "REQUEST_METHOD"), method_str(py, head.method()))?;
+        if self.casefold_method {
+            env.set_item(
+                intern!(py, "REQUEST_METHOD"),
+                head.method().to_ascii_uppercase(),
+            )?;
+        } else {
+            env.set_item(intern!(py, "REQUEST_METHOD"), method_str(py, head.method()))?;
+        }
         env.set_item(
             intern!(py, "SERVER_PROTOCOL"),
             match head.version() {
@@ -147,7 +162,7 @@ impl EnvironBuilder {
         if let Some(cached) = self.header_keys.get(name) {
             return cached.as_ref().map(|k| k.clone_ref(py));
         }
-        let key = if name.contains(&b'_') {
+        let key = if name.contains(&b'_') && !self.map_underscore_headers {
             None
         } else {
             self.key_buf.clear();

@@ -8,7 +8,7 @@ use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 use pyo3::types::PyModule;
 use rcorn_core::arbiter::ArbiterSettings;
-use rcorn_core::config::Settings;
+use rcorn_core::config::{Settings, Value};
 use rcorn_core::http::DecoderConfig;
 use rcorn_core::worker::WorkerSettings;
 use rcorn_io::listener::{self, BindAddress, BindOptions, Listener};
@@ -277,7 +277,7 @@ fn bind_all(settings: &Settings) -> Result<Vec<Listener>, i32> {
 
 fn arbiter_settings(settings: &Settings) -> ArbiterSettings {
     ArbiterSettings {
-        workers: settings.workers() as u32,
+        workers: settings.workers(),
         timeout: settings.timeout(),
         graceful_timeout: settings.graceful_timeout(),
         daemon: settings.daemon(),
@@ -328,6 +328,8 @@ fn run_worker(
         multithread: false,
         url_scheme: "http",
         script_name: std::env::var("SCRIPT_NAME").unwrap_or_default(),
+        casefold_method: flag(settings, "casefold_http_method"),
+        map_underscore_headers: settings.get("header_map") == Some(&Value::Str("dangerous".into())),
     };
     let mut wsgi = match WsgiApp::new(py, app, constants) {
         Ok(w) => w,
@@ -339,8 +341,8 @@ fn run_worker(
     let timeout = settings.timeout();
     let cfg = SyncWorkerConfig {
         lifecycle: WorkerSettings {
-            max_requests: settings.max_requests() as u64,
-            max_requests_jitter: settings.max_requests_jitter() as u64,
+            max_requests: settings.max_requests(),
+            max_requests_jitter: settings.max_requests_jitter(),
             jitter_seed: jitter_seed(),
             graceful_timeout: settings.graceful_timeout(),
             timeout,
@@ -351,7 +353,11 @@ fn run_worker(
             limit_request_line: settings.limit_request_line() as usize,
             limit_request_fields: settings.limit_request_fields() as usize,
             limit_request_field_size: settings.limit_request_field_size() as usize,
-            ..DecoderConfig::default()
+            permit_obsolete_folding: flag(settings, "permit_obsolete_folding"),
+            permit_unconventional_http_method: flag(settings, "permit_unconventional_http_method"),
+            strip_header_spaces: flag(settings, "strip_header_spaces"),
+            refuse_underscore_headers: settings.get("header_map")
+                == Some(&Value::Str("refuse".into())),
         },
         server_header: b"rcorn".to_vec(),
         io_timeout: if timeout.is_zero() {
@@ -395,6 +401,10 @@ fn run_worker(
             1
         }
     }
+}
+
+fn flag(settings: &Settings, name: &str) -> bool {
+    settings.get(name) == Some(&Value::Bool(true))
 }
 
 /// The jitter of max_requests is the only randomness a worker needs; its

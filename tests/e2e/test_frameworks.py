@@ -35,7 +35,7 @@ def test_requests_pass_the_wsgiref_validator(serve):
         for path in ["/", "/environ", "/stream", "/writer", "/file", "/closing"]:
             r = c.get(path)
             assert r.status_code == 200, (path, server.log()[-2000:])
-        assert c.post("/echo", content=b"abc").content == b"abc"
+        # (/echo is not used: the validator forbids read() without a size.)
         assert c.post("/count", content=b"x" * 100000).text == "100000"
         assert c.post("/lines", content=b"a\nb\nc").status_code == 200
         assert c.head("/").status_code == 200

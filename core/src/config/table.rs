@@ -986,7 +986,7 @@ pub static SETTINGS: &[Setting] = &[
         D::Bool(false),
         "Accept obsolete line folding in request headers.",
     )
-    .no_effect(STRICT_PARSER),
+    .implemented(),
     s(
         "strip_header_spaces",
         MECH,
@@ -996,7 +996,7 @@ pub static SETTINGS: &[Setting] = &[
         D::Bool(false),
         "Accept (and strip) spaces between a header name and its colon.",
     )
-    .no_effect(STRICT_PARSER),
+    .implemented(),
     s(
         "permit_unconventional_http_method",
         MECH,
@@ -1006,7 +1006,7 @@ pub static SETTINGS: &[Setting] = &[
         D::Bool(false),
         "Accept request methods outside gunicorn's conventional shape.",
     )
-    .no_effect(STRICT_PARSER),
+    .implemented(),
     s(
         "permit_unconventional_http_version",
         MECH,
@@ -1026,7 +1026,7 @@ pub static SETTINGS: &[Setting] = &[
         D::Bool(false),
         "Upper-case request methods before handing them to the app.",
     )
-    .no_effect(STRICT_PARSER),
+    .implemented(),
     s(
         "forwarder_headers",
         MECH,

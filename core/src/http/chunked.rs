@@ -119,14 +119,13 @@ fn is_qd_or_vchar(b: u8) -> bool {
     b == b'\t' || b == b' ' || (0x21..=0x7e).contains(&b) || b >= 0x80
 }
 
-/// Field names a trailer may not carry (RFC 9110 §6.5.1): framing,
-/// routing and control fields.
-const FORBIDDEN_TRAILERS: [&[u8]; 8] = [
+/// Field names a trailer may not carry (RFC 9110 §6.5.1): those that
+/// frame or route the message, where a late value could be mistaken for the
+/// head's. (Content-Type is tolerated, as gunicorn does.)
+const FORBIDDEN_TRAILERS: [&[u8]; 6] = [
     b"content-length",
     b"transfer-encoding",
     b"host",
-    b"content-type",
-    b"content-encoding",
     b"connection",
     b"expect",
     b"trailer",

@@ -91,6 +91,7 @@ pub(crate) fn find_head_end(buf: &[u8], cfg: &DecoderConfig) -> Result<Option<us
     let field_limit = limit(cfg.limit_request_field_size);
     let mut start = 0;
     let mut fields = 0usize;
+    let mut field_len = 0usize;
     let mut first = true;
     loop {
         let rest = &buf[start..];
@@ -143,13 +144,21 @@ pub(crate) fn find_head_end(buf: &[u8], cfg: &DecoderConfig) -> Result<Option<us
         if line.is_empty() {
             return Ok(Some(start));
         }
-        if line.len() > field_limit {
+        let continuation = matches!(line[0], b' ' | b'\t');
+        if continuation && !cfg.permit_obsolete_folding {
+            return err(K::ObsoleteFolding, "obsolete line folding");
+        }
+        // gunicorn counts a field's CRLFs, folded lines included, towards
+        // limit_request_field_size.
+        field_len = if continuation {
+            field_len + line.len() + 2
+        } else {
+            line.len() + 2
+        };
+        if field_len > field_limit {
             return err(K::LimitRequestHeaders, "header field too long");
         }
-        if matches!(line[0], b' ' | b'\t') {
-            if !cfg.permit_obsolete_folding {
-                return err(K::ObsoleteFolding, "obsolete line folding");
-            }
+        if continuation {
             continue;
         }
         fields += 1;
