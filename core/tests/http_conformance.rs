@@ -1,0 +1,242 @@
+//! Every request fixture of the shared conformance set through the decoder.
+//!
+//! Valid cases must decode to exactly the recorded requests; invalid ones
+//! must fail, at the head when the fixture says the application must never
+//! be called. Each bytes sequence is decoded whole and one byte at a time:
+//! the outcome must not depend on how the bytes arrive.
+
+use base64::Engine;
+use rcorn_core::http::{DecoderConfig, Event, RequestDecoder};
+use serde_json::Value;
+
+/// Fixtures decided differently from gunicorn's parser, each with why.
+const EXCEPTIONS: &[(&str, &str)] = &[
+    ("valid/009", "Transfer-Encoding beside Content-Length is refused (RFC 9112 §6.3 allows it; smuggling vector)"),
+    ("valid/027", "raw UTF-8 in the request target is refused (RFC 9112 targets are ASCII; gunicorn's server does too)"),
+    ("valid/099", "the body is shorter than its Content-Length: an incomplete message, never a complete one"),
+    ("valid/rfc9112_target_authority_connect_01", "gunicorn reports '443' as the path of a CONNECT target; it has none"),
+];
+
+/// Settings the decoder does not model (PROXY protocol and forwarded
+/// headers belong to the connection layer, not yet built).
+const UNMODELLED_SETTINGS: &[&str] = &["proxy_protocol", "forwarded_allow_ips"];
+
+#[derive(Debug, Default, PartialEq)]
+struct Decoded {
+    method: String,
+    uri: Vec<u8>,
+    path: Vec<u8>,
+    query: Vec<u8>,
+    fragment: Vec<u8>,
+    version: (u8, u8),
+    headers: Vec<(String, Vec<u8>)>,
+    body: Vec<u8>,
+    trailers: Vec<(String, Vec<u8>)>,
+}
+
+#[derive(Debug, PartialEq)]
+enum Outcome {
+    Requests(Vec<Decoded>),
+    /// Failed with this status, after `heads` heads were produced.
+    Error {
+        status: u16,
+        heads: usize,
+    },
+}
+
+fn upper(name: &[u8]) -> String {
+    String::from_utf8_lossy(name).to_ascii_uppercase()
+}
+
+fn decode(raw: &[u8], cfg: &DecoderConfig, split: usize) -> Outcome {
+    let mut decoder = RequestDecoder::new(cfg.clone());
+    let mut requests: Vec<Decoded> = Vec::new();
+    let mut fed = 0;
+    loop {
+        let event = decoder.next_event();
+        match event {
+            Ok(Event::Head(h)) => requests.push(Decoded {
+                method: h.method().to_owned(),
+                uri: h.target().to_vec(),
+                path: h.path().to_vec(),
+                query: h.query().to_vec(),
+                fragment: h.fragment().to_vec(),
+                version: h.version(),
+                headers: h.headers().map(|(n, v)| (upper(n), v.to_vec())).collect(),
+                ..Decoded::default()
+            }),
+            Ok(Event::Body(b)) => {
+                if let Some(last) = requests.last_mut() {
+                    last.body.extend_from_slice(b)
+                }
+            }
+            Ok(Event::End) => {
+                // After a message that does not keep the connection alive,
+                // the server closes: later bytes are never requests.
+                let keep_alive = decoder.head().is_some_and(|h| h.keep_alive());
+                let trailers: Vec<(String, Vec<u8>)> = decoder
+                    .trailers()
+                    .map(|(n, v)| (upper(n), v.to_vec()))
+                    .collect();
+                if let Some(last) = requests.last_mut() {
+                    last.trailers = trailers;
+                }
+                if !keep_alive {
+                    return Outcome::Requests(requests);
+                }
+            }
+            Ok(Event::NeedData) => {
+                if fed == raw.len() {
+                    decoder.feed_eof();
+                } else {
+                    let n = split.min(raw.len() - fed);
+                    decoder.feed(&raw[fed..fed + n]);
+                    fed += n;
+                }
+            }
+            Ok(Event::Closed) => return Outcome::Requests(requests),
+            Err(e) => {
+                return Outcome::Error {
+                    status: e.status(),
+                    heads: requests.len(),
+                }
+            }
+        }
+    }
+}
+
+fn config_for(settings: &serde_json::Map<String, Value>) -> Option<DecoderConfig> {
+    let mut cfg = DecoderConfig::default();
+    for (name, value) in settings {
+        match name.as_str() {
+            "limit_request_line" => cfg.limit_request_line = value.as_u64()? as usize,
+            "limit_request_fields" => cfg.limit_request_fields = value.as_u64()? as usize,
+            "limit_request_field_size" => cfg.limit_request_field_size = value.as_u64()? as usize,
+            "permit_obsolete_folding" => cfg.permit_obsolete_folding = value.as_bool()?,
+            "strip_header_spaces" => cfg.strip_header_spaces = value.as_bool()?,
+            "permit_unconventional_http_method" => {
+                cfg.permit_unconventional_http_method = value.as_bool()?
+            }
+            "header_map" => cfg.refuse_underscore_headers = value.as_str()? == "refuse",
+            _ => return None,
+        }
+    }
+    Some(cfg)
+}
+
+fn expected_requests(case: &Value) -> Vec<Decoded> {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let bytes = |v: &Value| v.as_str().unwrap_or("").as_bytes().to_vec();
+    let fields = |v: Option<&Value>| -> Vec<(String, Vec<u8>)> {
+        v.and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .map(|p| {
+                        (
+                            p[0].as_str().unwrap_or("").to_owned(),
+                            latin1(p[1].as_str().unwrap_or("")),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    case["requests"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| Decoded {
+            method: r["method"].as_str().unwrap_or("").to_owned(),
+            uri: latin1(r["uri"].as_str().unwrap_or("")),
+            path: latin1(r["path"].as_str().unwrap_or("")),
+            query: bytes(&r["query"]),
+            fragment: bytes(&r["fragment"]),
+            version: (
+                r["version"][0].as_u64().unwrap_or(0) as u8,
+                r["version"][1].as_u64().unwrap_or(0) as u8,
+            ),
+            headers: fields(r.get("headers")),
+            body: b64
+                .decode(r["body_b64"].as_str().unwrap_or(""))
+                .unwrap_or_default(),
+            trailers: fields(r.get("trailers")),
+        })
+        .collect()
+}
+
+/// The fixtures store bytes as Latin-1 text.
+fn latin1(s: &str) -> Vec<u8> {
+    s.chars().map(|c| c as u32 as u8).collect()
+}
+
+#[test]
+fn every_fixture_decodes_as_recorded() {
+    let dir = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/conformance/gunicorn-requests"
+    );
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("cannot read the conformance fixtures at {dir}: {e}"))
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    paths.sort();
+    assert!(
+        paths.len() >= 100,
+        "expected the shared fixtures, found {}",
+        paths.len()
+    );
+    let (mut passed, mut excepted, mut unmodelled, mut failures) = (0, 0, 0, Vec::new());
+    for path in paths {
+        let case: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let name = case["name"].as_str().unwrap_or("?").to_owned();
+        let settings = case["settings"].as_object().cloned().unwrap_or_default();
+        if settings
+            .keys()
+            .any(|k| UNMODELLED_SETTINGS.contains(&k.as_str()))
+        {
+            unmodelled += 1;
+            continue;
+        }
+        let cfg = config_for(&settings)
+            .unwrap_or_else(|| panic!("{name}: setting not mapped: {settings:?}"));
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(case["raw_b64"].as_str().unwrap())
+            .unwrap();
+        let whole = decode(&raw, &cfg, usize::MAX);
+        let bytewise = decode(&raw, &cfg, 1);
+        if whole != bytewise {
+            failures.push(format!(
+                "{name}: depends on the split: {whole:?} vs {bytewise:?}"
+            ));
+            continue;
+        }
+        let ok = if case["kind"] == "valid" {
+            whole == Outcome::Requests(expected_requests(&case))
+        } else {
+            let head_stage = case["stage"] == "head";
+            match whole {
+                Outcome::Error { status, heads } => {
+                    !(200..300).contains(&status) && (!head_stage || heads == 0)
+                }
+                Outcome::Requests(_) => false,
+            }
+        };
+        match (ok, EXCEPTIONS.iter().find(|(n, _)| *n == name)) {
+            (true, None) => passed += 1,
+            (false, Some(_)) => excepted += 1,
+            (true, Some((_, why))) => {
+                failures.push(format!("{name}: listed as an exception ({why}) but passes"))
+            }
+            (false, None) => failures.push(format!("{name}: got {whole:?}")),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    println!("{passed} passed, {excepted} decided differently on purpose, {unmodelled} need unmodelled settings");
+}
