@@ -89,31 +89,14 @@ impl RequestHead {
 pub(crate) fn find_head_end(buf: &[u8], cfg: &DecoderConfig) -> Result<Option<usize>, DecodeError> {
     let line_limit = limit(cfg.limit_request_line);
     let field_limit = limit(cfg.limit_request_field_size);
-    let mut start = 0;
+    let mut line_start = 0;
     let mut fields = 0usize;
     let mut field_len = 0usize;
     let mut first = true;
-    loop {
-        let rest = &buf[start..];
-        let Some(lf) = memchr::memchr(b'\n', rest) else {
-            let (kind, max) = if first {
-                (K::LimitRequestLine, line_limit)
-            } else {
-                (K::LimitRequestHeaders, field_limit)
-            };
-            if rest.len() > max.saturating_add(2) {
-                return err(
-                    kind,
-                    if first {
-                        "request line too long"
-                    } else {
-                        "header field too long"
-                    },
-                );
-            }
-            return Ok(None);
-        };
-        if lf == 0 || rest[lf - 1] != b'\r' {
+    // One vectorised pass over the buffer; bare CRs are left to httparse,
+    // which refuses them.
+    for lf in memchr::memchr_iter(b'\n', buf) {
+        if lf == line_start || buf[lf - 1] != b'\r' {
             let kind = if first {
                 K::InvalidRequestLine
             } else {
@@ -121,16 +104,8 @@ pub(crate) fn find_head_end(buf: &[u8], cfg: &DecoderConfig) -> Result<Option<us
             };
             return err(kind, "bare LF where CRLF is required");
         }
-        let line = &rest[..lf - 1];
-        if memchr::memchr(b'\r', line).is_some() {
-            let kind = if first {
-                K::InvalidRequestLine
-            } else {
-                K::InvalidHeader
-            };
-            return err(kind, "bare CR in the head");
-        }
-        start += lf + 1;
+        let line = &buf[line_start..lf - 1];
+        line_start = lf + 1;
         if first {
             if line.len() > line_limit {
                 return err(K::LimitRequestLine, "request line too long");
@@ -142,7 +117,7 @@ pub(crate) fn find_head_end(buf: &[u8], cfg: &DecoderConfig) -> Result<Option<us
             continue;
         }
         if line.is_empty() {
-            return Ok(Some(start));
+            return Ok(Some(line_start));
         }
         let continuation = matches!(line[0], b' ' | b'\t');
         if continuation && !cfg.permit_obsolete_folding {
@@ -158,14 +133,23 @@ pub(crate) fn find_head_end(buf: &[u8], cfg: &DecoderConfig) -> Result<Option<us
         if field_len > field_limit {
             return err(K::LimitRequestHeaders, "header field too long");
         }
-        if continuation {
-            continue;
-        }
-        fields += 1;
-        if fields > cfg.limit_request_fields {
-            return err(K::LimitRequestHeaders, "too many header fields");
+        if !continuation {
+            fields += 1;
+            if fields > cfg.limit_request_fields {
+                return err(K::LimitRequestHeaders, "too many header fields");
+            }
         }
     }
+    // Incomplete: refuse a partial line already past its limit rather than
+    // wait for more of it.
+    let partial = buf.len() - line_start;
+    if first && partial > line_limit.saturating_add(1) {
+        return err(K::LimitRequestLine, "request line too long");
+    }
+    if !first && partial > field_limit.saturating_add(1) {
+        return err(K::LimitRequestHeaders, "header field too long");
+    }
+    Ok(None)
 }
 
 /// Unfolds obs-folds (each becomes one space, RFC 9112 §5.2) and drops
@@ -236,15 +220,19 @@ impl RequestHead {
     /// Parses and validates the complete head `raw` (ending in the empty
     /// line) into `self`, reusing its storage.
     pub(crate) fn parse(&mut self, raw: &[u8], cfg: &DecoderConfig) -> Result<(), DecodeError> {
-        let mut stack = [httparse::EMPTY_HEADER; STACK_HEADERS];
+        // httparse writes only the headers it finds: no need to initialise
+        // (and zero) a whole array per request.
+        let mut stack =
+            [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; STACK_HEADERS];
         let mut heap;
-        let line_count = memchr::memchr_iter(b'\n', raw).count();
-        let headers: &mut [httparse::Header<'_>] = if line_count <= STACK_HEADERS {
-            &mut stack
-        } else {
-            heap = vec![httparse::EMPTY_HEADER; line_count];
-            &mut heap
-        };
+        // find_head_end has bounded the field count by the limit.
+        let headers: &mut [std::mem::MaybeUninit<httparse::Header<'_>>] =
+            if cfg.limit_request_fields < STACK_HEADERS {
+                &mut stack
+            } else {
+                heap = vec![std::mem::MaybeUninit::uninit(); cfg.limit_request_fields + 1];
+                &mut heap
+            };
         // httparse has no request-side leniencies; apply the configured ones
         // by rewriting the head first (rare configurations only).
         let normalized;
@@ -254,8 +242,8 @@ impl RequestHead {
         } else {
             raw
         };
-        let mut req = httparse::Request::new(headers);
-        match req.parse(raw) {
+        let mut req = httparse::Request::new(&mut []);
+        match req.parse_with_uninit_headers(raw, headers) {
             Ok(httparse::Status::Complete(_)) => {}
             Ok(httparse::Status::Partial) => return err(K::InvalidRequestLine, "incomplete head"),
             Err(e) => return Err(map_httparse_error(e, raw)),
@@ -297,13 +285,16 @@ impl RequestHead {
                 return err(K::InvalidHeaderName, "header name with an underscore");
             }
             let n_at = offset(name);
+            // httparse has refused CTLs, DEL and bare CR in the value.
             let value = trim_ows(h.value);
-            if value.iter().any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f) {
-                return err(K::InvalidHeader, "control character in a header value");
-            }
             let v_at = offset(value);
             let v_range = v_at..v_at + value.len();
             let value_bytes = value;
+            // Most fields are none of these: compare lengths first.
+            if !matches!(name.len(), 4 | 6 | 10 | 12 | 14 | 17) {
+                self.headers.push((n_at..n_at + name.len(), v_range));
+                continue;
+            }
             if name.eq_ignore_ascii_case(b"content-length") {
                 if content_length.is_some() {
                     return err(K::InvalidHeader, "duplicate Content-Length");
