@@ -11,7 +11,7 @@ use std::ops::Range;
 
 use super::chunked::{parse_size_line, parse_trailer_line, MAX_CHUNK_LINE};
 use super::error::{DecodeError, DecodeErrorKind as K};
-use super::head::{find_head_end, BodyKind, RequestHead};
+use super::head::{find_head_end, BodyKind, HeadScan, RequestHead};
 use super::DecoderConfig;
 
 #[derive(Debug)]
@@ -52,6 +52,8 @@ pub struct RequestDecoder {
     eof: bool,
     state: State,
     head: RequestHead,
+    /// Progress through the head being received.
+    scan: HeadScan,
     has_head: bool,
     trailers: Vec<u8>,
     trailer_fields: Vec<(Range<usize>, Range<usize>)>,
@@ -68,6 +70,7 @@ impl RequestDecoder {
             eof: false,
             state: State::Idle,
             head: RequestHead::default(),
+            scan: HeadScan::default(),
             has_head: false,
             trailers: Vec::new(),
             trailer_fields: Vec::new(),
@@ -202,10 +205,12 @@ impl RequestDecoder {
                             EventKind::NeedData
                         });
                     }
-                    let Some(len) = find_head_end(self.available(), &self.cfg)? else {
+                    let avail = &self.buf[self.start..self.end];
+                    let Some(len) = find_head_end(avail, &self.cfg, &mut self.scan)? else {
                         return self.need_data(K::IncompleteMessage);
                     };
                     let raw = self.start..self.start + len;
+                    self.scan = HeadScan::default();
                     self.has_head = false;
                     self.head.parse(&self.buf[raw], &self.cfg)?;
                     self.has_head = true;

@@ -83,70 +83,96 @@ impl RequestHead {
     }
 }
 
+/// How far [`find_head_end`] got through an incomplete head, so the next
+/// call resumes at the first unfinished line instead of rescanning: a head
+/// trickling in a few bytes at a time costs linear time, not quadratic.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct HeadScan {
+    /// Offset of the first line not yet complete.
+    line_start: usize,
+    /// Field lines seen (continuations not counted).
+    fields: usize,
+    /// Length of the field in progress, folded lines and CRLFs included.
+    field_len: usize,
+    past_request_line: bool,
+}
+
 /// Where the head ends in `buf`, once it is all there; enforces the size
 /// limits and the line-ending rules while it looks, so an over-long or
-/// malformed head is refused without waiting for more of it.
-pub(crate) fn find_head_end(buf: &[u8], cfg: &DecoderConfig) -> Result<Option<usize>, DecodeError> {
+/// malformed head is refused without waiting for more of it. `scan`
+/// carries the progress between calls on a growing `buf`.
+///
+/// The checks on a line run in the order in which a partial line can
+/// already decide them (folding by its first byte, then its length, then
+/// its ending), so the error is the same however the bytes were split.
+pub(crate) fn find_head_end(
+    buf: &[u8],
+    cfg: &DecoderConfig,
+    scan: &mut HeadScan,
+) -> Result<Option<usize>, DecodeError> {
     let line_limit = limit(cfg.limit_request_line);
     let field_limit = limit(cfg.limit_request_field_size);
-    let mut line_start = 0;
-    let mut fields = 0usize;
-    let mut field_len = 0usize;
-    let mut first = true;
-    // One vectorised pass over the buffer; bare CRs are left to httparse,
-    // which refuses them.
-    for lf in memchr::memchr_iter(b'\n', buf) {
-        if lf == line_start || buf[lf - 1] != b'\r' {
-            let kind = if first {
-                K::InvalidRequestLine
-            } else {
-                K::InvalidHeader
-            };
-            return err(kind, "bare LF where CRLF is required");
-        }
-        let line = &buf[line_start..lf - 1];
-        line_start = lf + 1;
-        if first {
-            if line.len() > line_limit {
+    let from = scan.line_start.min(buf.len());
+    // One vectorised pass over the new bytes; bare CRs are left to
+    // httparse, which refuses them.
+    for lf in memchr::memchr_iter(b'\n', &buf[from..]).map(|i| from + i) {
+        let line_start = scan.line_start;
+        let crlf = lf > line_start && buf[lf - 1] == b'\r';
+        let content = &buf[line_start..if crlf { lf - 1 } else { lf }];
+        scan.line_start = lf + 1;
+        if !scan.past_request_line {
+            if content.len() > line_limit {
                 return err(K::LimitRequestLine, "request line too long");
             }
-            if line.is_empty() {
+            if !crlf {
+                return err(K::InvalidRequestLine, "bare LF where CRLF is required");
+            }
+            if content.is_empty() {
                 return err(K::InvalidRequestLine, "empty request line");
             }
-            first = false;
+            scan.past_request_line = true;
             continue;
         }
-        if line.is_empty() {
-            return Ok(Some(line_start));
-        }
-        let continuation = matches!(line[0], b' ' | b'\t');
+        let continuation = matches!(content.first(), Some(b' ' | b'\t'));
         if continuation && !cfg.permit_obsolete_folding {
             return err(K::ObsoleteFolding, "obsolete line folding");
         }
         // gunicorn counts a field's CRLFs, folded lines included, towards
         // limit_request_field_size.
-        field_len = if continuation {
-            field_len + line.len() + 2
-        } else {
-            line.len() + 2
-        };
-        if field_len > field_limit {
+        scan.field_len = content.len() + 2 + if continuation { scan.field_len } else { 0 };
+        if !content.is_empty() && scan.field_len > field_limit {
             return err(K::LimitRequestHeaders, "header field too long");
         }
+        if !crlf {
+            return err(K::InvalidHeader, "bare LF where CRLF is required");
+        }
+        if content.is_empty() {
+            return Ok(Some(scan.line_start));
+        }
         if !continuation {
-            fields += 1;
-            if fields > cfg.limit_request_fields {
+            scan.fields += 1;
+            if scan.fields > cfg.limit_request_fields {
                 return err(K::LimitRequestHeaders, "too many header fields");
             }
         }
     }
-    // Incomplete: refuse a partial line already past its limit rather than
-    // wait for more of it.
-    let partial = buf.len() - line_start;
-    if first && partial > line_limit.saturating_add(1) {
-        return err(K::LimitRequestLine, "request line too long");
+    // Incomplete: refuse a partial line that is already certain to fail,
+    // rather than wait for more of it. Its content is at least its length
+    // less one (a CR at the end may belong to its CRLF).
+    let partial = &buf[scan.line_start.min(buf.len())..];
+    let least_content = partial.len().saturating_sub(1);
+    if !scan.past_request_line {
+        if least_content > line_limit {
+            return err(K::LimitRequestLine, "request line too long");
+        }
+        return Ok(None);
     }
-    if !first && partial > field_limit.saturating_add(1) {
+    let continuation = matches!(partial.first(), Some(b' ' | b'\t'));
+    if continuation && !cfg.permit_obsolete_folding {
+        return err(K::ObsoleteFolding, "obsolete line folding");
+    }
+    let least_field = least_content + 2 + if continuation { scan.field_len } else { 0 };
+    if least_content > 0 && least_field > field_limit {
         return err(K::LimitRequestHeaders, "header field too long");
     }
     Ok(None)

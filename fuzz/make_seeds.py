@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""Writes the seed corpus: the shared conformance requests plus hand-made
+requests and chunked bodies that reach each branch of the decoder.
+
+Input layout is the one rcorn_fuzz (src/lib.rs) reads:
+  request_decoder: [config flags][split point, u16 LE][piece size] raw bytes
+  chunked_body:    [split point] chunked body after a fixed head
+Run from anywhere: python3 fuzz/make_seeds.py
+"""
+import base64
+import hashlib
+import json
+import pathlib
+import struct
+
+HERE = pathlib.Path(__file__).resolve().parent
+FIXTURES = HERE.parent.parent / "shared" / "conformance" / "gunicorn-requests"
+OUT = HERE / "corpus" / "seed"
+
+# Config flags, as rcorn_fuzz::config_from_flags reads them.
+FOLDING, STRIP_SPACES, UNCONVENTIONAL, REFUSE_UNDERSCORE, SMALL_LIMITS, UNLIMITED = 1, 2, 4, 8, 16, 32
+
+
+def flags_for(settings):
+    flags = 0
+    if settings.get("permit_obsolete_folding"):
+        flags |= FOLDING
+    if settings.get("strip_header_spaces"):
+        flags |= STRIP_SPACES
+    if settings.get("permit_unconventional_http_method"):
+        flags |= UNCONVENTIONAL
+    if settings.get("header_map") == "refuse":
+        flags |= REFUSE_UNDERSCORE
+    return flags
+
+
+def request_seed(raw, flags=0, piece=6):
+    return bytes([flags]) + struct.pack("<H", len(raw) // 2) + bytes([piece]) + raw
+
+
+HANDMADE_REQUESTS = [
+    (0, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"),
+    (0, b"GET /a?b=c#d HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"),
+    (0, b"OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n"),
+    (0, b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n"),
+    (0, b"GET http://example.com/p?q HTTP/1.1\r\nHost: example.com\r\n\r\n"),
+    (0, b"POST /p HTTP/1.1\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\nhello"
+        b"GET /next HTTP/1.1\r\nConnection: close\r\n\r\n"),
+    (0, b"POST /c HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+        b"5;a=b;c=\"d e\"\r\nhello\r\n0\r\nX-Trailer: t\r\n\r\n"),
+    (0, b"POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"),
+    (0, b"POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc"),
+    (0, b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffff\r\n"),
+    (0, b"GET / HTTP/1.1\r\nHost: a\nX: b\r\n\r\n"),
+    (0, b"GET / HTTP/1.1\r\nHost : a\r\n\r\n"),
+    (0, b"GET / HTTP/1.1\r\nX: a\x00b\r\n\r\n"),
+    (0, b"GET / HTTP/1.1\r\nX: a\rb\r\n\r\n"),
+    (0, b"GET / HTTP/2.0\r\n\r\n"),
+    (0, b"get / HTTP/1.1\r\n\r\n"),
+    (0, b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"),
+    (0, b"GET / HTTP/1.1\r\nExpect: something\r\n\r\n"),
+    (0, b"POST / HTTP/1.1\r\nTransfer-Encoding: br\r\n\r\n"),
+    (0, b"POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nshort"),
+    (FOLDING, b"GET / HTTP/1.1\r\nX: a\r\n  folded\r\n\tagain\r\n\r\n"),
+    (STRIP_SPACES, b"GET / HTTP/1.1\r\nX-Name \t: v\r\n\r\n"),
+    (UNCONVENTIONAL, b"m# / HTTP/1.1\r\n\r\n"),
+    (REFUSE_UNDERSCORE, b"GET / HTTP/1.1\r\nX_Under: v\r\n\r\n"),
+    (SMALL_LIMITS, b"GET /" + b"a" * 80 + b" HTTP/1.1\r\n\r\n"),
+    (SMALL_LIMITS, b"GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nE: 5\r\n\r\n"),
+    (SMALL_LIMITS, b"GET / HTTP/1.1\r\nX: " + b"v" * 60 + b"\r\n\r\n"),
+    (UNLIMITED, b"GET /" + b"a" * 5000 + b" HTTP/1.1\r\nX: " + b"v" * 9000 + b"\r\n\r\n"),
+]
+
+HANDMADE_CHUNKED = [
+    b"0\r\n\r\n",
+    b"5\r\nhello\r\n0\r\n\r\n",
+    b"3;ext=1\r\nabc\r\n2 ; q=\"x\\\"y\"\r\nde\r\n0\r\nVary: *\r\nX-T: 1\r\n\r\n",
+    b"A\r\n0123456789\r\n0\r\n\r\nGET / HTTP/1.1\r\n\r\n",
+    b"5\r\nhello0\r\n\r\n",
+    b"5\nhello\r\n0\r\n\r\n",
+    b"-1\r\n",
+    b"0000000000000000005\r\nhello\r\n0\r\n\r\n",
+    b"5\r\nhello\r\n0\r\nContent-Length: 5\r\n\r\n",
+    b"5\r\nhel",
+]
+
+
+def write(target, blob):
+    directory = OUT / target
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / hashlib.sha1(blob).hexdigest()).write_bytes(blob)
+
+
+def main():
+    for path in sorted(FIXTURES.glob("*.json")):
+        case = json.loads(path.read_text())
+        raw = base64.b64decode(case["raw_b64"])
+        write("request_decoder", request_seed(raw, flags_for(case.get("settings", {}))))
+    for flags, raw in HANDMADE_REQUESTS:
+        write("request_decoder", request_seed(raw, flags))
+    for body in HANDMADE_CHUNKED:
+        write("chunked_body", bytes([len(body) // 2]) + body)
+
+
+if __name__ == "__main__":
+    main()
