@@ -401,7 +401,7 @@ impl Arbiter {
             }
             Event::ChildExited { pid, status } => self.on_child_exit(pid, status, out),
             Event::ReExecSpawned { pid } => self.reexec_pid = Some(pid),
-            Event::Tick => {}
+            Event::Tick => self.enforce_deadlines(out),
         }
         self.step(out);
     }
@@ -574,10 +574,20 @@ impl Arbiter {
         kill_at: Instant,
         out: &mut Vec<Command>,
     ) {
-        if let Some(w) = self.worker_mut(pid) {
-            w.state = WorkerState::Stopping { kill_at };
-            out.push(Command::Kill { pid, signal });
-        }
+        let Some(w) = self.worker_mut(pid) else {
+            return;
+        };
+        w.state = match w.state {
+            // Already on its way to SIGKILL: a softer signal would only
+            // push its deadline back.
+            WorkerState::Aborting { .. } | WorkerState::Killed => return,
+            // Asked again (TERM then INT): the earlier deadline stands.
+            WorkerState::Stopping { kill_at: earlier } => WorkerState::Stopping {
+                kill_at: earlier.min(kill_at),
+            },
+            WorkerState::Booting | WorkerState::Ready => WorkerState::Stopping { kill_at },
+        };
+        out.push(Command::Kill { pid, signal });
     }
 
     /// Brings the world towards what the state says it should be.
@@ -585,7 +595,6 @@ impl Arbiter {
         while let Some(signal) = self.signals.pop_front() {
             self.handle_signal(signal, out);
         }
-        self.enforce_deadlines(out);
         match self.phase {
             Phase::Starting | Phase::Exited => {}
             Phase::Stopping { code, .. } => {
@@ -598,6 +607,9 @@ impl Arbiter {
         }
     }
 
+    /// Acts on timers, only on `Tick`: the adapter reports every heartbeat
+    /// it has seen before it ticks, so a worker is never judged silent while
+    /// its beat is still waiting to be reported.
     fn enforce_deadlines(&mut self, out: &mut Vec<Command>) {
         let now = self.now;
         let timeout = self.settings.timeout;
@@ -607,9 +619,22 @@ impl Arbiter {
             _ => None,
         };
         for w in &mut self.workers {
+            let silent = !timeout.is_zero() && now.saturating_since(w.last_beat) > timeout;
             match w.state {
-                WorkerState::Booting | WorkerState::Ready
-                    if !timeout.is_zero() && now.saturating_since(w.last_beat) > timeout =>
+                WorkerState::Stopping { kill_at } | WorkerState::Aborting { kill_at }
+                    if now >= kill_at || phase_kill.is_some_and(|k| now >= k) =>
+                {
+                    out.push(Command::Kill {
+                        pid: w.pid,
+                        signal: KillSignal::Kill,
+                    });
+                    w.state = WorkerState::Killed;
+                }
+                // A worker told to stop is still judged by its heartbeat, as
+                // in gunicorn: one that hangs while draining is aborted at
+                // `timeout` rather than left until `graceful_timeout`.
+                WorkerState::Booting | WorkerState::Ready | WorkerState::Stopping { .. }
+                    if silent =>
                 {
                     out.push(Command::Log(Notice::WorkerTimeout { pid: w.pid }));
                     out.push(Command::Kill {
@@ -619,15 +644,6 @@ impl Arbiter {
                     w.state = WorkerState::Aborting {
                         kill_at: now + abort_grace,
                     };
-                }
-                WorkerState::Stopping { kill_at } | WorkerState::Aborting { kill_at }
-                    if now >= kill_at || phase_kill.is_some_and(|k| now >= k) =>
-                {
-                    out.push(Command::Kill {
-                        pid: w.pid,
-                        signal: KillSignal::Kill,
-                    });
-                    w.state = WorkerState::Killed;
                 }
                 _ => {}
             }
@@ -640,18 +656,20 @@ impl Arbiter {
         let live_current = self.workers.iter().filter(current).count() + self.pending_spawns.len();
         let target = self.target as usize;
 
-        // Too many (TTOU): stop the oldest of the current generation.
+        // Too many (TTOU): stop workers still booting first, as they serve
+        // nobody yet, then the oldest ready one (gunicorn's choice). Stopping
+        // a ready worker while the others boot could leave none accepting.
         if live_current > target {
             let mut excess = live_current - target;
-            let mut oldest: Vec<(WorkerId, Pid)> = self
+            let mut oldest: Vec<(bool, WorkerId, Pid)> = self
                 .workers
                 .iter()
                 .filter(current)
-                .map(|w| (w.id, w.pid))
+                .map(|w| (w.state == WorkerState::Ready, w.id, w.pid))
                 .collect();
             oldest.sort_unstable();
             let kill_at = self.now + self.settings.graceful_timeout;
-            for (_, pid) in oldest {
+            for (_, _, pid) in oldest {
                 if excess == 0 {
                     break;
                 }
@@ -661,9 +679,12 @@ impl Arbiter {
         }
 
         // Too few: spawn, unless backing off after crashes or fork errors.
-        let may_spawn = self.spawn_not_before.is_none_or(|t| self.now >= t);
-        if live_current < target && may_spawn {
+        // A back-off that has run out is forgotten even when nothing needs
+        // spawning, or its deadline would stay due for ever.
+        if self.spawn_not_before.is_some_and(|t| self.now >= t) {
             self.spawn_not_before = None;
+        }
+        if live_current < target && self.spawn_not_before.is_none() {
             // While backing off, probe with one worker at a time.
             let count = if self.young_deaths > 1 {
                 1
@@ -713,9 +734,13 @@ impl Arbiter {
                     // Strictly after the timeout, as the check is `>`.
                     consider(w.last_beat + timeout + Duration::from_millis(1))
                 }
-                WorkerState::Stopping { kill_at } | WorkerState::Aborting { kill_at } => {
-                    consider(kill_at)
+                WorkerState::Stopping { kill_at } => {
+                    consider(kill_at);
+                    if !timeout.is_zero() {
+                        consider(w.last_beat + timeout + Duration::from_millis(1))
+                    }
                 }
+                WorkerState::Aborting { kill_at } => consider(kill_at),
                 _ => {}
             }
         }

@@ -1,1 +1,633 @@
-//! sim
+//! A deterministic simulation of rcorn's master.
+//!
+//! `World` drives the real [`Arbiter`] with a simulated clock, a fake
+//! process table (pids reused, slow boots, boot failures, crashes, hangs
+//! that stop heartbeats, fork failures) and signals, all from one seeded
+//! RNG. After every step it checks the lifecycle invariants of DESIGN.md
+//! §4; a broken one is returned as a [`Violation`] naming it.
+
+use std::time::Duration;
+
+use rcorn_core::arbiter::{
+    Arbiter, ArbiterSettings, Command, Event, ExitStatus, KillSignal, Notice, Phase, Pid, Signal,
+};
+use rcorn_core::time::Instant;
+
+/// splitmix64: small, fast, and the same on every machine.
+#[derive(Clone, Debug)]
+pub struct SimRng(u64);
+
+impl SimRng {
+    pub fn new(seed: u64) -> Self {
+        SimRng(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `lo..=hi`.
+    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.next_u64() % (hi - lo + 1)
+    }
+
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.next_u64() % 100 < percent
+    }
+}
+
+/// One step of a schedule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Let this many milliseconds pass.
+    Advance(u32),
+    Signal(Signal),
+    /// The n-th live worker (modulo their number) dies on its own.
+    Crash(u8),
+    /// The n-th live worker stops heartbeating and ignores all but SIGKILL.
+    Hang(u8),
+    /// The next forked worker fails to boot (exit code 3).
+    BootFailNext,
+    /// The next fork fails (EAGAIN).
+    ForkFailNext,
+    /// A process that is not a worker is reaped (a re-parented grandchild).
+    ReapStranger,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ProcState {
+    Booting { ready_at: Instant },
+    Ready,
+}
+
+#[derive(Clone, Debug)]
+struct Proc {
+    pid: Pid,
+    state: ProcState,
+    /// When it exits on its own, and how.
+    exit_at: Option<(Instant, ExitStatus)>,
+    /// Hung since this instant: no heartbeats, deaf to all but SIGKILL.
+    hung_since: Option<Instant>,
+    aborted: bool,
+    killed: bool,
+    told_to_stop: bool,
+}
+
+/// A broken invariant: which one (DESIGN.md §4 numbering) and what happened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    pub invariant: u8,
+    pub at: Duration,
+    pub what: String,
+}
+
+pub struct World {
+    pub arbiter: Arbiter,
+    settings: ArbiterSettings,
+    now: Instant,
+    rng: SimRng,
+    procs: Vec<Proc>,
+    /// pids that were used and freed, reused lowest first like a busy
+    /// kernel would.
+    free_pids: Vec<Pid>,
+    next_pid: Pid,
+    boot_fail_next: bool,
+    fork_fail_next: bool,
+    signals_sent: usize,
+    signals_accounted: usize,
+    stop_since: Option<Instant>,
+    halted_for_boot_failure: bool,
+    exit_code: Option<i32>,
+    spawned: usize,
+    reaped: usize,
+    commands: Vec<Command>,
+    trace: Vec<String>,
+    keep_trace: bool,
+    /// Set when a signal went to a pid that is not a live worker (5).
+    bad_signal: Option<String>,
+    /// Set when the last ready worker was told to stop while running (3).
+    left_none_ready: Option<String>,
+}
+
+/// Simulated time for everything to settle after the last fault.
+const SETTLE: Duration = Duration::from_secs(300);
+
+impl World {
+    pub fn new(settings: ArbiterSettings, seed: u64) -> World {
+        let mut world = World {
+            arbiter: Arbiter::new(settings.clone()),
+            settings,
+            now: Instant::ZERO,
+            rng: SimRng::new(seed),
+            procs: Vec::new(),
+            free_pids: Vec::new(),
+            next_pid: 100,
+            boot_fail_next: false,
+            fork_fail_next: false,
+            signals_sent: 0,
+            signals_accounted: 0,
+            stop_since: None,
+            halted_for_boot_failure: false,
+            exit_code: None,
+            spawned: 0,
+            reaped: 0,
+            commands: Vec::new(),
+            trace: Vec::new(),
+            keep_trace: false,
+            bad_signal: None,
+            left_none_ready: None,
+        };
+        world.deliver(Event::Boot);
+        world
+    }
+
+    /// Keep a human-readable trace of every event and command.
+    pub fn with_trace(mut self) -> World {
+        self.keep_trace = true;
+        self
+    }
+
+    pub fn trace(&self) -> &[String] {
+        &self.trace
+    }
+
+    pub fn exit_code(&self) -> Option<i32> {
+        self.exit_code
+    }
+
+    pub fn spawned(&self) -> usize {
+        self.spawned
+    }
+
+    fn at(&self) -> Duration {
+        self.now.since_epoch()
+    }
+
+    fn violation(&self, invariant: u8, what: String) -> Violation {
+        Violation {
+            invariant,
+            at: self.at(),
+            what,
+        }
+    }
+
+    /// Feeds one event to the arbiter and carries out what it says, the
+    /// way the real adapter does (spawns answered synchronously).
+    fn deliver(&mut self, event: Event) {
+        if self.exit_code.is_some() {
+            return;
+        }
+        if self.keep_trace {
+            self.trace.push(format!("{:>9?} -> {event:?}", self.at()));
+        }
+        let mut out = std::mem::take(&mut self.commands);
+        self.arbiter.handle(self.now, event, &mut out);
+        let mut i = 0;
+        while i < out.len() {
+            let command = out[i];
+            i += 1;
+            if self.keep_trace {
+                self.trace.push(format!("{:>9?} <- {command:?}", self.at()));
+            }
+            self.execute(command, &mut out);
+        }
+        out.clear();
+        self.commands = out;
+    }
+
+    fn execute(&mut self, command: Command, out: &mut Vec<Command>) {
+        match command {
+            Command::SpawnWorker { id } => {
+                let event = if std::mem::take(&mut self.fork_fail_next) {
+                    Event::SpawnFailed { id }
+                } else {
+                    let pid = self.free_pids.pop().unwrap_or_else(|| {
+                        self.next_pid += 1;
+                        self.next_pid
+                    });
+                    let boot = Duration::from_millis(self.rng.range(5, 2_000));
+                    let exit_at = std::mem::take(&mut self.boot_fail_next)
+                        .then(|| (self.now + boot, ExitStatus::Code(3)));
+                    self.procs.push(Proc {
+                        pid,
+                        state: ProcState::Booting {
+                            ready_at: self.now + boot,
+                        },
+                        exit_at,
+                        hung_since: None,
+                        aborted: false,
+                        killed: false,
+                        told_to_stop: false,
+                    });
+                    self.spawned += 1;
+                    Event::Spawned { id, pid }
+                };
+                self.arbiter.handle(self.now, event, out);
+            }
+            Command::Kill { pid, signal } => self.kill(pid, signal),
+            Command::Log(Notice::HandlingSignal(_) | Notice::SignalDropped(_)) => {
+                self.signals_accounted += 1
+            }
+            Command::Log(Notice::BootFailed | Notice::AppLoadFailed) => {
+                self.halted_for_boot_failure = true
+            }
+            Command::Log(_) | Command::Hook(_) | Command::ReopenLogs | Command::ReExec => {}
+            Command::Exit { code } => self.exit_code = Some(code),
+        }
+    }
+
+    fn kill(&mut self, pid: Pid, signal: KillSignal) {
+        let now = self.now;
+        let grace = Duration::from_millis(self.rng.range(0, 800));
+        let running = self.arbiter.phase() == Phase::Running;
+        let ready_others = self
+            .procs
+            .iter()
+            // Judged by what the arbiter can know: a hang or a crash still
+            // to come shows only later, through silence or an exit.
+            .filter(|p| p.pid != pid && p.state == ProcState::Ready && !p.told_to_stop)
+            .count();
+        let Some(p) = self.procs.iter_mut().find(|p| p.pid == pid) else {
+            self.bad_signal = Some(format!(
+                "{signal:?} sent to pid {pid}, which is not a live worker"
+            ));
+            return;
+        };
+        let serving = p.state == ProcState::Ready
+            && !p.told_to_stop
+            && p.exit_at.is_none()
+            && p.hung_since.is_none();
+        if running && serving && ready_others == 0 && matches!(signal, KillSignal::Term) {
+            self.left_none_ready = Some(format!(
+                "TERM to pid {pid}, the last ready worker, while running"
+            ));
+        }
+        let hung = p.hung_since.is_some();
+        match signal {
+            KillSignal::Kill => {
+                p.killed = true;
+                p.exit_at = Some((now, ExitStatus::Signaled(9)));
+            }
+            KillSignal::Abort => {
+                p.aborted = true;
+                if !hung && p.exit_at.is_none() {
+                    p.exit_at = Some((now + Duration::from_millis(5), ExitStatus::Signaled(6)));
+                }
+            }
+            KillSignal::Term | KillSignal::Int | KillSignal::Quit => {
+                p.told_to_stop = true;
+                if !hung && p.exit_at.is_none() {
+                    p.exit_at = Some((now + grace, ExitStatus::Code(0)));
+                }
+            }
+            KillSignal::Usr1 | KillSignal::Winch => {}
+        }
+    }
+}
+
+impl World {
+    /// Applies one action, then lets the world run until nothing is due.
+    pub fn apply(&mut self, action: Action) -> Result<(), Violation> {
+        if self.exit_code.is_some() {
+            return Ok(());
+        }
+        match action {
+            Action::Advance(ms) => self.advance(Duration::from_millis(u64::from(ms)))?,
+            Action::Signal(signal) => {
+                self.signals_sent += 1;
+                if matches!(signal, Signal::Term | Signal::Int | Signal::Quit)
+                    && self.stop_since.is_none()
+                {
+                    self.stop_since = Some(self.now);
+                }
+                self.deliver(Event::Signal(signal));
+            }
+            Action::Crash(n) => {
+                let now = self.now;
+                if let Some(p) = self.nth_live(n) {
+                    if p.exit_at.is_none() {
+                        p.exit_at = Some((now, ExitStatus::Signaled(11)));
+                    }
+                }
+            }
+            Action::Hang(n) => {
+                let now = self.now;
+                if let Some(p) = self.nth_live(n) {
+                    p.hung_since.get_or_insert(now);
+                }
+            }
+            Action::BootFailNext => self.boot_fail_next = true,
+            Action::ForkFailNext => self.fork_fail_next = true,
+            Action::ReapStranger => {
+                let pid = self.next_pid + 1000;
+                self.deliver(Event::ChildExited {
+                    pid,
+                    status: ExitStatus::Code(0),
+                });
+            }
+        }
+        self.advance(Duration::ZERO)?;
+        self.check()
+    }
+
+    fn nth_live(&mut self, n: u8) -> Option<&mut Proc> {
+        let live: Vec<usize> = (0..self.procs.len())
+            .filter(|&i| !self.procs[i].killed)
+            .collect();
+        if live.is_empty() {
+            return None;
+        }
+        let i = live[usize::from(n) % live.len()];
+        self.procs.get_mut(i)
+    }
+
+    /// The next instant something happens in the process table.
+    fn next_process_event(&self) -> Option<Instant> {
+        self.procs
+            .iter()
+            .flat_map(|p| {
+                let ready = match p.state {
+                    ProcState::Booting { ready_at }
+                        if p.hung_since.is_none() && p.exit_at.is_none() =>
+                    {
+                        Some(ready_at)
+                    }
+                    _ => None,
+                };
+                [ready, p.exit_at.map(|(t, _)| t)]
+            })
+            .flatten()
+            .min()
+    }
+
+    /// Runs the world for `span`, waking at every process event and every
+    /// deadline the arbiter asks for, as the real adapter does.
+    pub fn advance(&mut self, span: Duration) -> Result<(), Violation> {
+        let until = self.now + span;
+        // Wake-ups at one instant: a deadline the arbiter keeps asking for
+        // but never acts on would spin the real master loop at 100 % CPU.
+        let mut wakes_at_now = 0;
+        loop {
+            if self.exit_code.is_some() {
+                return Ok(());
+            }
+            let next = [self.next_process_event(), self.arbiter.next_deadline()]
+                .into_iter()
+                .flatten()
+                .min()
+                .filter(|&t| t <= until);
+            let Some(next) = next else {
+                self.now = until;
+                return Ok(());
+            };
+            if next <= self.now {
+                wakes_at_now += 1;
+                if wakes_at_now > 100 {
+                    let what = format!(
+                        "deadline {:?} stays due and is never acted on",
+                        next.since_epoch()
+                    );
+                    return Err(self.violation(10, what));
+                }
+            } else {
+                wakes_at_now = 0;
+            }
+            self.now = self.now.max(next);
+            self.run_due();
+            self.check()?;
+        }
+    }
+
+    fn run_due(&mut self) {
+        let now = self.now;
+        // Exits (reaped at once, as SIGCHLD wakes the master).
+        while let Some(i) = self
+            .procs
+            .iter()
+            .position(|p| p.exit_at.is_some_and(|(t, _)| t <= now))
+        {
+            let p = self.procs.remove(i);
+            let status = p.exit_at.map(|(_, s)| s).unwrap_or(ExitStatus::Code(0));
+            self.free_pids.push(p.pid);
+            self.free_pids.sort_unstable_by(|a, b| b.cmp(a));
+            self.reaped += 1;
+            if status == ExitStatus::Code(3) && self.stop_since.is_none() {
+                self.stop_since = Some(now);
+            }
+            self.deliver(Event::ChildExited { pid: p.pid, status });
+        }
+        // Boots completing.
+        let ready: Vec<Pid> = self
+            .procs
+            .iter_mut()
+            .filter_map(|p| match p.state {
+                ProcState::Booting { ready_at }
+                    if ready_at <= now && p.hung_since.is_none() && p.exit_at.is_none() =>
+                {
+                    p.state = ProcState::Ready;
+                    Some(p.pid)
+                }
+                _ => None,
+            })
+            .collect();
+        for pid in ready {
+            self.deliver(Event::WorkerReady { pid });
+        }
+        // Heartbeats: every worker that is not hung has a fresh stamp.
+        let beating: Vec<Pid> = self
+            .procs
+            .iter()
+            .filter(|p| p.hung_since.is_none())
+            .map(|p| p.pid)
+            .collect();
+        for pid in beating {
+            self.deliver(Event::Heartbeat { pid });
+        }
+        if self.arbiter.next_deadline().is_some_and(|d| d <= now) {
+            self.deliver(Event::Tick);
+        }
+    }
+
+    /// The invariants that must hold after every step.
+    pub fn check(&mut self) -> Result<(), Violation> {
+        if let Some(what) = self.bad_signal.take() {
+            return Err(self.violation(5, what));
+        }
+        if let Some(what) = self.left_none_ready.take() {
+            return Err(self.violation(3, what));
+        }
+        if self.signals_accounted != self.signals_sent && self.exit_code.is_none() {
+            return Err(self.violation(
+                9,
+                format!(
+                    "{} signals sent, {} handled or reported dropped",
+                    self.signals_sent, self.signals_accounted
+                ),
+            ));
+        }
+        if self.arbiter.target() < 1 {
+            return Err(self.violation(8, "target below one".into()));
+        }
+        let timeout = self.settings.timeout;
+        let slack = Duration::from_millis(5);
+        if !timeout.is_zero() {
+            for p in &self.procs {
+                if let Some(since) = p.hung_since {
+                    if !p.aborted && !p.killed && self.now > since + timeout + slack {
+                        return Err(self.violation(
+                            2,
+                            format!(
+                                "pid {} silent since {:?} and not aborted",
+                                p.pid,
+                                since.since_epoch()
+                            ),
+                        ));
+                    }
+                    if !p.killed && self.now > since + timeout + self.settings.abort_grace + slack {
+                        return Err(self.violation(
+                            2,
+                            format!("pid {} aborted but not killed after the grace", p.pid),
+                        ));
+                    }
+                }
+            }
+        }
+        if let Some(since) = self.stop_since {
+            // Everything but hung workers stops within graceful_timeout;
+            // those are killed then; the master exits once all are reaped.
+            let bound = since
+                + self.settings.graceful_timeout
+                + self.settings.abort_grace
+                + Duration::from_secs(1);
+            if self.exit_code.is_none() && self.now > bound {
+                return Err(self.violation(
+                    4,
+                    format!(
+                        "stop began at {:?}; master still running",
+                        since.since_epoch()
+                    ),
+                ));
+            }
+        }
+        if self.exit_code.is_some() && !self.procs.is_empty() {
+            return Err(self.violation(
+                6,
+                format!("master exited with {} workers unreaped", self.procs.len()),
+            ));
+        }
+        Ok(())
+    }
+
+    /// After the last fault: let things settle and check the steady state.
+    pub fn settle(&mut self) -> Result<(), Violation> {
+        self.advance(SETTLE)?;
+        if self.halted_for_boot_failure {
+            if self.exit_code.is_none() {
+                return Err(self.violation(
+                    7,
+                    "a worker failed to boot but the master did not halt".into(),
+                ));
+            }
+            return Ok(());
+        }
+        if let Some(code) = self.exit_code {
+            if self.stop_since.is_none() {
+                return Err(
+                    self.violation(4, format!("master exited with {code} without being asked"))
+                );
+            }
+            if self.spawned != self.reaped {
+                return Err(self.violation(
+                    6,
+                    format!("{} spawned, {} reaped", self.spawned, self.reaped),
+                ));
+            }
+            return Ok(());
+        }
+        if self.stop_since.is_some() {
+            return Err(self.violation(4, "stop requested but the master never exited".into()));
+        }
+        // Hung workers have been killed and replaced by now.
+        let serving = self
+            .procs
+            .iter()
+            .filter(|p| p.state == ProcState::Ready && !p.told_to_stop)
+            .count();
+        let target = self.arbiter.target() as usize;
+        if serving != target || self.procs.len() != target {
+            return Err(self.violation(
+                1,
+                format!(
+                    "settled with {serving} ready of {} workers, target {target}",
+                    self.procs.len()
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Runs `actions` then settles; the first violation, if any.
+pub fn run_schedule(
+    settings: &ArbiterSettings,
+    seed: u64,
+    actions: &[Action],
+) -> Result<World, Box<(Violation, World)>> {
+    let mut world = World::new(settings.clone(), seed);
+    for &action in actions {
+        if let Err(v) = world.apply(action) {
+            return Err(Box::new((v, world)));
+        }
+    }
+    match world.settle() {
+        Ok(()) => Ok(world),
+        Err(v) => Err(Box::new((v, world))),
+    }
+}
+
+/// A random schedule of `steps` actions from `seed`: mostly time passing,
+/// with signals (storms included), crashes, hangs and failures mixed in.
+pub fn random_schedule(seed: u64, steps: usize) -> Vec<Action> {
+    let mut rng = SimRng::new(seed ^ 0x5eed);
+    let signals = [
+        Signal::Hup,
+        Signal::Ttin,
+        Signal::Ttou,
+        Signal::Usr1,
+        Signal::Usr2,
+        Signal::Winch,
+    ];
+    let stop = [Signal::Term, Signal::Int, Signal::Quit];
+    (0..steps)
+        .map(|i| match rng.range(0, 99) {
+            0..=44 => Action::Advance(rng.range(1, 3_000) as u32),
+            45..=64 => Action::Signal(signals[rng.range(0, signals.len() as u64 - 1) as usize]),
+            65..=69 => Action::Signal(Signal::Hup),
+            70..=76 => Action::Crash(rng.next_u64() as u8),
+            77..=80 => Action::Hang(rng.next_u64() as u8),
+            81..=83 => Action::ForkFailNext,
+            84..=85 => Action::ReapStranger,
+            86 if rng.chance(20) => Action::BootFailNext,
+            // A stop late in the schedule, so most runs exercise the
+            // steady state first.
+            87..=88 if i > steps / 2 && rng.chance(30) => {
+                Action::Signal(stop[rng.range(0, 2) as usize])
+            }
+            _ => Action::Advance(rng.range(1, 500) as u32),
+        })
+        .collect()
+}
+
+/// Settings small enough that timeouts and grace periods happen often.
+pub fn sim_settings(workers: u32) -> ArbiterSettings {
+    ArbiterSettings {
+        workers,
+        timeout: Duration::from_secs(5),
+        graceful_timeout: Duration::from_secs(3),
+        ..ArbiterSettings::default()
+    }
+}

@@ -1,0 +1,212 @@
+//! Named lifecycle scenarios, each checking what gunicorn users rely on.
+
+use std::time::Duration;
+
+use rcorn_core::arbiter::Signal;
+use sim::{run_schedule, sim_settings, Action, World};
+
+fn ok(world: Result<World, Box<(sim::Violation, World)>>) -> World {
+    match world.map_err(|e| *e) {
+        Ok(w) => w,
+        Err((v, w)) => panic!(
+            "invariant {} broken at {:?}: {}\n{}",
+            v.invariant,
+            v.at,
+            v.what,
+            w.trace().join("\n")
+        ),
+    }
+}
+
+#[test]
+fn hup_replaces_the_generation_without_a_gap() {
+    let w = ok(run_schedule(
+        &sim_settings(3),
+        1,
+        &[
+            Action::Advance(5_000),
+            Action::Signal(Signal::Hup),
+            Action::Advance(10_000),
+        ],
+    ));
+    // 3 at start + 3 for the new generation.
+    assert_eq!(w.spawned(), 6);
+}
+
+#[test]
+fn a_hung_worker_is_aborted_killed_and_replaced() {
+    let w = ok(run_schedule(
+        &sim_settings(2),
+        2,
+        &[
+            Action::Advance(5_000),
+            Action::Hang(0),
+            Action::Advance(20_000),
+        ],
+    ));
+    assert_eq!(w.spawned(), 3);
+}
+
+#[test]
+fn boot_failure_halts_with_code_3_instead_of_respawning() {
+    // The initial workers boot; the replacement of a crashed one fails to.
+    let w = ok(run_schedule(
+        &sim_settings(2),
+        3,
+        &[
+            Action::Advance(3_000),
+            Action::BootFailNext,
+            Action::Crash(0),
+            Action::Advance(60_000),
+        ],
+    ));
+    assert_eq!(w.exit_code(), Some(3));
+    assert_eq!(w.spawned(), 3, "no respawn loop");
+}
+
+#[test]
+fn term_is_graceful_and_exits_zero() {
+    let w = ok(run_schedule(
+        &sim_settings(3),
+        4,
+        &[
+            Action::Advance(5_000),
+            Action::Signal(Signal::Term),
+            Action::Advance(10_000),
+        ],
+    ));
+    assert_eq!(w.exit_code(), Some(0));
+}
+
+#[test]
+fn term_with_a_hung_worker_kills_it_after_graceful_timeout() {
+    let w = ok(run_schedule(
+        &sim_settings(2),
+        5,
+        &[
+            Action::Advance(5_000),
+            Action::Hang(1),
+            Action::Signal(Signal::Term),
+            Action::Advance(10_000),
+        ],
+    ));
+    assert_eq!(w.exit_code(), Some(0));
+}
+
+#[test]
+fn ttin_and_ttou_move_the_target_and_never_below_one() {
+    let mut w = World::new(sim_settings(1), 6);
+    for a in [
+        Action::Advance(3_000),
+        Action::Signal(Signal::Ttin),
+        Action::Signal(Signal::Ttin),
+        Action::Advance(3_000),
+    ] {
+        w.apply(a).unwrap();
+    }
+    assert_eq!(w.arbiter.target(), 3);
+    for _ in 0..5 {
+        w.apply(Action::Signal(Signal::Ttou)).unwrap();
+    }
+    assert_eq!(w.arbiter.target(), 1);
+    w.settle().unwrap();
+}
+
+#[test]
+fn workers_that_keep_crashing_are_respawned_with_back_off() {
+    let mut w = World::new(sim_settings(1), 7);
+    w.apply(Action::Advance(3_000)).unwrap();
+    for _ in 0..200 {
+        w.apply(Action::Crash(0)).unwrap();
+        w.apply(Action::Advance(100)).unwrap();
+    }
+    // 200 crashes in 20 s: with back-off, far fewer than one spawn per crash.
+    assert!(w.spawned() < 60, "{} spawns", w.spawned());
+    w.settle().unwrap();
+}
+
+#[test]
+fn fork_failures_are_retried() {
+    let w = ok(run_schedule(
+        &sim_settings(2),
+        8,
+        &[
+            Action::ForkFailNext,
+            Action::Advance(1),
+            Action::Advance(5_000),
+        ],
+    ));
+    assert_eq!(w.arbiter.target(), 2);
+    let _ = Duration::ZERO;
+}
+
+// The three schedules below are the shrunk failures the simulator found in
+// the arbiter; each is kept as a named regression.
+
+#[test]
+fn a_worker_that_hangs_while_draining_is_still_aborted_at_timeout() {
+    // TTOU tells the hung worker to stop; it must not wait for
+    // graceful_timeout when it is already silent past `timeout`.
+    ok(run_schedule(
+        &sim_settings(1),
+        0,
+        &[
+            Action::ForkFailNext,
+            Action::Signal(Signal::Ttin),
+            Action::Hang(0),
+            Action::Advance(2_408),
+            Action::Signal(Signal::Ttou),
+            Action::Signal(Signal::Hup),
+            Action::Advance(2_598),
+        ],
+    ));
+}
+
+#[test]
+fn a_halt_does_not_postpone_the_kill_of_an_aborted_worker() {
+    let w = ok(run_schedule(
+        &sim_settings(2),
+        2_255_463_406_559_161_065,
+        &[
+            Action::Advance(641),
+            Action::Advance(4_122),
+            Action::Advance(2_095),
+            Action::Hang(74),
+            Action::Signal(Signal::Ttin),
+            Action::BootFailNext,
+            Action::Advance(1),
+            Action::Advance(1),
+        ],
+    ));
+    assert_eq!(w.exit_code(), Some(3));
+}
+
+#[test]
+fn an_expired_back_off_does_not_stay_due() {
+    // A fork failure during HUP starts a back-off; once nothing needs
+    // spawning any more, its deadline must not keep waking the master.
+    ok(run_schedule(
+        &sim_settings(1),
+        0,
+        &[
+            Action::ForkFailNext,
+            Action::Signal(Signal::Hup),
+            Action::Crash(84),
+            Action::Advance(1),
+        ],
+    ));
+}
+
+#[test]
+fn ttou_stops_a_booting_worker_before_the_last_ready_one() {
+    ok(run_schedule(
+        &sim_settings(3),
+        0,
+        &[
+            Action::Advance(516),
+            Action::Hang(8),
+            Action::Signal(Signal::Ttin),
+            Action::Signal(Signal::Ttou),
+        ],
+    ));
+}
