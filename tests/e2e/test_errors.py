@@ -133,8 +133,11 @@ def test_conformance_fixtures_over_the_socket():
 
     runner = APPS.parents[2].parent / "shared" / "conformance" / "run.py"
     cases = runner.parent / "gunicorn-requests"
+    # The runner takes a connectable port as "ready" and then allows 2 s per
+    # answer. --preload loads the app before the port is bound, so a slow
+    # worker boot on a busy machine cannot eat into that budget.
     r = subprocess.run(
-        ["python3", str(runner), "--cmd", f"{RCORN} -w 1 -b 127.0.0.1:{{port}} {{flags}} {{app}}",
+        ["python3", str(runner), "--cmd", f"{RCORN} -w 1 --preload -b 127.0.0.1:{{port}} {{flags}} {{app}}",
          "--cases", str(cases)],
         capture_output=True, text=True, timeout=600,
     )
