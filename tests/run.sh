@@ -13,8 +13,9 @@ step() { printf '\n== %s ==\n' "$*"; }
 
 if [ -z "${RCORN_SKIP_INSTALL:-}" ]; then
     step "system packages"
-    if ! command -v curl >/dev/null; then
-        apt-get update -qq && apt-get install -y -qq curl >/dev/null
+    # curl is a client of the end-to-end tests; strace shows they use sendfile.
+    if ! command -v curl >/dev/null || ! command -v strace >/dev/null; then
+        apt-get update -qq && apt-get install -y -qq curl strace >/dev/null
     fi
     step "python packages"
     python3 -m pip install -q --disable-pip-version-check -r tests/requirements.txt

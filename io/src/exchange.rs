@@ -17,6 +17,8 @@ use rcorn_core::http::{
 use crate::blocking::{self, Interest};
 use crate::stream::{PeerAddr, Stream};
 
+mod send_file;
+
 /// Buffered response bytes are written out once they pass this size.
 const FLUSH_AT: usize = 64 * 1024;
 /// How much of a request body the application left unread the server will

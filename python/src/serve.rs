@@ -331,7 +331,7 @@ fn run_worker(
         casefold_method: flag(settings, "casefold_http_method"),
         map_underscore_headers: settings.get("header_map") == Some(&Value::Str("dangerous".into())),
     };
-    let mut wsgi = match WsgiApp::new(py, app, constants) {
+    let mut wsgi = match WsgiApp::new(py, app, constants, sendfile_enabled(settings)) {
         Ok(w) => w,
         Err(e) => {
             log_exception(py, &e, "Exception in worker process");
@@ -401,6 +401,18 @@ fn run_worker(
             1
         }
     }
+}
+
+/// `--no-sendfile` turns sendfile off; unset, `SENDFILE=0` (or false, no,
+/// off) in the environment does, as in gunicorn.
+fn sendfile_enabled(settings: &Settings) -> bool {
+    settings.sendfile().unwrap_or_else(|| {
+        let env = std::env::var("SENDFILE").unwrap_or_default();
+        !matches!(
+            env.to_ascii_lowercase().as_str(),
+            "0" | "false" | "no" | "off"
+        )
+    })
 }
 
 fn flag(settings: &Settings, name: &str) -> bool {

@@ -4,23 +4,35 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyTuple};
 
+use std::os::fd::{BorrowedFd, RawFd};
+
 use rcorn_io::{App, Exchange};
 
 use crate::environ::{EnvironBuilder, EnvironConstants};
 use crate::exchange_ref::ExchangeRef;
+use crate::file_wrapper::{sendable_file, FileWrapper};
 use crate::input::WsgiInput;
 use crate::start_response::{write_chunk, StartResponse};
 
 pub struct WsgiApp {
     app: Py<PyAny>,
     environ: EnvironBuilder,
+    /// Whether a `wsgi.file_wrapper` result over a regular file is sent
+    /// with sendfile(2) (`--no-sendfile` turns it off).
+    sendfile: bool,
 }
 
 impl WsgiApp {
-    pub fn new(py: Python<'_>, app: Py<PyAny>, constants: EnvironConstants) -> PyResult<WsgiApp> {
+    pub fn new(
+        py: Python<'_>,
+        app: Py<PyAny>,
+        constants: EnvironConstants,
+        sendfile: bool,
+    ) -> PyResult<WsgiApp> {
         Ok(WsgiApp {
             app,
             environ: EnvironBuilder::new(py, constants)?,
+            sendfile,
         })
     }
 
@@ -65,7 +77,10 @@ impl WsgiApp {
         )?;
         let start_response = Py::new(py, StartResponse::new(exchange.clone()))?;
         let result = self.app.bind(py).call1((environ, start_response))?;
-        let sent = send_result(exchange, &result);
+        let sent = match self.wrapped_file(py, &result) {
+            Some((fd, offset, len)) => send_file(exchange, fd, offset, len),
+            None => send_result(exchange, &result),
+        };
         // PEP 3333: close() is called whatever happened while iterating.
         let closed = match result.hasattr(intern!(py, "close")) {
             Ok(true) => result.call_method0(intern!(py, "close")).map(drop),
@@ -74,6 +89,32 @@ impl WsgiApp {
         };
         sent.and(closed)
     }
+}
+
+impl WsgiApp {
+    /// The regular file behind a `wsgi.file_wrapper` result, if it is to be
+    /// sent with sendfile(2).
+    fn wrapped_file(&self, py: Python<'_>, result: &Bound<'_, PyAny>) -> Option<(RawFd, u64, u64)> {
+        if !self.sendfile {
+            return None;
+        }
+        let wrapper = result.cast::<FileWrapper>().ok()?;
+        let wrapper = wrapper.borrow();
+        sendable_file(py, &wrapper)
+    }
+}
+
+/// Sends `len` bytes of the file `fd` from `offset` as the body; the
+/// length becomes the Content-Length unless the application set one.
+fn send_file(exchange: &ExchangeRef, fd: RawFd, offset: u64, len: u64) -> PyResult<()> {
+    write_chunk(exchange, b"", Some(len))?;
+    // SAFETY: `fd` belongs to the file object the result holds, alive
+    // until the caller closes the result after this returns.
+    let file = unsafe { BorrowedFd::borrow_raw(fd) };
+    exchange
+        .with(|ex| ex.send_file(file, offset, len).map(drop))
+        .unwrap_or(Ok(()))
+        .map_err(|e| pyo3::exceptions::PyIOError::new_err(e.to_string()))
 }
 
 /// Writes the application's result iterable, giving the encoder the body's

@@ -3,12 +3,13 @@
 import json
 import re
 import socket
+import shutil
 import subprocess
 
 import httpx
 import pytest
 
-from conftest import free_port, recv_all, rss_kib, wait_for
+from conftest import APPS, free_port, recv_all, rss_kib, wait_for
 
 
 def test_hello_with_httpx(serve):
@@ -187,11 +188,55 @@ def test_write_callable_and_close_are_honoured(serve):
     wait_for(lambda: "result.close() called" in server.log(), 5, "close() to be called")
 
 
-def test_file_wrapper_serves_the_file(serve):
-    server = serve(["basic:app"])
-    r = httpx.get(server.url + "/file", timeout=5)
-    with open(__file__.replace("test_serving.py", "apps/basic.py"), "rb") as f:
-        assert r.content == f.read()
+BASIC_APP = (APPS / "basic.py").read_bytes()
+
+
+@pytest.mark.parametrize("flags", [[], ["--no-sendfile"]])
+def test_file_wrapper_serves_the_file(serve, flags):
+    server = serve(["basic:app", *flags])
+    with httpx.Client(timeout=5) as client:
+        r = client.get(server.url + "/file")
+        assert r.content == BASIC_APP
+        if not flags:
+            # sendfile knows the length up front: no chunked framing.
+            assert r.headers["content-length"] == str(len(BASIC_APP))
+        assert client.get(server.url + "/file-from-offset").content == BASIC_APP[100:]
+        cut = client.get(server.url + "/file-with-length")
+        assert cut.content == BASIC_APP[:50]
+        # The same keep-alive connection still works after a file body.
+        assert client.get(server.url + "/file").content == BASIC_APP
+    # HTTP/1.0 without keep-alive: the body runs to the close.
+    raw = server.request(b"GET /file HTTP/1.0\r\n\r\n")
+    assert raw.split(b"\r\n\r\n", 1)[1] == BASIC_APP
+
+
+def sendfile_calls(server, path):
+    """Runs one request while strace watches the worker; the sendfile calls."""
+    worker = server.workers()[0]
+    trace = server.tmp / "strace.out"
+    strace = subprocess.Popen(
+        ["strace", "-qq", "-e", "trace=sendfile,sendfile64", "-o", str(trace), "-p", str(worker)],
+        stderr=subprocess.PIPE,
+    )
+    try:
+        # strace is attached once the worker's status shows a tracer.
+        def traced():
+            with open(f"/proc/{worker}/status") as f:
+                return any(l.startswith("TracerPid:") and l.split()[1] != "0" for l in f)
+        wait_for(traced, 10, "strace to attach")
+        assert httpx.get(server.url + path, timeout=5).content == BASIC_APP
+    finally:
+        strace.terminate()
+        strace.wait(10)
+    return [l for l in trace.read_text().splitlines() if "sendfile" in l]
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed")
+def test_file_wrapper_uses_sendfile_unless_told_not_to(serve):
+    on = serve(["basic:app"])
+    assert sendfile_calls(on, "/file"), "no sendfile call for a wrapped regular file"
+    off = serve(["basic:app", "--no-sendfile"])
+    assert sendfile_calls(off, "/file") == []
 
 
 def test_wsgi_errors_goes_to_the_error_log(serve):

@@ -891,6 +891,15 @@ impl Settings {
         self.flag("preload_app")
     }
 
+    /// `Some(false)` for `--no-sendfile`; `None` when unset, which leaves
+    /// the choice to the `SENDFILE` environment variable, as in gunicorn.
+    pub fn sendfile(&self) -> Option<bool> {
+        match self.value("sendfile") {
+            Value::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
     pub fn reuse_port(&self) -> bool {
         self.flag("reuse_port")
     }

@@ -326,7 +326,8 @@ pub static SETTINGS: &[Setting] = &[
         D::None,
         "Never use sendfile() for file responses (default: $SENDFILE, else enabled).",
     )
-    .flag_value("false"),
+    .flag_value("false")
+    .implemented(),
     s(
         "reuse_port",
         MECH,

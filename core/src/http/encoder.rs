@@ -64,6 +64,15 @@ enum Framing {
     UntilClose,
 }
 
+/// What [`ResponseEncoder::external_body`] asks of its caller.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExternalBody {
+    /// How many of the offered bytes to send.
+    pub send: u64,
+    /// Framing to write once they are sent (a chunk's CRLF).
+    pub after: &'static [u8],
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Stage {
     Idle,
@@ -303,6 +312,38 @@ impl ResponseEncoder {
             }
         }
         Ok(())
+    }
+
+    /// Frames `len` body bytes that the caller sends itself, straight from
+    /// a file (sendfile): writes the framing that goes before them to `out`
+    /// and says how many to send and what to write after them. The same
+    /// Content-Length truncation as [`Self::body`] applies.
+    pub fn external_body(
+        &mut self,
+        len: u64,
+        out: &mut Vec<u8>,
+    ) -> Result<ExternalBody, EncodeError> {
+        if self.stage != Stage::Body {
+            return Err(EncodeError::OutOfOrder("body before the response head"));
+        }
+        let (send, after): (u64, &'static [u8]) = match self.framing {
+            _ if len == 0 => (0, b""),
+            Framing::NoBody => (0, b""),
+            Framing::Length(n) => {
+                let send = len.min(n.saturating_sub(self.written));
+                if send < len {
+                    self.keep_alive = false;
+                }
+                (send, b"")
+            }
+            Framing::Chunked => {
+                let _ = write!(out, "{len:x}\r\n");
+                (len, b"\r\n")
+            }
+            Framing::UntilClose => (len, b""),
+        };
+        self.written += send;
+        Ok(ExternalBody { send, after })
     }
 
     /// Ends the body. `Ok(keep_alive)`; an error when fewer bytes than the

@@ -10,7 +10,9 @@ mod head;
 
 pub use date::DateCache;
 pub use decoder::{Event, RequestDecoder};
-pub use encoder::{error_response, reason_phrase, EncodeError, RequestFacts, ResponseEncoder};
+pub use encoder::{
+    error_response, reason_phrase, EncodeError, ExternalBody, RequestFacts, ResponseEncoder,
+};
 pub use error::{DecodeError, DecodeErrorKind};
 pub use head::{BodyKind, RequestHead};
 

@@ -119,6 +119,20 @@ def file_wrapper(environ, start_response):
     return environ["wsgi.file_wrapper"](open(__file__, "rb"), 1024)
 
 
+def file_wrapper_from_offset(environ, start_response):
+    """The app has read the first 100 bytes: only the rest is the body."""
+    f = open(__file__, "rb")
+    f.read(100)
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return environ["wsgi.file_wrapper"](f)
+
+
+def file_wrapper_with_length(environ, start_response):
+    """A Content-Length shorter than the file cuts the body at that length."""
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "50")])
+    return environ["wsgi.file_wrapper"](open(__file__, "rb"))
+
+
 class ClosingBody:
     closed = []
 
@@ -167,6 +181,8 @@ ROUTES = {
     "/sleep": sleep,
     "/pid": pid,
     "/file": file_wrapper,
+    "/file-from-offset": file_wrapper_from_offset,
+    "/file-with-length": file_wrapper_with_length,
     "/closing": closing,
     "/bad-header": bad_header,
     "/errors": errors,

@@ -1,0 +1,75 @@
+//! Response bodies sent from a file with sendfile(2): the bytes go from the
+//! page cache to the socket without being copied through the worker, which
+//! is what `wsgi.file_wrapper` over a real file is for (gunicorn does the
+//! same).
+
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd};
+
+use nix::errno::Errno;
+
+use super::{Exchange, ExchangeError, ResponseState};
+use crate::blocking::{self, Interest};
+
+/// sendfile moves at most about 2 GiB per call on Linux.
+const MAX_PER_CALL: u64 = 1 << 30;
+
+impl Exchange<'_> {
+    /// Sends `len` bytes of `file` from `offset` as the next part of the
+    /// body. Returns how many were sent: fewer when a declared
+    /// Content-Length cuts the body short, as with [`Exchange::write_body`].
+    /// A file that turns out shorter than `len` breaks the exchange, so the
+    /// client never takes a short body for a whole one.
+    pub fn send_file(
+        &mut self,
+        file: BorrowedFd<'_>,
+        offset: u64,
+        len: u64,
+    ) -> Result<u64, ExchangeError> {
+        if self.response != ResponseState::BodyOpen {
+            return Err(ExchangeError::Protocol(
+                "write() before start_response()".into(),
+            ));
+        }
+        let plan = self
+            .conn
+            .encoder
+            .external_body(len, &mut self.conn.out)
+            .map_err(|e| ExchangeError::Protocol(e.to_string()))?;
+        let deadline = self.deadline();
+        let sent = self
+            .conn
+            .flush(deadline)
+            .and_then(|()| self.sendfile_all(file, offset, plan.send, deadline));
+        if let Err(e) = sent {
+            self.broken = true;
+            return Err(e.into());
+        }
+        self.conn.out.extend_from_slice(plan.after);
+        self.body_bytes += plan.send;
+        Ok(plan.send)
+    }
+
+    fn sendfile_all(
+        &mut self,
+        file: BorrowedFd<'_>,
+        offset: u64,
+        len: u64,
+        deadline: Option<std::time::Instant>,
+    ) -> io::Result<()> {
+        let end = offset + len;
+        let mut at = i64::try_from(offset).map_err(|_| io::ErrorKind::InvalidInput)?;
+        while (at as u64) < end {
+            let count = (end - at as u64).min(MAX_PER_CALL) as usize;
+            match nix::sys::sendfile::sendfile64(&self.conn.stream, file, Some(&mut at), count) {
+                Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+                Ok(_) | Err(Errno::EINTR) => {}
+                Err(Errno::EAGAIN) => {
+                    blocking::wait(self.conn.stream.as_raw_fd(), Interest::Write, deadline)?
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+}
