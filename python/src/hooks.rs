@@ -25,6 +25,11 @@ impl HookSet {
         HookSet { callables }
     }
 
+    /// Whether the config file defined hook `name`.
+    pub fn defines(&self, name: &str) -> bool {
+        self.callables.contains_key(name)
+    }
+
     /// Calls hook `name` with `args` if the config file defined it.
     pub fn call<'py, A: pyo3::call::PyCallArgs<'py>>(&self, py: Python<'py>, name: &str, args: A) {
         let Some(hook) = self.callables.get(name) else {
@@ -147,7 +152,7 @@ pub struct ServerProxy {
     #[pyo3(get)]
     pid: u32,
     #[pyo3(get, set)]
-    num_workers: u32,
+    pub num_workers: u32,
     #[pyo3(get)]
     log: Py<HookLogger>,
     #[pyo3(get)]

@@ -1,14 +1,46 @@
-//! The master's host: forking the way CPython expects.
+//! The master's host: forking the way CPython expects, and running the
+//! server hooks the arbiter asks for.
 
 use nix::unistd::ForkResult;
 use pyo3::ffi;
-use pyo3::Python;
+use pyo3::prelude::*;
 use rcorn_core::arbiter::Hook;
+use rcorn_core::config::Settings;
 use rcorn_io::Host;
 
-pub struct PythonHost;
+use crate::hooks::{HookSet, ServerProxy, WorkerProxy};
 
-impl Host for PythonHost {
+pub struct PythonHost<'a> {
+    pub hooks: &'a HookSet,
+    pub server: &'a Py<ServerProxy>,
+    pub settings: &'a Settings,
+}
+
+impl PythonHost<'_> {
+    /// The `worker` argument of a master-side hook: the worker with age
+    /// `id`, and its pid once it has one (gunicorn's pre_fork sees none,
+    /// here the master's).
+    fn worker(&self, py: Python<'_>, id: u64, pid: Option<u32>) -> PyResult<Py<WorkerProxy>> {
+        let master = std::process::id();
+        let mut worker = WorkerProxy::new(py, self.settings, id, master)?;
+        worker.pid = pid.unwrap_or(master);
+        Py::new(py, worker)
+    }
+
+    fn worker_hook(&self, py: Python<'_>, name: &str, id: u64, pid: Option<u32>) {
+        if !self.hooks.defines(name) {
+            return;
+        }
+        match self.worker(py, id, pid) {
+            Ok(worker) => self
+                .hooks
+                .call(py, name, (self.server.clone_ref(py), worker)),
+            Err(e) => crate::wsgi::log_exception(py, &e, &format!("Exception in {name} hook")),
+        }
+    }
+}
+
+impl Host for PythonHost<'_> {
     /// `os.fork()`'s protocol: CPython's at-fork handlers (and
     /// `os.register_at_fork` callbacks) run before and after, with the
     /// interpreter's locks held across the fork so the child's are sane.
@@ -28,8 +60,25 @@ impl Host for PythonHost {
         })
     }
 
-    fn hook(&mut self, _hook: &Hook) {
-        // Server hooks from a config file arrive with the config-file
-        // support; until then the master has none to run.
+    /// gunicorn's master-side hooks, with its arguments.
+    fn hook(&mut self, hook: &Hook) {
+        Python::attach(|py| {
+            let server = || self.server.clone_ref(py);
+            match *hook {
+                Hook::PreFork { id } => self.worker_hook(py, "pre_fork", id, None),
+                Hook::ChildExit { pid, id } => {
+                    self.worker_hook(py, "child_exit", id, Some(pid.unsigned_abs()))
+                }
+                Hook::NworkersChanged { new, old } => {
+                    if let Ok(mut s) = self.server.bind(py).try_borrow_mut() {
+                        s.num_workers = new;
+                    }
+                    self.hooks
+                        .call(py, "nworkers_changed", (server(), new, old));
+                }
+                Hook::OnReload => self.hooks.call(py, "on_reload", (server(),)),
+                Hook::PreExec => self.hooks.call(py, "pre_exec", (server(),)),
+            }
+        })
     }
 }

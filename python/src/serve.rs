@@ -101,6 +101,12 @@ pub fn main(py: Python<'_>, argv: Vec<String>) -> i32 {
             return 1;
         }
     };
+    // gunicorn sets its worker count (old value None) before on_starting.
+    hooks.call(
+        py,
+        "nworkers_changed",
+        (server.clone_ref(py), settings.workers(), py.None()),
+    );
     hooks.call(py, "on_starting", (server.clone_ref(py),));
     let listeners = match bind_all(&settings) {
         Ok(l) => l,
@@ -133,7 +139,11 @@ pub fn main(py: Python<'_>, argv: Vec<String>) -> i32 {
         arbiter: arbiter_settings(&settings),
     };
     hooks.call(py, "when_ready", (server.clone_ref(py),));
-    let mut host = PythonHost;
+    let mut host = PythonHost {
+        hooks: &hooks,
+        server: &server,
+        settings: &settings,
+    };
     let outcome = py.detach(|| rcorn_io::run_master(listeners, master, &mut host));
     match outcome {
         Ok(MasterOutcome::Exit(code)) => {

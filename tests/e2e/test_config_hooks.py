@@ -1,5 +1,6 @@
 """A gunicorn.conf.py with server hooks runs unchanged."""
 
+import os
 import signal
 
 import httpx
@@ -70,3 +71,39 @@ def test_default_config_file_is_found_in_the_working_directory(serve, tmp_path):
     (workdir / "rcorn.conf.py").write_text("workers = 3\n")
     server = serve(["basic:app"], workers=3, cwd=workdir)
     assert len(server.workers()) == 3
+
+
+MASTER_HOOKS_CONF = '''
+def nworkers_changed(server, new_value, old_value):
+    server.log.info("hook nworkers_changed %s -> %s (server says %s)", old_value, new_value, server.num_workers)
+
+def pre_fork(server, worker):
+    server.log.info("hook pre_fork age=%s", worker.age)
+
+def child_exit(server, worker):
+    server.log.info("hook child_exit worker=%s", worker.pid)
+
+def on_reload(server):
+    server.log.info("hook on_reload")
+'''
+
+
+def test_master_hooks_run_on_spawn_scale_reload_and_exit(serve, tmp_path):
+    conf = tmp_path / "hooks.conf.py"
+    conf.write_text(MASTER_HOOKS_CONF)
+    server = serve(["basic:app", "-c", str(conf)], workers=1)
+    log = server.log()
+    assert "hook nworkers_changed None -> 1 (server says 1)" in log
+    assert "hook pre_fork age=1" in log
+
+    server.signal(signal.SIGTTIN)
+    wait_for(lambda: "hook nworkers_changed 1 -> 2 (server says 2)" in server.log(), 10, "nworkers_changed on TTIN")
+    server.wait_workers(2)
+    assert "hook pre_fork age=2" in server.log()
+
+    victim = server.workers()[0]
+    os.kill(victim, signal.SIGKILL)
+    wait_for(lambda: f"hook child_exit worker={victim}" in server.log(), 10, "child_exit for the killed worker")
+
+    server.signal(signal.SIGHUP)
+    wait_for(lambda: "hook on_reload" in server.log(), 10, "on_reload on HUP")
