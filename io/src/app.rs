@@ -12,4 +12,8 @@ use crate::exchange::Exchange;
 /// complete one.
 pub trait App {
     fn call(&mut self, exchange: &mut Exchange<'_>);
+
+    /// Called by an idle worker after signals arrived, so an application
+    /// runtime with handlers of its own (Python's) can run them.
+    fn signals_arrived(&mut self) {}
 }

@@ -9,13 +9,34 @@
 
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU64, AtomicUsize, Ordering};
 
 use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
 
 static WRITE_FD: AtomicI32 = AtomicI32::new(-1);
+/// Signals also handed to [`forward`]'s function, one bit per number.
+static FORWARDED: AtomicU64 = AtomicU64::new(0);
+/// That function, as an address (0: none).
+static FORWARD_TO: AtomicUsize = AtomicUsize::new(0);
+
+/// Type of a function [`forward`] calls from the signal handler.
+pub type Forwarder = extern "C" fn(libc::c_int);
+
+/// Also passes `signals` to `to`, from inside the handler, after the pipe
+/// has been written. The Python bridge uses it to interrupt the
+/// interpreter, whose own handlers then run wherever the application is
+/// (a hung request included), as gunicorn's do. `to` must be
+/// async-signal-safe.
+pub fn forward(signals: &[Signal], to: Forwarder) {
+    FORWARD_TO.store(to as usize, Ordering::SeqCst);
+    let bits = signals
+        .iter()
+        .fold(0u64, |acc, &s| acc | 1u64 << (s as i32 as u32 % 64));
+    FORWARDED.fetch_or(bits, Ordering::SeqCst);
+}
 
 extern "C" fn on_signal(signo: libc::c_int) {
+    forward_signal(signo);
     let fd = WRITE_FD.load(Ordering::Relaxed);
     if fd >= 0 {
         let byte = signo as u8;
@@ -26,6 +47,19 @@ extern "C" fn on_signal(signo: libc::c_int) {
             libc::write(fd, (&byte as *const u8).cast(), 1);
             *libc::__errno_location() = saved;
         }
+    }
+}
+
+fn forward_signal(signo: libc::c_int) {
+    let bit = 1u64 << (signo as u32 % 64);
+    if FORWARDED.load(Ordering::Relaxed) & bit == 0 {
+        return;
+    }
+    let address = FORWARD_TO.load(Ordering::Relaxed);
+    if address != 0 {
+        // SAFETY: the only non-zero value ever stored is a `Forwarder`.
+        let to: Forwarder = unsafe { std::mem::transmute::<usize, Forwarder>(address) };
+        to(signo);
     }
 }
 

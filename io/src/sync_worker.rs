@@ -143,6 +143,9 @@ pub fn run_sync_worker<A: App>(
             }
         }
         signals.drain(&mut received);
+        if !received.is_empty() {
+            worker.app.signals_arrived();
+        }
         for sig in received.drain(..) {
             if let Some(s) = worker_signal(sig) {
                 worker.lifecycle_event(WorkerEvent::Signal(s));

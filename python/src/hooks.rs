@@ -25,6 +25,11 @@ impl HookSet {
         HookSet { callables }
     }
 
+    /// The hook `name`, if the config file defined it.
+    pub fn get(&self, name: &str) -> Option<&Py<PyAny>> {
+        self.callables.get(name)
+    }
+
     /// Whether the config file defined hook `name`.
     pub fn defines(&self, name: &str) -> bool {
         self.callables.contains_key(name)

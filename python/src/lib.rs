@@ -17,6 +17,7 @@ mod input;
 mod latin1;
 mod serve;
 mod start_response;
+mod worker_signals;
 mod wsgi;
 
 use pyo3::prelude::*;

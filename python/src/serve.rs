@@ -386,6 +386,13 @@ fn run_worker(
     if let Ok(mut w) = worker.bind(py).try_borrow_mut() {
         w.booted = true;
     }
+    if let Err(e) = crate::worker_signals::install(py, ctx.hooks, &worker) {
+        log_exception(
+            py,
+            &e,
+            "cannot install the worker's INT, QUIT and ABRT handlers",
+        );
+    }
     ctx.hooks
         .call(py, "post_worker_init", (worker.clone_ref(py),));
     let outcome = py.detach(|| run_sync_worker(start, cfg, &mut wsgi));

@@ -1,5 +1,6 @@
 //! The WSGI application as an `rcorn_io::App`.
 
+use pyo3::exceptions::PySystemExit;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyTuple};
@@ -48,6 +49,13 @@ impl WsgiApp {
         let guard = exchange.lend(ex);
         let outcome = self.respond(py, &exchange, &environ);
         if let Err(e) = outcome {
+            if e.is_instance_of::<PySystemExit>(py) {
+                // worker_int/worker_abort stopped the request: the worker
+                // exits once the exchange is closed.
+                exchange.with(|ex| ex.abort());
+                drop(guard);
+                return;
+            }
             let uri = exchange
                 .with(|ex| String::from_utf8_lossy(ex.head().target()).into_owned())
                 .unwrap_or_default();
@@ -169,6 +177,19 @@ fn write_item(exchange: &ExchangeRef, item: &Bound<'_, PyAny>, hint: Option<u64>
 impl App for WsgiApp {
     fn call(&mut self, exchange: &mut Exchange<'_>) {
         Python::attach(|py| self.call_py(py, exchange));
+    }
+
+    /// Runs Python's handlers (worker_int/worker_abort) for signals that
+    /// arrived while no Python code was running. Their `SystemExit` only
+    /// repeats what the worker's loop does with the same signal.
+    fn signals_arrived(&mut self) {
+        Python::attach(|py| {
+            if let Err(e) = py.check_signals() {
+                if !e.is_instance_of::<PySystemExit>(py) {
+                    log_exception(py, &e, "Exception in a signal handler");
+                }
+            }
+        });
     }
 }
 

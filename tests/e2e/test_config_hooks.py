@@ -1,6 +1,7 @@
 """A gunicorn.conf.py with server hooks runs unchanged."""
 
 import os
+import re
 import signal
 
 import httpx
@@ -107,3 +108,64 @@ def test_master_hooks_run_on_spawn_scale_reload_and_exit(serve, tmp_path):
 
     server.signal(signal.SIGHUP)
     wait_for(lambda: "hook on_reload" in server.log(), 10, "on_reload on HUP")
+
+
+WORKER_SIGNAL_HOOKS_CONF = '''
+def worker_abort(worker):
+    worker.log.info("hook worker_abort worker=%s alive=%s", worker.pid, worker.alive)
+
+def worker_int(worker):
+    worker.log.info("hook worker_int worker=%s", worker.pid)
+'''
+
+
+def _get_ignoring_errors(url, timeout):
+    try:
+        httpx.get(url, timeout=timeout)
+    except httpx.HTTPError:
+        pass  # the connection dies with the worker
+
+
+def test_worker_abort_runs_inside_a_hung_request(serve, tmp_path):
+    conf = tmp_path / "hooks.conf.py"
+    conf.write_text(WORKER_SIGNAL_HOOKS_CONF)
+    server = serve(["basic:app", "-c", str(conf), "-t", "2"])
+    victim = server.workers()[0]
+    _get_ignoring_errors(server.url + "/sleep?30", 15)
+    wait_for(lambda: f"hook worker_abort worker={victim} alive=False" in server.log(), 10, "worker_abort in the hung worker")
+    assert "WORKER TIMEOUT" in server.log()
+    wait_for(lambda: server.workers() and victim not in server.workers(), 10, "a replacement worker")
+    assert httpx.get(server.url + "/", timeout=5).status_code == 200
+
+
+def test_worker_int_runs_in_idle_and_busy_workers(serve, tmp_path):
+    import threading
+
+    conf = tmp_path / "hooks.conf.py"
+    conf.write_text(WORKER_SIGNAL_HOOKS_CONF)
+    server = serve(["basic:app", "-c", str(conf), "-w", "2"], workers=2)
+    workers = server.workers()
+    # One worker is inside a 30 s request; QUIT must not wait for it.
+    busy = threading.Thread(target=_get_ignoring_errors, args=(server.url + "/sleep?30", 15))
+    busy.start()
+    started = wait_for(lambda: re.search(r"sleep started in (\d+)", server.log()), 10, "the slow request to start")
+    server.signal(signal.SIGQUIT)
+    assert server.wait_exit(10) == 0
+    busy.join(15)
+    log = server.log()
+    assert f"hook worker_int worker={started.group(1)}" in log
+    for pid in workers:
+        assert f"hook worker_int worker={pid}" in log
+
+
+def test_quit_stops_a_busy_worker_without_hooks(serve):
+    import threading
+
+    server = serve(["basic:app"])
+    busy = threading.Thread(target=_get_ignoring_errors, args=(server.url + "/sleep?30", 15))
+    busy.start()
+    wait_for(lambda: "sleep started in" in server.log(), 10, "the slow request to start")
+    server.signal(signal.SIGQUIT)
+    # Well before the request's 30 s: the worker was interrupted.
+    assert server.wait_exit(10) == 0
+    busy.join(15)

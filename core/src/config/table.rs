@@ -730,14 +730,12 @@ pub static SETTINGS: &[Setting] = &[
         "worker_int",
         "WorkerInt.worker_int",
         "worker_int(worker): called when a worker exits on SIGINT or SIGQUIT.",
-    )
-    .no_effect(HOOK_NOT_CALLED_YET),
+    ),
     hook(
         "worker_abort",
         "WorkerAbort.worker_abort",
         "worker_abort(worker): called when a worker gets SIGABRT, usually on timeout.",
-    )
-    .no_effect(HOOK_NOT_CALLED_YET),
+    ),
     hook(
         "pre_exec",
         "PreExec.pre_exec",

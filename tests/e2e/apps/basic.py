@@ -104,6 +104,7 @@ def crash_after(environ, start_response):
 
 
 def sleep(environ, start_response):
+    print(f"sleep started in {os.getpid()}", file=sys.stderr, flush=True)
     time.sleep(float(environ.get("QUERY_STRING") or 1))
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [b"slept"]
