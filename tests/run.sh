@@ -13,9 +13,10 @@ step() { printf '\n== %s ==\n' "$*"; }
 
 if [ -z "${RCORN_SKIP_INSTALL:-}" ]; then
     step "system packages"
-    # curl is a client of the end-to-end tests; strace shows they use sendfile.
-    if ! command -v curl >/dev/null || ! command -v strace >/dev/null; then
-        apt-get update -qq && apt-get install -y -qq curl strace >/dev/null
+    # curl is a client of the end-to-end tests; strace shows they use
+    # sendfile; ss (iproute2) shows a listener's backlog.
+    if ! command -v curl >/dev/null || ! command -v strace >/dev/null || ! command -v ss >/dev/null; then
+        apt-get update -qq && apt-get install -y -qq curl strace iproute2 >/dev/null
     fi
     step "python packages"
     python3 -m pip install -q --disable-pip-version-check -r tests/requirements.txt

@@ -1,6 +1,7 @@
 """Serving HTTP/1.1 end to end with real clients."""
 
 import json
+import os
 import re
 import socket
 import shutil
@@ -292,3 +293,30 @@ def test_access_log_uses_gunicorn_format(serve):
         r'"GET /environ\?q=1 HTTP/1\.1" 200 \d+ "http://r/" "tester/1\.0"',
         line,
     ), line
+
+
+def test_reuse_port_lets_two_servers_share_a_port(serve):
+    port = free_port()
+    bind = f"127.0.0.1:{port}"
+    first = serve(["basic:app", "--reuse-port"], bind=bind)
+    second = serve(["basic:app", "--reuse-port"], bind=bind)
+    masters = set()
+    # The kernel spreads new connections over both listeners.
+    for _ in range(200):
+        pid = int(httpx.get(f"http://{bind}/pid", headers={"Connection": "close"}, timeout=5).text)
+        masters.add(_parent_of(pid))
+        if masters == {first.pid, second.pid}:
+            break
+    assert masters == {first.pid, second.pid}
+
+
+def _parent_of(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        return int(f.read().rsplit(")", 1)[1].split()[1])
+
+
+def test_backlog_is_applied_to_the_listener(serve):
+    # ss shows a listener's backlog as Send-Q.
+    server = serve(["basic:app", "--backlog", "37"])
+    out = subprocess.run(["ss", "-ltnH", f"sport = :{server.port}"], capture_output=True, text=True, timeout=10).stdout
+    assert out.split()[2] == "37", out
