@@ -15,6 +15,7 @@ mod hooks;
 mod host;
 mod input;
 mod latin1;
+mod request_hooks;
 mod serve;
 mod start_response;
 mod worker_signals;

@@ -386,6 +386,13 @@ fn run_worker(
     if let Ok(mut w) = worker.bind(py).try_borrow_mut() {
         w.booted = true;
     }
+    match crate::request_hooks::RequestHooks::new(py, ctx.hooks, &worker) {
+        Ok(hooks) => wsgi.set_request_hooks(hooks),
+        Err(e) => {
+            log_exception(py, &e, "Invalid post_request hook");
+            return WORKER_BOOT_ERROR;
+        }
+    }
     if let Err(e) = crate::worker_signals::install(py, ctx.hooks, &worker) {
         log_exception(
             py,

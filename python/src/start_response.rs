@@ -17,6 +17,9 @@ use crate::latin1;
 pub struct StartResponse {
     exchange: ExchangeRef,
     called: bool,
+    /// The status and headers objects of the accepted call, for the
+    /// `post_request` hook's `resp`.
+    given: Option<(Py<PyAny>, Py<PyAny>)>,
 }
 
 impl StartResponse {
@@ -24,7 +27,14 @@ impl StartResponse {
         StartResponse {
             exchange,
             called: false,
+            given: None,
         }
+    }
+
+    pub fn given(&self, py: Python<'_>) -> Option<(Py<PyAny>, Py<PyAny>)> {
+        self.given
+            .as_ref()
+            .map(|(s, h)| (s.clone_ref(py), h.clone_ref(py)))
     }
 }
 
@@ -59,6 +69,7 @@ impl StartResponse {
     ) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
         let exc_info = exc_info.filter(|e| !e.is_none());
+        let given_status = status.clone().unbind();
         if let Some(exc_info) = &exc_info {
             let body_sent = slf.exchange.with(|ex| ex.head_ended()).unwrap_or(true);
             if body_sent {
@@ -123,6 +134,7 @@ impl StartResponse {
             Some(Ok(())) => {}
         }
         slf.called = true;
+        slf.given = Some((given_status, headers.unbind()));
         drop(slf);
         Ok(Writer { exchange }.into_pyobject(py)?.into_any())
     }

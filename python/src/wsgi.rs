@@ -3,7 +3,7 @@
 use pyo3::exceptions::PySystemExit;
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyList, PyTuple};
+use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 
 use std::os::fd::{BorrowedFd, RawFd};
 
@@ -13,10 +13,13 @@ use crate::environ::{EnvironBuilder, EnvironConstants};
 use crate::exchange_ref::ExchangeRef;
 use crate::file_wrapper::{sendable_file, FileWrapper};
 use crate::input::WsgiInput;
+use crate::request_hooks::{HookResponse, RequestHooks};
 use crate::start_response::{write_chunk, StartResponse};
 
 pub struct WsgiApp {
     app: Py<PyAny>,
+    /// `pre_request`/`post_request`, when the config file defines them.
+    request_hooks: Option<RequestHooks>,
     environ: EnvironBuilder,
     /// Whether a `wsgi.file_wrapper` result over a regular file is sent
     /// with sendfile(2) (`--no-sendfile` turns it off).
@@ -32,12 +35,18 @@ impl WsgiApp {
     ) -> PyResult<WsgiApp> {
         Ok(WsgiApp {
             app,
+            request_hooks: None,
             environ: EnvironBuilder::new(py, constants)?,
             sendfile,
         })
     }
 
+    pub fn set_request_hooks(&mut self, hooks: Option<RequestHooks>) {
+        self.request_hooks = hooks;
+    }
+
     fn call_py(&mut self, py: Python<'_>, ex: &mut Exchange<'_>) {
+        let req = self.request_hooks.as_ref().and_then(|h| h.pre(py, ex));
         let environ = match self.environ.build(py, ex) {
             Ok(env) => env,
             Err(e) => {
@@ -47,7 +56,14 @@ impl WsgiApp {
         };
         let exchange = ExchangeRef::default();
         let guard = exchange.lend(ex);
-        let outcome = self.respond(py, &exchange, &environ);
+        let start_response = match Py::new(py, StartResponse::new(exchange.clone())) {
+            Ok(s) => s,
+            Err(e) => {
+                log_exception(py, &e, "Error creating start_response");
+                return;
+            }
+        };
+        let outcome = self.respond(py, &exchange, &environ, &start_response);
         if let Err(e) = outcome {
             if e.is_instance_of::<PySystemExit>(py) {
                 // worker_int/worker_abort stopped the request: the worker
@@ -70,6 +86,10 @@ impl WsgiApp {
                 }
             });
         }
+        if let (Some(hooks), Some(req)) = (&self.request_hooks, req) {
+            let resp = response_for_hook(py, &exchange, &start_response);
+            hooks.post(py, req, &environ, resp);
+        }
         drop(guard);
     }
 
@@ -78,12 +98,13 @@ impl WsgiApp {
         py: Python<'_>,
         exchange: &ExchangeRef,
         environ: &Bound<'_, pyo3::types::PyDict>,
+        start_response: &Py<StartResponse>,
     ) -> PyResult<()> {
         environ.set_item(
             intern!(py, "wsgi.input"),
             Py::new(py, WsgiInput::new(exchange.clone()))?,
         )?;
-        let start_response = Py::new(py, StartResponse::new(exchange.clone()))?;
+        let start_response = start_response.clone_ref(py);
         let result = self.app.bind(py).call1((environ, start_response))?;
         let sent = match self.wrapped_file(py, &result) {
             Some((fd, offset, len)) => send_file(exchange, fd, offset, len),
@@ -96,6 +117,28 @@ impl WsgiApp {
             Err(e) => Err(e),
         };
         sent.and(closed)
+    }
+}
+
+/// `post_request`'s `resp`: what the application answered, or, when the
+/// server answered in its place (an error before the response started),
+/// that answer.
+fn response_for_hook(
+    py: Python<'_>,
+    exchange: &ExchangeRef,
+    start_response: &Py<StartResponse>,
+) -> HookResponse {
+    let (started, code, sent) = exchange
+        .with(|ex| (ex.response_started(), ex.status(), ex.body_bytes()))
+        .unwrap_or((false, 0, 0));
+    let given = start_response.borrow(py).given(py).filter(|_| started);
+    match given {
+        Some((status, headers)) => HookResponse::new(status, code, headers, sent),
+        None => {
+            let status = format!("500 {}", rcorn_core::http::reason_phrase(500));
+            let status = PyString::new(py, &status).into_any().unbind();
+            HookResponse::new(status, 500, PyList::empty(py).into_any().unbind(), sent)
+        }
     }
 }
 

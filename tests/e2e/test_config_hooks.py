@@ -169,3 +169,40 @@ def test_quit_stops_a_busy_worker_without_hooks(serve):
     # Well before the request's 30 s: the worker was interrupted.
     assert server.wait_exit(10) == 0
     busy.join(15)
+
+
+REQUEST_HOOKS_CONF = '''
+def pre_request(worker, req):
+    worker.log.info("hook pre_request %s %s %s query=%s version=%s host=%s",
+                    req.method, req.path, req.uri, req.query, req.version, dict(req.headers).get("HOST"))
+
+def post_request(worker, req, environ, resp):
+    worker.log.info("hook post_request %s -> %s (%s) sent=%s type=%s environ_path=%s",
+                    req.path, resp.status, resp.status_code, resp.sent,
+                    dict(resp.headers).get("Content-Type"), environ["PATH_INFO"])
+'''
+
+
+def test_pre_and_post_request_hooks_see_request_and_response(serve, tmp_path):
+    conf = tmp_path / "hooks.conf.py"
+    conf.write_text(REQUEST_HOOKS_CONF)
+    server = serve(["basic:app", "-c", str(conf)])
+    r = httpx.get(server.url + "/pid?x=1", timeout=5)
+    assert r.status_code == 200
+    wait_for(lambda: "hook post_request /pid" in server.log(), 5, "post_request")
+    log = server.log()
+    assert f"hook pre_request GET /pid /pid?x=1 query=x=1 version=(1, 1) host=127.0.0.1:{server.port}" in log
+    assert (f"hook post_request /pid -> 200 OK (200) sent={len(r.content)} type=text/plain environ_path=/pid"
+            in log)
+    # An application error: the hook sees the 500 the server sent.
+    assert httpx.get(server.url + "/crash-before", timeout=5).status_code == 500
+    wait_for(lambda: "hook post_request /crash-before -> 500 Internal Server Error (500)" in server.log(), 5,
+             "post_request after an error")
+
+
+def test_post_request_with_two_arguments_is_adapted(serve, tmp_path):
+    conf = tmp_path / "hooks.conf.py"
+    conf.write_text('def post_request(worker, req):\n    worker.log.info("short hook %s", req.method)\n')
+    server = serve(["basic:app", "-c", str(conf)])
+    httpx.get(server.url + "/", timeout=5)
+    wait_for(lambda: "short hook GET" in server.log(), 5, "the two-argument post_request")

@@ -52,10 +52,6 @@ const fn s(
     Setting::new(name, section, flags, kind, meta, default, help)
 }
 
-/// Hooks the sync worker does not call yet: setting one warns, as every
-/// setting without effect does, instead of being silently ignored.
-const HOOK_NOT_CALLED_YET: &str = "this hook is not called by rcorn's workers yet";
-
 /// Server hooks: settable only from the config file, and every one of them
 /// defaults to a do-nothing function whose gunicorn qualname is kept so that
 /// `--print-config` shows what gunicorn shows.
@@ -745,14 +741,12 @@ pub static SETTINGS: &[Setting] = &[
         "pre_request",
         "PreRequest.pre_request",
         "pre_request(worker, req): called before a worker handles a request.",
-    )
-    .no_effect(HOOK_NOT_CALLED_YET),
+    ),
     hook(
         "post_request",
         "PostRequest.post_request",
         "post_request(worker, req, environ, resp): called after a request; 2 to 4 arguments.",
-    )
-    .no_effect(HOOK_NOT_CALLED_YET),
+    ),
     hook(
         "child_exit",
         "ChildExit.child_exit",
