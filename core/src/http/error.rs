@@ -20,6 +20,8 @@ pub enum DecodeErrorKind {
     ExpectationFailed,
     /// The connection ended in the middle of a message.
     IncompleteMessage,
+    /// A malformed PROXY protocol preamble.
+    InvalidProxyLine,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

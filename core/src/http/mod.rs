@@ -7,6 +7,7 @@ mod decoder;
 mod encoder;
 mod error;
 mod head;
+pub mod proxy_protocol;
 
 pub use date::DateCache;
 pub use decoder::{Event, RequestDecoder};
