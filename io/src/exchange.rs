@@ -112,6 +112,9 @@ pub struct ExchangeContext<'a> {
     /// How long a read or write on the client may stall (gunicorn's sync
     /// worker uses `timeout` as its socket timeout).
     pub io_timeout: Duration,
+    /// The scheme a trusted proxy's headers gave (`secure_scheme_headers`);
+    /// `None`: the listener's own.
+    pub forwarded_scheme: Option<&'static str>,
 }
 
 #[derive(Default)]
@@ -206,6 +209,10 @@ impl<'a> Exchange<'a> {
 
     pub fn server(&self) -> &ServerAddr {
         &self.conn.server
+    }
+
+    pub fn forwarded_scheme(&self) -> Option<&'static str> {
+        self.ctx.forwarded_scheme
     }
 
     pub fn started_at(&self) -> Instant {

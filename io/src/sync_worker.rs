@@ -14,7 +14,10 @@ use std::time::{Duration, Instant as StdInstant};
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 use nix::sys::signal::Signal;
-use rcorn_core::http::{DateCache, DecoderConfig, Event, RequestDecoder, ResponseEncoder};
+use rcorn_core::http::forwarded::SchemePolicy;
+use rcorn_core::http::{
+    DateCache, DecodeError, DecoderConfig, Event, RequestDecoder, ResponseEncoder,
+};
 use rcorn_core::worker::{
     WorkerCommand, WorkerEvent, WorkerLifecycle, WorkerSettings, WorkerSignal,
 };
@@ -44,6 +47,8 @@ pub struct SyncWorkerConfig {
     /// How long a client may take to send a complete request head.
     pub head_timeout: Duration,
     pub access_log: Option<AccessLogger>,
+    /// Which peers' `X-Forwarded-Proto` and the like set the scheme.
+    pub scheme_policy: SchemePolicy,
 }
 
 struct ListenerEntry {
@@ -316,13 +321,19 @@ impl<A: App> Worker<'_, A> {
     fn serve(&mut self, conn: &mut Connection) -> Fate {
         loop {
             enum Step {
-                Head,
+                Head(Option<&'static str>),
                 NeedData,
                 Close,
                 Reject(u16),
             }
             let step = match conn.decoder.next_event() {
-                Ok(Event::Head(_)) => Step::Head,
+                Ok(Event::Head(_)) => match self.forwarded_scheme(conn) {
+                    Ok(scheme) => Step::Head(scheme),
+                    Err(e) => {
+                        crate::debug!("Invalid request from {}: {e}", peer_text(&conn.peer));
+                        Step::Reject(e.status())
+                    }
+                },
                 Ok(Event::NeedData) => Step::NeedData,
                 Ok(Event::End) => continue,
                 Ok(Event::Body(_)) | Ok(Event::Closed) => Step::Close,
@@ -341,8 +352,8 @@ impl<A: App> Worker<'_, A> {
                     conn.stream.shutdown_write();
                     return Fate::Close;
                 }
-                Step::Head => {
-                    let keep_alive = self.run_exchange(conn);
+                Step::Head(scheme) => {
+                    let keep_alive = self.run_exchange(conn, scheme);
                     self.lifecycle_event(WorkerEvent::RequestFinished);
                     if !keep_alive || !self.lifecycle.accepting_requests() {
                         return Fate::Close;
@@ -352,10 +363,27 @@ impl<A: App> Worker<'_, A> {
         }
     }
 
-    fn run_exchange(&mut self, conn: &mut Connection) -> bool {
+    /// The scheme a trusted proxy claims for the request just decoded.
+    fn forwarded_scheme(&self, conn: &Connection) -> Result<Option<&'static str>, DecodeError> {
+        let Some(head) = conn.decoder.head() else {
+            return Ok(None);
+        };
+        let peer = match conn.peer {
+            PeerAddr::Ip(addr) => Some(addr.ip()),
+            PeerAddr::Unix => None,
+        };
+        self.cfg.scheme_policy.scheme(peer, head)
+    }
+
+    fn run_exchange(
+        &mut self,
+        conn: &mut Connection,
+        forwarded_scheme: Option<&'static str>,
+    ) -> bool {
         let ctx = ExchangeContext {
             dates: &mut self.dates,
             io_timeout: self.cfg.io_timeout,
+            forwarded_scheme,
         };
         let Some(mut exchange) = Exchange::new(conn, ctx) else {
             return false;

@@ -95,6 +95,9 @@ impl EnvironBuilder {
             },
         )?;
         env.set_item(intern!(py, "RAW_URI"), latin1::decode(py, head.target())?)?;
+        if let Some(scheme) = ex.forwarded_scheme() {
+            env.set_item(intern!(py, "wsgi.url_scheme"), scheme)?;
+        }
         env.set_item(
             intern!(py, "QUERY_STRING"),
             latin1::decode(py, head.query())?,

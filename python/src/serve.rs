@@ -9,6 +9,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyModule;
 use rcorn_core::arbiter::ArbiterSettings;
 use rcorn_core::config::{Settings, Value};
+use rcorn_core::http::forwarded::{SchemePolicy, TrustedPeers};
 use rcorn_core::http::DecoderConfig;
 use rcorn_core::worker::WorkerSettings;
 use rcorn_io::listener::{self, BindAddress, BindOptions, Listener};
@@ -348,6 +349,13 @@ fn run_worker(
             return WORKER_BOOT_ERROR;
         }
     };
+    let scheme_policy = match scheme_policy(settings) {
+        Ok(p) => p,
+        Err(e) => {
+            rcorn_io::error!("forwarded_allow_ips: {e}");
+            return WORKER_BOOT_ERROR;
+        }
+    };
     let timeout = settings.timeout();
     let cfg = SyncWorkerConfig {
         lifecycle: WorkerSettings {
@@ -382,6 +390,7 @@ fn run_worker(
             timeout
         },
         access_log: access_format.map(rcorn_io::access::AccessLogger::new),
+        scheme_policy,
     };
     if let Ok(mut w) = worker.bind(py).try_borrow_mut() {
         w.booted = true;
@@ -425,6 +434,16 @@ fn run_worker(
             1
         }
     }
+}
+
+/// Whose `X-Forwarded-Proto` (and the other `secure_scheme_headers`) is
+/// believed: `forwarded_allow_ips`, which `FORWARDED_ALLOW_IPS` in the
+/// environment sets by default, as in gunicorn.
+fn scheme_policy(settings: &Settings) -> Result<SchemePolicy, String> {
+    Ok(SchemePolicy {
+        trusted: TrustedPeers::parse(settings.forwarded_allow_ips())?,
+        secure_headers: settings.secure_scheme_headers(),
+    })
 }
 
 /// `--no-sendfile` turns sendfile off; unset, `SENDFILE=0` (or false, no,

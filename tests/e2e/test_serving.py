@@ -320,3 +320,21 @@ def test_backlog_is_applied_to_the_listener(serve):
     server = serve(["basic:app", "--backlog", "37"])
     out = subprocess.run(["ss", "-ltnH", f"sport = :{server.port}"], capture_output=True, text=True, timeout=10).stdout
     assert out.split()[2] == "37", out
+
+
+def test_trusted_proxy_headers_set_the_url_scheme(serve):
+    server = serve(["basic:app"])  # forwarded_allow_ips defaults to loopback
+    def scheme(headers):
+        return httpx.get(server.url + "/environ", headers=headers, timeout=5).json()["wsgi.url_scheme"]
+    assert scheme({}) == "http"
+    assert scheme({"X-Forwarded-Proto": "https"}) == "https"
+    assert scheme({"X-Forwarded-Ssl": "on"}) == "https"
+    # Contradicting headers: 400, and the app is not called.
+    r = httpx.get(server.url + "/environ", headers={"X-Forwarded-Proto": "https", "X-Forwarded-Ssl": "off"}, timeout=5)
+    assert r.status_code == 400
+
+
+def test_untrusted_peers_cannot_claim_https(serve):
+    server = serve(["basic:app", "--forwarded-allow-ips", "10.0.0.0/8"])
+    env = httpx.get(server.url + "/environ", headers={"X-Forwarded-Proto": "https"}, timeout=5).json()
+    assert env["wsgi.url_scheme"] == "http"

@@ -19,6 +19,8 @@ use std::time::Duration;
 mod table;
 mod values;
 
+pub use values::parse_ip_network;
+
 #[cfg(test)]
 mod tests;
 
@@ -984,6 +986,25 @@ impl Settings {
 
     pub fn pidfile(&self) -> Option<&str> {
         self.opt_str("pidfile")
+    }
+
+    /// Peers trusted for `secure_scheme_headers` (addresses, networks, `*`).
+    pub fn forwarded_allow_ips(&self) -> &[String] {
+        self.list("forwarded_allow_ips")
+    }
+
+    /// Header name and the value of it that means HTTPS.
+    pub fn secure_scheme_headers(&self) -> Vec<(String, String)> {
+        match self.value("secure_scheme_headers") {
+            Value::Dict(entries) => entries
+                .iter()
+                .filter_map(|(name, value)| match value {
+                    Value::Str(v) => Some((name.clone(), v.clone())),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
     }
 
     /// `raw_env` as given (`KEY=VALUE` strings).

@@ -451,7 +451,8 @@ pub static SETTINGS: &[Setting] = &[
             ("X-FORWARDED-SSL", "on"),
         ]),
         "Headers and values by which a trusted proxy marks a request as HTTPS.",
-    ),
+    )
+    .implemented(),
     s(
         "forwarded_allow_ips",
         MECH,
@@ -461,7 +462,8 @@ pub static SETTINGS: &[Setting] = &[
         D::List(&["127.0.0.1", "::1"]),
         "Proxies (IPs or CIDR networks, comma-separated, * for any) trusted for forwarded headers.",
     )
-    .checked(check_addr_list),
+    .checked(check_addr_list)
+    .implemented(),
     // ---- Logging
     s(
         "accesslog",

@@ -171,26 +171,30 @@ pub fn parse_address(netloc: &str) -> Result<BindAddress, String> {
 /// An IP address or a network in CIDR form with no host bits set, as
 /// Python's `ipaddress.ip_network(addr)` (strict) accepts it.
 pub fn is_ip_network(s: &str) -> bool {
+    parse_ip_network(s).is_some()
+}
+
+/// `ADDR` or `ADDR/PREFIX` with no host bits set: the address and the
+/// prefix length (the full width for a bare address).
+pub fn parse_ip_network(s: &str) -> Option<(IpAddr, u32)> {
     let (addr, prefix) = match s.split_once('/') {
         Some((a, p)) => (a, Some(p)),
         None => (s, None),
     };
-    let Ok(ip) = addr.parse::<IpAddr>() else {
-        return false;
-    };
+    let ip = addr.parse::<IpAddr>().ok()?;
+    let width = if ip.is_ipv4() { 32 } else { 128 };
     let Some(prefix) = prefix else {
-        return true;
+        return Some((ip, width));
     };
     if prefix.is_empty() || !prefix.bytes().all(|b| b.is_ascii_digit()) || prefix.len() > 3 {
-        return false;
+        return None;
     }
-    let Ok(len) = prefix.parse::<u32>() else {
-        return false;
-    };
-    match ip {
+    let len = prefix.parse::<u32>().ok()?;
+    let ok = match ip {
         IpAddr::V4(v4) => len <= 32 && host_bits_zero(u128::from(u32::from(v4)), 32, len),
         IpAddr::V6(v6) => len <= 128 && host_bits_zero(u128::from(v6), 128, len),
-    }
+    };
+    ok.then_some((ip, len))
 }
 
 fn host_bits_zero(bits: u128, width: u32, prefix: u32) -> bool {

@@ -22,6 +22,8 @@ pub enum DecodeErrorKind {
     IncompleteMessage,
     /// A malformed PROXY protocol preamble.
     InvalidProxyLine,
+    /// A trusted proxy's scheme headers contradict each other.
+    InvalidSchemeHeaders,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

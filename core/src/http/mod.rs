@@ -6,6 +6,7 @@ mod date;
 mod decoder;
 mod encoder;
 mod error;
+pub mod forwarded;
 mod head;
 pub mod proxy_protocol;
 
