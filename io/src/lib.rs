@@ -19,6 +19,7 @@ pub mod master;
 pub mod signals;
 pub mod stream;
 pub mod sync_worker;
+pub mod systemd;
 
 pub use app::App;
 pub use exchange::Exchange;

@@ -8,8 +8,8 @@ use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 
 use nix::sys::socket::{
-    bind, listen, setsockopt, socket, sockopt, AddressFamily, Backlog, SockFlag, SockType,
-    SockaddrLike, SockaddrStorage, UnixAddr,
+    bind, getsockopt, listen, setsockopt, socket, sockopt, AddressFamily, Backlog, SockFlag,
+    SockType, SockaddrLike, SockaddrStorage, UnixAddr,
 };
 
 /// Where to listen, as written after `-b`/`--bind`.
@@ -190,9 +190,20 @@ pub fn open(address: &BindAddress, opts: &BindOptions) -> nix::Result<Listener> 
     let backlog = Backlog::new(opts.backlog.clamp(1, i32::MAX)).unwrap_or(Backlog::MAXCONN);
     match address {
         BindAddress::Fd(fd) => {
-            // SAFETY: the operator told us this descriptor is an inherited
-            // listening socket; we take ownership of it.
+            // Not an open descriptor: refuse before taking ownership (closing
+            // a descriptor we do not own could close someone else's).
+            // SAFETY: only borrowed for this one call; fcntl on a closed
+            // number fails with EBADF, which is the answer wanted.
+            let borrowed = unsafe { std::os::fd::BorrowedFd::borrow_raw(*fd) };
+            nix::fcntl::fcntl(borrowed, nix::fcntl::FcntlArg::F_GETFD)?;
+            // SAFETY: the descriptor is open, and the operator (or systemd)
+            // passed it to us to listen on; we take ownership of it.
             let owned = unsafe { OwnedFd::from_raw_fd(*fd) };
+            if !getsockopt(&owned, sockopt::AcceptConn).unwrap_or(false) {
+                // Give it back untouched: it is not ours to close.
+                let _ = owned.into_raw_fd();
+                return Err(nix::errno::Errno::ENOTSOCK);
+            }
             let _ = nix::fcntl::fcntl(
                 &owned,
                 nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),

@@ -16,7 +16,7 @@ use nix::sys::signal::{SigSet, SigmaskHow, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{ForkResult, Pid as NixPid};
 use rcorn_core::arbiter::{
-    Arbiter, ArbiterSettings, Command, Event, ExitStatus, Hook, KillSignal, Pid,
+    Arbiter, ArbiterSettings, Command, Event, ExitStatus, Hook, KillSignal, Phase, Pid,
     Signal as ArbiterSignal, WorkerId,
 };
 use rcorn_core::heartbeat::HeartbeatSlot;
@@ -104,6 +104,7 @@ pub fn run_master<H: Host>(
 
     arbiter.handle(clock::now(), Event::Boot, &mut scratch);
     queue.extend(scratch.drain(..));
+    let mut told_systemd_stopping = false;
 
     loop {
         while let Some(command) = queue.pop_front() {
@@ -183,6 +184,10 @@ pub fn run_master<H: Host>(
             if let Some(s) = from_nix_signal(sig) {
                 arbiter.handle(clock::now(), Event::Signal(s), &mut scratch);
             }
+        }
+        if !told_systemd_stopping && matches!(arbiter.phase(), Phase::Stopping { .. }) {
+            crate::systemd::notify("STOPPING=1");
+            told_systemd_stopping = true;
         }
         // Reap on every wake: SIGCHLDs coalesce, so one may stand for many.
         reap(&mut arbiter, &mut workers, &mut region, &mut scratch);

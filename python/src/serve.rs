@@ -113,6 +113,13 @@ pub fn main(py: Python<'_>, argv: Vec<String>) -> i32 {
         Ok(l) => l,
         Err(code) => return code,
     };
+    // listen_fds removed systemd's variables from the process; Python's
+    // os.environ is a copy taken at start-up and must forget them too.
+    if let Ok(environ) = py.import("os").and_then(|os| os.getattr("environ")) {
+        for var in ["LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"] {
+            let _ = environ.call_method1("pop", (var, py.None()));
+        }
+    }
     rcorn_io::info!("Starting rcorn {}", env!("CARGO_PKG_VERSION"));
     for l in &listeners {
         let shown = match (&l.address, l.local_addr()) {
@@ -140,6 +147,7 @@ pub fn main(py: Python<'_>, argv: Vec<String>) -> i32 {
         arbiter: arbiter_settings(&settings),
     };
     hooks.call(py, "when_ready", (server.clone_ref(py),));
+    rcorn_io::systemd::notify("READY=1\nSTATUS=rcorn arbiter booted");
     let mut host = PythonHost {
         hooks: &hooks,
         server: &server,
@@ -250,6 +258,21 @@ fn bind_all(settings: &Settings) -> Result<Vec<Listener>, i32> {
         backlog: settings.backlog() as i32,
         reuse_port: settings.reuse_port(),
     };
+    // Socket activation: systemd's sockets replace the bind setting.
+    let activated = rcorn_io::systemd::listen_fds();
+    if !activated.is_empty() {
+        let mut listeners = Vec::new();
+        for fd in activated {
+            match listener::open(&BindAddress::Fd(fd), &opts) {
+                Ok(l) => listeners.push(l),
+                Err(errno) => {
+                    rcorn_io::error!("systemd socket fd://{fd} is not usable: {}", errno.desc());
+                    return Err(1);
+                }
+            }
+        }
+        return Ok(listeners);
+    }
     let mut listeners = Vec::new();
     for text in settings.bind() {
         let address = match BindAddress::parse(text) {
