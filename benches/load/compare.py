@@ -391,6 +391,7 @@ class Run:
     worker_rss: list = None  # KiB, one per child of the master
     failure: str = None
     stop: str = ""
+    log_notes: list = dataclasses.field(default_factory=list)  # warning/error lines the server logged
 
 
 def run_one(server, scenario, rep, args, workdir):
@@ -413,12 +414,23 @@ def run_one(server, scenario, rep, args, workdir):
             run.failure = str(e)
         finally:
             run.stop = stop_server(proc)
+    run.log_notes = notable_log_lines(logpath)
     if run.failure or run.stop != "stopped":
         tail = logpath.read_text(errors="replace").strip().splitlines()[-5:]
         log(f"  {server.name} on {scenario.name}: {run.failure or run.stop}; log tail: {tail}")
     if run.wrk:
         log(f"  {run.wrk.rps:.0f} req/s, errors {run.wrk.errors}, p99 {run.wrk.p99_ms:.2f} ms")
     return run
+
+
+NOTABLE = re.compile(r"\b(WARNING|WARN|ERROR|CRITICAL)\b|Traceback|panic", re.I)
+
+
+def notable_log_lines(logpath):
+    # A server can stay up and answer 200 while logging errors or restarting workers;
+    # surface such lines in the report instead of throwing the log away.
+    lines = logpath.read_text(errors="replace").splitlines()
+    return [l.strip() for l in lines if NOTABLE.search(l)]
 
 
 def call_rate(scenario, args):
@@ -582,11 +594,18 @@ def worker_rss_summary(rs):
 
 def failures_section(runs):
     bad = [r for r in runs if r.failure or r.stop != "stopped"]
-    if not bad:
-        return ["No run failed, and every server stopped on TERM."]
     lines = ["## Failures", ""]
+    if not bad:
+        lines.append("No run failed, and every server stopped on TERM.")
     for r in bad:
         lines.append(f"- rep {r.rep} {r.scenario} {r.server}: {r.failure or ''} {'' if r.stop == 'stopped' else r.stop}".rstrip())
+    lines += ["", "## Server log warnings and errors", ""]
+    noisy = [r for r in runs if r.log_notes]
+    if not noisy:
+        lines.append("No server logged a warning, an error or a traceback.")
+    for r in noisy:
+        first = r.log_notes[0]
+        lines.append(f"- rep {r.rep} {r.scenario} {r.server}: {len(r.log_notes)} line(s), first: `` {first[:200]} ``")
     return lines + [""]
 
 
