@@ -316,6 +316,11 @@ impl Arbiter {
         }
     }
 
+    /// Whether a new master started by USR2 is still running.
+    pub fn upgrade_running(&self) -> bool {
+        self.reexec_pid.is_some()
+    }
+
     pub fn phase(&self) -> Phase {
         self.phase
     }

@@ -16,6 +16,7 @@ pub mod heartbeat_region;
 pub mod listener;
 pub mod log;
 pub mod master;
+pub mod reexec;
 pub mod signals;
 pub mod stream;
 pub mod sync_worker;

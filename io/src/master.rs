@@ -8,6 +8,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
+use std::os::fd::RawFd;
 use std::time::Duration;
 
 use mio::unix::SourceFd;
@@ -16,7 +17,7 @@ use nix::sys::signal::{SigSet, SigmaskHow, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{ForkResult, Pid as NixPid};
 use rcorn_core::arbiter::{
-    Arbiter, ArbiterSettings, Command, Event, ExitStatus, Hook, KillSignal, Phase, Pid,
+    Arbiter, ArbiterSettings, Command, Event, ExitStatus, Hook, KillSignal, Notice, Phase, Pid,
     Signal as ArbiterSignal, WorkerId,
 };
 use rcorn_core::heartbeat::HeartbeatSlot;
@@ -43,6 +44,16 @@ pub trait Host {
 
     /// Runs a master-side server hook.
     fn hook(&mut self, _hook: &Hook) {}
+
+    /// What to exec for a USR2 upgrade, or `None` when this program cannot
+    /// upgrade itself (the reason is the host's to log).
+    fn reexec_spec(&mut self) -> Option<crate::reexec::ExecSpec> {
+        None
+    }
+
+    /// A USR2 upgrade has started (`true`) or its new master has exited
+    /// (`false`): gunicorn moves the pidfile aside and back.
+    fn reexec_changed(&mut self, _running: bool) {}
 }
 
 /// How `run_master` ended, in this process.
@@ -155,14 +166,35 @@ pub fn run_master<H: Host>(
                 Command::Hook(hook) => host.hook(&hook),
                 Command::ReopenLogs => crate::log::reopen(),
                 Command::ReExec => {
-                    crate::warning!("USR2 binary upgrade is not implemented yet; ignoring");
+                    let fds: Vec<RawFd> = listeners.iter().map(Listener::raw_fd).collect();
+                    if let Some(spec) = host.reexec_spec() {
+                        match crate::reexec::spawn(&spec, &fds) {
+                            Ok(pid) => {
+                                crate::info!("Started a new master (pid: {pid}) for the upgrade");
+                                host.reexec_changed(true);
+                                arbiter.handle(
+                                    clock::now(),
+                                    Event::ReExecSpawned { pid: pid.as_raw() },
+                                    &mut scratch,
+                                );
+                                queue.extend(scratch.drain(..));
+                            }
+                            Err(e) => crate::error!("USR2: cannot start a new master: {e}"),
+                        }
+                    }
                 }
                 Command::Log(notice) => {
+                    if let Notice::NewMasterExited { .. } = notice {
+                        host.reexec_changed(false);
+                    }
                     crate::log::log(notice_level(&notice), format_args!("{notice}"));
                 }
                 Command::Exit { code } => {
-                    for listener in &listeners {
-                        listener.remove_socket_file();
+                    // A new master from a USR2 upgrade still serves on them.
+                    if !arbiter.upgrade_running() {
+                        for listener in &listeners {
+                            listener.remove_socket_file();
+                        }
                     }
                     return Ok(MasterOutcome::Exit(code));
                 }

@@ -1,19 +1,27 @@
 //! The master's host: forking the way CPython expects, and running the
 //! server hooks the arbiter asks for.
 
+use std::path::PathBuf;
+
 use nix::unistd::ForkResult;
 use pyo3::ffi;
 use pyo3::prelude::*;
 use rcorn_core::arbiter::Hook;
 use rcorn_core::config::Settings;
+use rcorn_io::reexec::{self, cstring, ExecSpec};
 use rcorn_io::Host;
 
 use crate::hooks::{HookSet, ServerProxy, WorkerProxy};
+use crate::pidfile::Pidfile;
 
 pub struct PythonHost<'a> {
     pub hooks: &'a HookSet,
     pub server: &'a Py<ServerProxy>,
     pub settings: &'a Settings,
+    pub pidfile: Option<Pidfile>,
+    /// The working directory rcorn was started in: a USR2 upgrade execs
+    /// the new master there, so relative paths mean the same.
+    pub start_dir: PathBuf,
 }
 
 impl PythonHost<'_> {
@@ -60,6 +68,55 @@ impl Host for PythonHost<'_> {
         })
     }
 
+    /// The same interpreter running the same command line, with the
+    /// environment as it is now, as gunicorn re-execs itself.
+    fn reexec_spec(&mut self) -> Option<ExecSpec> {
+        if upgraded_from_a_live_parent() {
+            rcorn_io::warning!("USR2 signal ignored. Parent exists.");
+            return None;
+        }
+        let spec = Python::attach(|py| -> PyResult<ExecSpec> {
+            let sys = py.import("sys")?;
+            let program: String = sys.getattr("executable")?.extract()?;
+            let argv: Vec<String> = sys.getattr("argv")?.extract()?;
+            let environ: std::collections::HashMap<String, String> = py
+                .import("os")?
+                .getattr("environ")?
+                .call_method0("copy")?
+                .extract()?;
+            let mut args = vec![cstring(program.clone())];
+            args.extend(argv.into_iter().map(cstring));
+            let env = environ
+                .into_iter()
+                .filter(|(k, _)| k != reexec::FDS_VAR && k != reexec::PARENT_VAR)
+                .map(|(k, v)| cstring(format!("{k}={v}")))
+                .collect();
+            Ok(ExecSpec {
+                program: cstring(program),
+                args,
+                env,
+                cwd: cstring(self.start_dir.to_string_lossy().into_owned()),
+            })
+        });
+        match spec {
+            Ok(spec) => Some(spec),
+            Err(e) => {
+                rcorn_io::error!("USR2: cannot prepare the new master: {e}");
+                None
+            }
+        }
+    }
+
+    fn reexec_changed(&mut self, running: bool) {
+        if let Some(pidfile) = &mut self.pidfile {
+            if running {
+                pidfile.move_aside();
+            } else {
+                pidfile.restore();
+            }
+        }
+    }
+
     /// gunicorn's master-side hooks, with its arguments.
     fn hook(&mut self, hook: &Hook) {
         Python::attach(|py| {
@@ -81,4 +138,13 @@ impl Host for PythonHost<'_> {
             }
         })
     }
+}
+
+/// This master was started by a USR2 upgrade whose old master is still our
+/// parent: a second upgrade now would leave three masters.
+fn upgraded_from_a_live_parent() -> bool {
+    std::env::var(reexec::PARENT_VAR)
+        .ok()
+        .and_then(|p| p.parse::<i32>().ok())
+        .is_some_and(|parent| nix::unistd::getppid().as_raw() == parent)
 }

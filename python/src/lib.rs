@@ -15,6 +15,7 @@ mod hooks;
 mod host;
 mod input;
 mod latin1;
+mod pidfile;
 mod request_hooks;
 mod serve;
 mod start_response;

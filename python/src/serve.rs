@@ -22,6 +22,7 @@ use crate::cli::{self, CliOutcome};
 use crate::environ::EnvironConstants;
 use crate::hooks::{HookSet, ServerProxy, WorkerProxy};
 use crate::host::PythonHost;
+use crate::pidfile::Pidfile;
 use crate::wsgi::{log_exception, WsgiApp};
 
 /// gunicorn's exit codes for a worker that could not start.
@@ -31,6 +32,8 @@ const APP_LOAD_ERROR: i32 = 4;
 const BIND_ATTEMPTS: u32 = 5;
 
 pub fn main(py: Python<'_>, argv: Vec<String>) -> i32 {
+    // Where a USR2 upgrade execs the new master, before --chdir moves us.
+    let start_dir = std::env::current_dir().unwrap_or_else(|_| "/".into());
     let (settings, hooks) = match cli::parse(
         py,
         &argv,
@@ -113,17 +116,23 @@ pub fn main(py: Python<'_>, argv: Vec<String>) -> i32 {
         Ok(l) => l,
         Err(code) => return code,
     };
-    // listen_fds removed systemd's variables from the process; Python's
-    // os.environ is a copy taken at start-up and must forget them too.
+    // bind_all removed the variables that passed sockets from the process;
+    // Python's os.environ is a copy taken at start-up and must forget them.
     if let Ok(environ) = py.import("os").and_then(|os| os.getattr("environ")) {
-        for var in ["LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"] {
+        for var in [
+            "LISTEN_PID",
+            "LISTEN_FDS",
+            "LISTEN_FDNAMES",
+            "RCORN_FD",
+            "GUNICORN_FD",
+        ] {
             let _ = environ.call_method1("pop", (var, py.None()));
         }
     }
     rcorn_io::info!("Starting rcorn {}", env!("CARGO_PKG_VERSION"));
     for l in &listeners {
         let shown = match (&l.address, l.local_addr()) {
-            (BindAddress::Tcp(_), Some(addr)) => format!("http://{addr}"),
+            (BindAddress::Tcp(_) | BindAddress::Fd(_), Some(addr)) => format!("http://{addr}"),
             (other, _) => other.to_string(),
         };
         rcorn_io::info!("Listening at: {shown} ({})", std::process::id());
@@ -152,8 +161,11 @@ pub fn main(py: Python<'_>, argv: Vec<String>) -> i32 {
         hooks: &hooks,
         server: &server,
         settings: &settings,
+        pidfile,
+        start_dir,
     };
     let outcome = py.detach(|| rcorn_io::run_master(listeners, master, &mut host));
+    let pidfile = host.pidfile.take();
     match outcome {
         Ok(MasterOutcome::Exit(code)) => {
             rcorn_io::info!("Shutting down: Master");
@@ -184,30 +196,6 @@ fn set_raw_env(py: Python<'_>, settings: &Settings) -> PyResult<()> {
         environ.set_item(key, value)?;
     }
     Ok(())
-}
-
-/// The master's pid written to `--pid FILE`, removed when the master exits.
-struct Pidfile {
-    path: std::path::PathBuf,
-}
-
-impl Pidfile {
-    fn create(path: &str) -> Result<Pidfile, String> {
-        std::fs::write(path, format!("{}\n", std::process::id()))
-            .map_err(|e| format!("cannot write pidfile '{path}': {e}"))?;
-        Ok(Pidfile { path: path.into() })
-    }
-}
-
-impl Drop for Pidfile {
-    fn drop(&mut self) {
-        // Only remove it if it still names us (a successor may own it).
-        let ours = std::fs::read_to_string(&self.path)
-            .is_ok_and(|text| text.trim() == std::process::id().to_string());
-        if ours {
-            let _ = std::fs::remove_file(&self.path);
-        }
-    }
 }
 
 fn prepare_path(py: Python<'_>, settings: &Settings) -> PyResult<()> {
@@ -258,15 +246,22 @@ fn bind_all(settings: &Settings) -> Result<Vec<Listener>, i32> {
         backlog: settings.backlog() as i32,
         reuse_port: settings.reuse_port(),
     };
-    // Socket activation: systemd's sockets replace the bind setting.
-    let activated = rcorn_io::systemd::listen_fds();
-    if !activated.is_empty() {
+    // Sockets handed over by an upgrading master (USR2) or by systemd's
+    // socket activation replace the bind setting.
+    let (inherited, from) = match rcorn_io::reexec::inherited_fds() {
+        fds if !fds.is_empty() => (fds, "the upgrading master"),
+        _ => (rcorn_io::systemd::listen_fds(), "systemd"),
+    };
+    if !inherited.is_empty() {
         let mut listeners = Vec::new();
-        for fd in activated {
+        for fd in inherited {
             match listener::open(&BindAddress::Fd(fd), &opts) {
                 Ok(l) => listeners.push(l),
                 Err(errno) => {
-                    rcorn_io::error!("systemd socket fd://{fd} is not usable: {}", errno.desc());
+                    rcorn_io::error!(
+                        "socket fd://{fd} from {from} is not usable: {}",
+                        errno.desc()
+                    );
                     return Err(1);
                 }
             }

@@ -7,7 +7,7 @@ import httpx
 
 import subprocess
 
-from conftest import APPS, RCORN, wait_for
+from conftest import APPS, RCORN, children_of, wait_for
 
 
 def get_pid(server):
@@ -168,3 +168,49 @@ def test_config_file_values_and_bad_value_names_file_and_line(serve, tmp_path):
     r = subprocess.run([RCORN, "-c", str(bad), "basic:app"], cwd=APPS, capture_output=True, text=True, timeout=20)
     assert r.returncode != 0
     assert "workers" in r.stderr and "lots" in r.stderr and f"{bad} line 1" in r.stderr
+
+
+def _alive(pid):
+    return os.path.exists(f"/proc/{pid}") and not _zombie(pid)
+
+
+def test_usr2_upgrade_then_term_the_old_master(serve, tmp_path):
+    pidfile = tmp_path / "rcorn.pid"
+    oldbin = tmp_path / "rcorn.pid.oldbin"
+    server = serve(["basic:app", "--pid", str(pidfile)])
+    old = server.pid
+    server.signal(signal.SIGUSR2)
+    # The new master writes the pidfile; the old one's moved aside.
+    new = wait_for(lambda: pidfile.exists() and int(pidfile.read_text() or 0) not in (0, old)
+                   and int(pidfile.read_text()), 20, f"a new master; log:\n{server.log()}")
+    assert int(oldbin.read_text()) == old
+    assert new in children_of(old)
+    wait_for(lambda: children_of(new), 20, "the new master's workers")
+    assert httpx.get(server.url + "/", timeout=5).status_code == 200
+
+    # Retire the old master: the new one keeps the sockets and serves.
+    server.signal(signal.SIGTERM)
+    assert server.wait_exit() == 0
+    assert not oldbin.exists()
+    new_workers = children_of(new)
+    for _ in range(5):
+        pid = int(httpx.get(server.url + "/pid", timeout=5).text)
+        assert pid in new_workers
+    os.kill(new, signal.SIGTERM)
+    wait_for(lambda: not _alive(new), 15, "the new master to stop")
+    assert not pidfile.exists()
+
+
+def test_usr2_rollback_when_the_new_master_dies(serve, tmp_path):
+    pidfile = tmp_path / "rcorn.pid"
+    server = serve(["basic:app", "--pid", str(pidfile)])
+    old = server.pid
+    server.signal(signal.SIGUSR2)
+    new = wait_for(lambda: pidfile.exists() and int(pidfile.read_text() or 0) not in (0, old)
+                   and int(pidfile.read_text()), 20, "a new master")
+    wait_for(lambda: children_of(new), 20, "the new master's workers")
+    # The operator kills the new master: the old one takes its pidfile back.
+    os.kill(new, signal.SIGTERM)
+    wait_for(lambda: pidfile.exists() and pidfile.read_text().strip() == str(old), 15, "the pidfile restored")
+    assert httpx.get(server.url + "/", timeout=5).status_code == 200
+    assert "New master (pid:%d) exited" % new in server.log()
