@@ -16,6 +16,7 @@ mod host;
 mod input;
 mod latin1;
 mod pidfile;
+mod privileges;
 mod request_hooks;
 mod serve;
 mod start_response;

@@ -23,6 +23,7 @@ use crate::environ::EnvironConstants;
 use crate::hooks::{HookSet, ServerProxy, WorkerProxy};
 use crate::host::PythonHost;
 use crate::pidfile::Pidfile;
+use crate::privileges::Identity;
 use crate::wsgi::{log_exception, WsgiApp};
 
 /// gunicorn's exit codes for a worker that could not start.
@@ -112,7 +113,14 @@ pub fn main(py: Python<'_>, argv: Vec<String>) -> i32 {
         (server.clone_ref(py), settings.workers(), py.None()),
     );
     hooks.call(py, "on_starting", (server.clone_ref(py),));
-    let listeners = match bind_all(&settings) {
+    let identity = match Identity::resolve(&settings) {
+        Ok(i) => i,
+        Err(e) => {
+            rcorn_io::error!("{e}");
+            return 1;
+        }
+    };
+    let listeners = match bind_all(&settings, &identity) {
         Ok(l) => l,
         Err(code) => return code,
     };
@@ -180,6 +188,7 @@ pub fn main(py: Python<'_>, argv: Vec<String>) -> i32 {
                 settings: &settings,
                 hooks: &hooks,
                 server: &server,
+                identity: &identity,
             };
             run_worker(py, start, worker, &app_spec, preloaded, access_format)
         }
@@ -241,7 +250,7 @@ fn one_line(py: Python<'_>, e: &PyErr) -> String {
     format!("{name}: {}", e.value(py))
 }
 
-fn bind_all(settings: &Settings) -> Result<Vec<Listener>, i32> {
+fn bind_all(settings: &Settings, identity: &Identity) -> Result<Vec<Listener>, i32> {
     let opts = BindOptions {
         backlog: settings.backlog() as i32,
         reuse_port: settings.reuse_port(),
@@ -280,7 +289,7 @@ fn bind_all(settings: &Settings) -> Result<Vec<Listener>, i32> {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match listener::open(&address, &opts) {
+            match open_listener(&address, &opts, settings, identity) {
                 Ok(l) => {
                     listeners.push(l);
                     break;
@@ -315,10 +324,35 @@ fn arbiter_settings(settings: &Settings) -> ArbiterSettings {
 }
 
 /// What a freshly forked worker takes from the master's start-up.
+/// Opens one listener; a unix socket is created under `--umask` and given
+/// to the workers' user and group, as gunicorn does.
+fn open_listener(
+    address: &BindAddress,
+    opts: &BindOptions,
+    settings: &Settings,
+    identity: &Identity,
+) -> nix::Result<Listener> {
+    let BindAddress::Unix(path) = address else {
+        return listener::open(address, opts);
+    };
+    let mask = nix::sys::stat::Mode::from_bits_truncate(settings.umask());
+    let previous = nix::sys::stat::umask(mask);
+    let opened = listener::open(address, opts);
+    nix::sys::stat::umask(previous);
+    let listener = opened?;
+    if identity.uid() != nix::unistd::Uid::effective()
+        || identity.gid() != nix::unistd::Gid::effective()
+    {
+        nix::unistd::chown(path.as_path(), Some(identity.uid()), Some(identity.gid()))?;
+    }
+    Ok(listener)
+}
+
 struct WorkerContext<'a> {
     settings: &'a Settings,
     hooks: &'a HookSet,
     server: &'a Py<ServerProxy>,
+    identity: &'a Identity,
 }
 
 fn run_worker(
@@ -331,6 +365,10 @@ fn run_worker(
 ) -> i32 {
     let settings = ctx.settings;
     rcorn_io::info!("Booting worker with pid: {}", std::process::id());
+    if let Err(e) = ctx.identity.assume() {
+        rcorn_io::error!("{e}");
+        return WORKER_BOOT_ERROR;
+    }
     let worker = match WorkerProxy::new(py, settings, start.id, start.master_pid as u32)
         .and_then(|w| Py::new(py, w))
     {

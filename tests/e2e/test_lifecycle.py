@@ -4,6 +4,7 @@ import os
 import signal
 
 import httpx
+import pytest
 
 import subprocess
 
@@ -214,3 +215,35 @@ def test_usr2_rollback_when_the_new_master_dies(serve, tmp_path):
     wait_for(lambda: pidfile.exists() and pidfile.read_text().strip() == str(old), 15, "the pidfile restored")
     assert httpx.get(server.url + "/", timeout=5).status_code == 200
     assert "New master (pid:%d) exited" % new in server.log()
+
+
+def _ids(pid):
+    with open(f"/proc/{pid}/status") as f:
+        fields = dict(line.split(":", 1) for line in f)
+    return int(fields["Uid"].split()[0]), int(fields["Gid"].split()[0]), fields["Groups"].split()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="switching users needs root")
+def test_workers_run_as_user_and_group_while_the_master_keeps_root(serve, tmp_path):
+    import pwd
+
+    nobody = pwd.getpwnam("nobody")
+    sock = tmp_path / "app.sock"
+    os.chmod(tmp_path, 0o755)
+    # --preload: this machine's Python lives under /root, which nobody may
+    # not read, so the worker cannot import anything after it switches.
+    server = serve(["basic:app", "--preload", "--user", "nobody", "--group", str(nobody.pw_gid),
+                    "--umask", "0o007"], bind=f"unix:{sock}")
+    worker = server.workers()[0]
+    assert _ids(worker) == (nobody.pw_uid, nobody.pw_gid, [str(nobody.pw_gid)])
+    assert _ids(server.pid)[0] == 0
+    # The socket belongs to the workers' user, with the umask applied.
+    st = sock.stat()
+    assert (st.st_uid, st.st_gid, st.st_mode & 0o777) == (nobody.pw_uid, nobody.pw_gid, 0o770)
+    assert server.request(b"GET / HTTP/1.0\r\n\r\n").startswith(b"HTTP/1.0 200")
+
+
+def test_an_unknown_user_is_named_and_stops_start_up(serve):
+    server = serve(["basic:app", "--user", "no-such-user-here"], ready=False)
+    assert server.wait_exit() == 1
+    assert "no such user \"no-such-user-here\"" in server.log()

@@ -520,6 +520,7 @@ fn coerce_typed(s: &Setting, v: Value) -> Result<Value, String> {
         (Kind::OptStr, Value::None) => Ok(Value::None),
         (Kind::OptStr, _) => Err(EXPECT_STR.into()),
         (Kind::Scalar, v @ (Value::Int(_) | Value::None)) => Ok(v),
+        (Kind::Scalar, Value::Str(text)) => Ok(scalar(&text)),
         (Kind::Scalar, _) => Err("expected a name or a number".into()),
         (Kind::Mode, Value::Bool(b)) => Ok(Value::Str(if b { "true" } else { "false" }.into())),
         (Kind::Mode, Value::None) => Ok(s.default_value()),
@@ -904,6 +905,23 @@ impl Settings {
 
     pub fn reuse_port(&self) -> bool {
         self.flag("reuse_port")
+    }
+
+    /// `user` / `group` as given: a number, or a name to look up.
+    pub fn user(&self) -> &Value {
+        self.value("user")
+    }
+
+    pub fn group(&self) -> &Value {
+        self.value("group")
+    }
+
+    pub fn initgroups(&self) -> bool {
+        self.flag("initgroups")
+    }
+
+    pub fn umask(&self) -> u32 {
+        u32::try_from(self.int("umask")).unwrap_or(0)
     }
 
     pub fn daemon(&self) -> bool {

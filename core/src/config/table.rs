@@ -399,7 +399,8 @@ pub static SETTINGS: &[Setting] = &[
         D::None,
         "Run workers as this user (name or numeric id).",
     )
-    .doc_default("os.geteuid()"),
+    .doc_default("os.geteuid()")
+    .implemented(),
     s(
         "group",
         MECH,
@@ -409,7 +410,8 @@ pub static SETTINGS: &[Setting] = &[
         D::None,
         "Run workers as this group (name or numeric id).",
     )
-    .doc_default("os.getegid()"),
+    .doc_default("os.getegid()")
+    .implemented(),
     s(
         "umask",
         MECH,
@@ -419,7 +421,8 @@ pub static SETTINGS: &[Setting] = &[
         D::Int(0),
         "File mode mask for files rcorn creates, unix sockets included (e.g. 0o22).",
     )
-    .int_syntax(IntSyntax::AutoOctal),
+    .int_syntax(IntSyntax::AutoOctal)
+    .implemented(),
     s(
         "initgroups",
         MECH,
@@ -428,7 +431,8 @@ pub static SETTINGS: &[Setting] = &[
         "",
         D::Bool(false),
         "Give workers every supplementary group of --user as well.",
-    ),
+    )
+    .implemented(),
     s(
         "tmp_upload_dir",
         MECH,
