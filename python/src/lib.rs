@@ -17,6 +17,7 @@ mod input;
 mod latin1;
 mod pidfile;
 mod privileges;
+mod proc_title;
 mod request_hooks;
 mod serve;
 mod start_response;

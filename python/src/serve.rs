@@ -163,6 +163,7 @@ pub fn main(py: Python<'_>, argv: Vec<String>) -> i32 {
     let master = MasterConfig {
         arbiter: arbiter_settings(&settings),
     };
+    crate::proc_title::set(py, "master", settings.effective_proc_name());
     hooks.call(py, "when_ready", (server.clone_ref(py),));
     rcorn_io::systemd::notify("READY=1\nSTATUS=rcorn arbiter booted");
     let mut host = PythonHost {
@@ -365,6 +366,7 @@ fn run_worker(
 ) -> i32 {
     let settings = ctx.settings;
     rcorn_io::info!("Booting worker with pid: {}", std::process::id());
+    crate::proc_title::set(py, "worker", settings.effective_proc_name());
     if let Err(e) = ctx.identity.assume() {
         rcorn_io::error!("{e}");
         return WORKER_BOOT_ERROR;

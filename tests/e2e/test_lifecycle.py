@@ -247,3 +247,16 @@ def test_an_unknown_user_is_named_and_stops_start_up(serve):
     server = serve(["basic:app", "--user", "no-such-user-here"], ready=False)
     assert server.wait_exit() == 1
     assert "no such user \"no-such-user-here\"" in server.log()
+
+
+def _cmdline(pid):
+    with open(f"/proc/{pid}/cmdline", "rb") as f:
+        return f.read().replace(b"\0", b" ").decode().strip()
+
+
+def test_process_titles_name_master_and_workers(serve):
+    pytest.importorskip("setproctitle")
+    server = serve(["basic:app", "-n", "shop"])
+    assert _cmdline(server.pid) == "rcorn: master [shop]"
+    worker = server.workers()[0]
+    wait_for(lambda: _cmdline(worker) == "rcorn: worker [shop]", 5, "the worker's title")
