@@ -7,6 +7,7 @@
 
 mod cli;
 mod config_file;
+mod daemon;
 mod environ;
 mod errors_stream;
 mod exchange_ref;

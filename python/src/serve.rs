@@ -48,6 +48,18 @@ pub fn main(py: Python<'_>, argv: Vec<String>) -> i32 {
         print!("{}", settings.print_config());
         return 0;
     }
+    if settings.daemon() && !settings.check_config() {
+        if std::env::var_os("NOTIFY_SOCKET").is_some() {
+            eprintln!("Warning: you shouldn't specify `daemon = True` when launching by systemd with `Type = notify`");
+        }
+        if let Err(e) = crate::daemon::daemonize(
+            py,
+            settings.get("enable_stdio_inheritance") == Some(&Value::Bool(true)),
+        ) {
+            eprintln!("Error: {e}");
+            return 1;
+        }
+    }
     let level = Level::parse(settings.loglevel()).unwrap_or(Level::Info);
     if let Err(e) = rcorn_io::log::init(&LogConfig {
         level,

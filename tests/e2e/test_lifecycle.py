@@ -260,3 +260,29 @@ def test_process_titles_name_master_and_workers(serve):
     assert _cmdline(server.pid) == "rcorn: master [shop]"
     worker = server.workers()[0]
     wait_for(lambda: _cmdline(worker) == "rcorn: worker [shop]", 5, "the worker's title")
+
+
+def test_daemon_detaches_and_keeps_serving(tmp_path):
+    from conftest import free_port
+
+    port = free_port()
+    pidfile = tmp_path / "d.pid"
+    log = tmp_path / "d.log"
+    r = subprocess.run([RCORN, "--daemon", "--pid", str(pidfile), "--error-logfile", str(log),
+                        "-b", f"127.0.0.1:{port}", "basic:app"], cwd=APPS, timeout=30, capture_output=True)
+    assert r.returncode == 0, r.stderr
+    daemon = wait_for(lambda: pidfile.exists() and pidfile.read_text().strip() and int(pidfile.read_text()), 15,
+                      "the daemon's pidfile")
+    try:
+        # Not a session leader, in a session of its own, parented by init.
+        with open(f"/proc/{daemon}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        ppid, pgrp, session = int(fields[1]), int(fields[2]), int(fields[3])
+        assert session != daemon and session != os.getsid(0)
+        assert ppid != os.getpid()
+        wait_for(lambda: httpx.get(f"http://127.0.0.1:{port}/", timeout=2).status_code == 200, 15, "the daemon to serve")
+        assert "Starting rcorn" in log.read_text()
+    finally:
+        os.kill(daemon, signal.SIGTERM)
+        wait_for(lambda: not _alive(daemon), 15, "the daemon to stop")
+    assert not pidfile.exists()

@@ -614,7 +614,8 @@ pub static SETTINGS: &[Setting] = &[
         "",
         D::Bool(false),
         "Keep stdio file descriptors open in daemon mode.",
-    ),
+    )
+    .implemented(),
     s(
         "statsd_host",
         LOG,
