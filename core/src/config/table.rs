@@ -1053,7 +1053,8 @@ pub static SETTINGS: &[Setting] = &[
         D::Str("drop"),
         "Headers with underscores in their name: drop, refuse or dangerous.",
     )
-    .checked(check_header_map),
+    .checked(check_header_map)
+    .implemented(),
     // ---- Worker Processes (ASGI / parser)
     s(
         "asgi_loop",
