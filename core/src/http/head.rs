@@ -95,6 +95,8 @@ pub(crate) struct HeadScan {
     /// Length of the field in progress, folded lines and CRLFs included.
     field_len: usize,
     past_request_line: bool,
+    /// [`RequestHead::parse_whole`] has had its one try at this head.
+    pub(crate) whole_tried: bool,
 }
 
 /// Where the head ends in `buf`, once it is all there; enforces the size
@@ -176,6 +178,41 @@ pub(crate) fn find_head_end(
         return err(K::LimitRequestHeaders, "header field too long");
     }
     Ok(None)
+}
+
+/// Whether the head httparse parsed whole as `raw` keeps the rules
+/// [`find_head_end`] enforces on a complete head, which httparse alone does
+/// not: no empty line before the request line, every line ending in CRLF,
+/// the line, field size and field count limits.
+fn framing_ok(raw: &[u8], req: &httparse::Request<'_, '_>, cfg: &DecoderConfig) -> bool {
+    let base = raw.as_ptr() as usize;
+    // httparse skips empty lines before the request line.
+    if req.method.is_none_or(|m| m.as_ptr() as usize != base) {
+        return false;
+    }
+    if req.headers.len() > cfg.limit_request_fields {
+        return false;
+    }
+    // httparse ends each line at an LF, with or without a CR before it,
+    // and allows a CR nowhere else; each field line starts right after the
+    // previous line's LF. So a line ends in CRLF exactly when the byte two
+    // before the next line is a CR, and the last two lines (the last one
+    // and the empty one) when the head ends in CRLF CRLF.
+    let len = raw.len();
+    if len < 4 || raw[len - 4..] != *b"\r\n\r\n" {
+        return false;
+    }
+    let field_limit = limit(cfg.limit_request_field_size);
+    let mut next = len - 2;
+    for h in req.headers.iter().rev() {
+        let start = h.name.as_ptr() as usize - base;
+        // The line with its CRLF is what gunicorn counts as its length.
+        if next - start > field_limit || raw[next - 2] != b'\r' {
+            return false;
+        }
+        next = start;
+    }
+    next >= 2 && next - 2 <= limit(cfg.limit_request_line) && raw[next - 2] == b'\r'
 }
 
 /// Unfolds obs-folds (each becomes one space, RFC 9112 §5.2) and drops
@@ -274,6 +311,48 @@ impl RequestHead {
             Ok(httparse::Status::Partial) => return err(K::InvalidRequestLine, "incomplete head"),
             Err(e) => return Err(map_httparse_error(e, raw)),
         }
+        self.apply(&req, raw, cfg)
+    }
+
+    /// The common case, a whole head in the first bytes a connection (or a
+    /// pipelined message) brings: one httparse pass over `buf`, with no
+    /// [`find_head_end`] scan before it. Returns the head's length once it
+    /// is parsed and validated into `self`, or the policy error.
+    ///
+    /// `None` sends the caller to the incremental path (`find_head_end`,
+    /// then [`Self::parse`]), which waits for more bytes or reports the
+    /// exact error it always has: this path accepts only heads that path
+    /// would accept with the same length, so a request is refused alike
+    /// however its bytes arrive.
+    pub(crate) fn parse_whole(
+        &mut self,
+        buf: &[u8],
+        cfg: &DecoderConfig,
+    ) -> Option<Result<usize, DecodeError>> {
+        if cfg.permit_obsolete_folding || cfg.strip_header_spaces {
+            return None;
+        }
+        let mut headers =
+            [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; STACK_HEADERS];
+        let mut req = httparse::Request::new(&mut []);
+        let Ok(httparse::Status::Complete(len)) = req.parse_with_uninit_headers(buf, &mut headers)
+        else {
+            return None;
+        };
+        if !framing_ok(&buf[..len], &req, cfg) {
+            return None;
+        }
+        Some(self.apply(&req, &buf[..len], cfg).map(|()| len))
+    }
+
+    /// Validates what httparse made of `raw` (the whole head) and stores it
+    /// in `self`.
+    fn apply(
+        &mut self,
+        req: &httparse::Request<'_, '_>,
+        raw: &[u8],
+        cfg: &DecoderConfig,
+    ) -> Result<(), DecodeError> {
         let base = raw.as_ptr() as usize;
         let offset = |s: &[u8]| s.as_ptr() as usize - base;
 
