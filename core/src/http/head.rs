@@ -386,63 +386,73 @@ impl RequestHead {
         let mut expect_continue = false;
         for h in req.headers.iter() {
             let name = h.name.as_bytes();
+            // httparse has trimmed the value's whitespace on both sides and
+            // refused CTLs, DEL and bare CR in it.
+            let value = h.value;
+            let (n_at, v_at) = (offset(name), offset(value));
+            self.headers
+                .push((n_at..n_at + name.len(), v_at..v_at + value.len()));
             if cfg.refuse_underscore_headers && name.contains(&b'_') {
                 return err(K::InvalidHeaderName, "header name with an underscore");
             }
-            let n_at = offset(name);
-            // httparse has refused CTLs, DEL and bare CR in the value.
-            let value = trim_ows(h.value);
-            let v_at = offset(value);
-            let v_range = v_at..v_at + value.len();
-            let value_bytes = value;
-            // Most fields are none of these: compare lengths first.
-            if !matches!(name.len(), 4 | 6 | 10 | 12 | 14 | 17) {
-                self.headers.push((n_at..n_at + name.len(), v_range));
-                continue;
-            }
-            if name.eq_ignore_ascii_case(b"content-length") {
-                if content_length.is_some() {
-                    return err(K::InvalidHeader, "duplicate Content-Length");
-                }
-                content_length = Some(parse_content_length(value_bytes)?);
-            } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
-                transfer_coding_seen = true;
-                for coding in value_bytes.split(|&b| b == b',') {
-                    let coding = trim_ows(coding);
-                    if chunked {
-                        // chunked must be the final coding, applied once.
-                        return err(K::InvalidHeader, "chunked is not the final transfer coding");
+            // Most fields are none of these: compare the length and the
+            // first letter before the name. httparse gives no empty names.
+            match (name.len(), name.first().map_or(0, |b| b | 0x20)) {
+                (14, b'c') if token_eq(name, b"content-length") => {
+                    if content_length.is_some() {
+                        return err(K::InvalidHeader, "duplicate Content-Length");
                     }
-                    if coding.eq_ignore_ascii_case(b"chunked") {
-                        chunked = true;
-                    } else if !KNOWN_CODINGS.iter().any(|c| coding.eq_ignore_ascii_case(c)) {
-                        return err(K::UnsupportedTransferCoding, "unsupported transfer coding");
+                    content_length = Some(parse_content_length(value)?);
+                }
+                (17, b't') if token_eq(name, b"transfer-encoding") => {
+                    transfer_coding_seen = true;
+                    for coding in value.split(|&b| b == b',') {
+                        let coding = trim_ows(coding);
+                        if chunked {
+                            // chunked must be the final coding, applied once.
+                            return err(
+                                K::InvalidHeader,
+                                "chunked is not the final transfer coding",
+                            );
+                        }
+                        if coding.eq_ignore_ascii_case(b"chunked") {
+                            chunked = true;
+                        } else if !KNOWN_CODINGS.iter().any(|c| coding.eq_ignore_ascii_case(c)) {
+                            return err(
+                                K::UnsupportedTransferCoding,
+                                "unsupported transfer coding",
+                            );
+                        }
                     }
                 }
-            } else if name.eq_ignore_ascii_case(b"host") {
-                if seen_host {
-                    return err(K::InvalidHeader, "duplicate Host");
+                (4, b'h') if token_eq(name, b"host") => {
+                    if seen_host {
+                        return err(K::InvalidHeader, "duplicate Host");
+                    }
+                    seen_host = true;
                 }
-                seen_host = true;
-            } else if name.eq_ignore_ascii_case(b"content-type") {
-                if seen_content_type {
-                    return err(K::InvalidHeader, "duplicate Content-Type");
+                (12, b'c') if token_eq(name, b"content-type") => {
+                    if seen_content_type {
+                        return err(K::InvalidHeader, "duplicate Content-Type");
+                    }
+                    seen_content_type = true;
                 }
-                seen_content_type = true;
-            } else if name.eq_ignore_ascii_case(b"connection") {
-                for token in value_bytes.split(|&b| b == b',') {
-                    let token = trim_ows(token);
-                    close |= token.eq_ignore_ascii_case(b"close");
-                    keep_alive_token |= token.eq_ignore_ascii_case(b"keep-alive");
+                (10, b'c') if token_eq(name, b"connection") => {
+                    for token in value.split(|&b| b == b',') {
+                        let token = trim_ows(token);
+                        close |= token.eq_ignore_ascii_case(b"close");
+                        keep_alive_token |= token.eq_ignore_ascii_case(b"keep-alive");
+                    }
                 }
-            } else if name.eq_ignore_ascii_case(b"expect") {
-                if value_bytes.eq_ignore_ascii_case(b"100-continue") {
-                    expect_continue = true;
-                } else {
-                    return err(K::ExpectationFailed, "unsupported expectation");
+                (6, b'e') if token_eq(name, b"expect") => {
+                    if value.eq_ignore_ascii_case(b"100-continue") {
+                        expect_continue = true;
+                    } else {
+                        return err(K::ExpectationFailed, "unsupported expectation");
+                    }
                 }
+                _ => {}
             }
-            self.headers.push((n_at..n_at + name.len(), v_range));
         }
 
         let body = if transfer_coding_seen {
@@ -599,6 +609,34 @@ fn parse_content_length(value: &[u8]) -> Result<u64, DecodeError> {
             acc.checked_mul(10)?.checked_add(u64::from(d - b'0'))
         })
         .ok_or_else(|| DecodeError::new(K::InvalidHeader, "Content-Length too large"))
+}
+
+/// Whether the field name `name`, which httparse has checked to be a
+/// token, is `lower` (lower-case letters and `-`) in any case. A token byte
+/// ORed with 0x20 equals such a byte only when it is that byte in either
+/// case (the other candidate for `-`, CR, is no token byte), so the names
+/// compare a word at a time.
+#[inline]
+fn token_eq(name: &[u8], lower: &[u8]) -> bool {
+    debug_assert!(lower.iter().all(|&b| b.is_ascii_lowercase() || b == b'-'));
+    let n = lower.len();
+    if name.len() != n {
+        return false;
+    }
+    if n < 8 {
+        return name.eq_ignore_ascii_case(lower);
+    }
+    let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().unwrap());
+    const CASE: u64 = 0x2020_2020_2020_2020;
+    let mut at = 0;
+    while at + 8 < n {
+        if word(name, at) | CASE != word(lower, at) {
+            return false;
+        }
+        at += 8;
+    }
+    // The last word may overlap the one before it.
+    word(name, n - 8) | CASE == word(lower, n - 8)
 }
 
 pub(crate) fn trim_ows(mut s: &[u8]) -> &[u8] {
