@@ -535,18 +535,12 @@ impl RequestHead {
             );
         };
         let rest = &target[path_start..];
-        let path_end = rest
-            .iter()
-            .position(|&b| b == b'?' || b == b'#')
-            .unwrap_or(rest.len());
+        let path_end = find_either(rest, b'?', b'#');
         self.path = at + path_start..at + path_start + path_end;
         let after = &rest[path_end..];
         let after_at = at + path_start + path_end;
         if let Some(stripped) = after.strip_prefix(b"?") {
-            let q_end = stripped
-                .iter()
-                .position(|&b| b == b'#')
-                .unwrap_or(stripped.len());
+            let q_end = find_either(stripped, b'#', b'#');
             self.query = after_at + 1..after_at + 1 + q_end;
             if q_end < stripped.len() {
                 self.fragment = after_at + 2 + q_end..at + target.len();
@@ -637,6 +631,29 @@ fn token_eq(name: &[u8], lower: &[u8]) -> bool {
     }
     // The last word may overlap the one before it.
     word(name, n - 8) | CASE == word(lower, n - 8)
+}
+
+/// Index of the first `a` or `b` in `s`, or its length; eight bytes at a
+/// time, as request targets are mostly too short for memchr's setup to pay.
+fn find_either(s: &[u8], a: u8, b: u8) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // The lowest byte flagged is the first zero byte of `x` (a borrow can
+    // only flag bytes above a true zero).
+    let zero_bytes = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let mut at = 0;
+    while let Some(chunk) = s.get(at..at + 8) {
+        let w = u64::from_le_bytes(chunk.try_into().unwrap());
+        let hits = zero_bytes(w ^ (ONES * u64::from(a))) | zero_bytes(w ^ (ONES * u64::from(b)));
+        if hits != 0 {
+            return at + (hits.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
+    s[at..]
+        .iter()
+        .position(|&c| c == a || c == b)
+        .map_or(s.len(), |i| at + i)
 }
 
 pub(crate) fn trim_ows(mut s: &[u8]) -> &[u8] {
