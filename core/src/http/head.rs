@@ -384,14 +384,14 @@ impl RequestHead {
         let mut close = false;
         let mut keep_alive_token = false;
         let mut expect_continue = false;
+        // httparse has trimmed each value's whitespace on both sides and
+        // refused CTLs, DEL and bare CR in it.
+        self.headers.extend(req.headers.iter().map(|h| {
+            let (n_at, v_at) = (offset(h.name.as_bytes()), offset(h.value));
+            (n_at..n_at + h.name.len(), v_at..v_at + h.value.len())
+        }));
         for h in req.headers.iter() {
-            let name = h.name.as_bytes();
-            // httparse has trimmed the value's whitespace on both sides and
-            // refused CTLs, DEL and bare CR in it.
-            let value = h.value;
-            let (n_at, v_at) = (offset(name), offset(value));
-            self.headers
-                .push((n_at..n_at + name.len(), v_at..v_at + value.len()));
+            let (name, value) = (h.name.as_bytes(), h.value);
             if cfg.refuse_underscore_headers && name.contains(&b'_') {
                 return err(K::InvalidHeaderName, "header name with an underscore");
             }
