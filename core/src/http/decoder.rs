@@ -206,13 +206,28 @@ impl RequestDecoder {
                         });
                     }
                     let avail = &self.buf[self.start..self.end];
-                    let Some(len) = find_head_end(avail, &self.cfg, &mut self.scan)? else {
-                        return self.need_data(K::IncompleteMessage);
+                    // A head usually arrives whole: parse it in one pass. If
+                    // it did not, scan it incrementally from then on, so a
+                    // head trickling in costs linear time.
+                    let len = match (!self.scan.whole_tried)
+                        .then(|| self.head.parse_whole(avail, &self.cfg))
+                        .flatten()
+                    {
+                        Some(parsed) => {
+                            self.has_head = false;
+                            parsed?
+                        }
+                        None => {
+                            self.scan.whole_tried = true;
+                            let Some(len) = find_head_end(avail, &self.cfg, &mut self.scan)? else {
+                                return self.need_data(K::IncompleteMessage);
+                            };
+                            self.has_head = false;
+                            self.head.parse(&avail[..len], &self.cfg)?;
+                            len
+                        }
                     };
-                    let raw = self.start..self.start + len;
                     self.scan = HeadScan::default();
-                    self.has_head = false;
-                    self.head.parse(&self.buf[raw], &self.cfg)?;
                     self.has_head = true;
                     self.start += len;
                     self.trailers.clear();

@@ -95,6 +95,8 @@ pub(crate) struct HeadScan {
     /// Length of the field in progress, folded lines and CRLFs included.
     field_len: usize,
     past_request_line: bool,
+    /// [`RequestHead::parse_whole`] has had its one try at this head.
+    pub(crate) whole_tried: bool,
 }
 
 /// Where the head ends in `buf`, once it is all there; enforces the size
@@ -176,6 +178,41 @@ pub(crate) fn find_head_end(
         return err(K::LimitRequestHeaders, "header field too long");
     }
     Ok(None)
+}
+
+/// Whether the head httparse parsed whole as `raw` keeps the rules
+/// [`find_head_end`] enforces on a complete head, which httparse alone does
+/// not: no empty line before the request line, every line ending in CRLF,
+/// the line, field size and field count limits.
+fn framing_ok(raw: &[u8], req: &httparse::Request<'_, '_>, cfg: &DecoderConfig) -> bool {
+    let base = raw.as_ptr() as usize;
+    // httparse skips empty lines before the request line.
+    if req.method.is_none_or(|m| m.as_ptr() as usize != base) {
+        return false;
+    }
+    if req.headers.len() > cfg.limit_request_fields {
+        return false;
+    }
+    // httparse ends each line at an LF, with or without a CR before it,
+    // and allows a CR nowhere else; each field line starts right after the
+    // previous line's LF. So a line ends in CRLF exactly when the byte two
+    // before the next line is a CR, and the last two lines (the last one
+    // and the empty one) when the head ends in CRLF CRLF.
+    let len = raw.len();
+    if len < 4 || raw[len - 4..] != *b"\r\n\r\n" {
+        return false;
+    }
+    let field_limit = limit(cfg.limit_request_field_size);
+    let mut next = len - 2;
+    for h in req.headers.iter().rev() {
+        let start = h.name.as_ptr() as usize - base;
+        // The line with its CRLF is what gunicorn counts as its length.
+        if next - start > field_limit || raw[next - 2] != b'\r' {
+            return false;
+        }
+        next = start;
+    }
+    next >= 2 && next - 2 <= limit(cfg.limit_request_line) && raw[next - 2] == b'\r'
 }
 
 /// Unfolds obs-folds (each becomes one space, RFC 9112 §5.2) and drops
@@ -274,6 +311,48 @@ impl RequestHead {
             Ok(httparse::Status::Partial) => return err(K::InvalidRequestLine, "incomplete head"),
             Err(e) => return Err(map_httparse_error(e, raw)),
         }
+        self.apply(&req, raw, cfg)
+    }
+
+    /// The common case, a whole head in the first bytes a connection (or a
+    /// pipelined message) brings: one httparse pass over `buf`, with no
+    /// [`find_head_end`] scan before it. Returns the head's length once it
+    /// is parsed and validated into `self`, or the policy error.
+    ///
+    /// `None` sends the caller to the incremental path (`find_head_end`,
+    /// then [`Self::parse`]), which waits for more bytes or reports the
+    /// exact error it always has: this path accepts only heads that path
+    /// would accept with the same length, so a request is refused alike
+    /// however its bytes arrive.
+    pub(crate) fn parse_whole(
+        &mut self,
+        buf: &[u8],
+        cfg: &DecoderConfig,
+    ) -> Option<Result<usize, DecodeError>> {
+        if cfg.permit_obsolete_folding || cfg.strip_header_spaces {
+            return None;
+        }
+        let mut headers =
+            [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; STACK_HEADERS];
+        let mut req = httparse::Request::new(&mut []);
+        let Ok(httparse::Status::Complete(len)) = req.parse_with_uninit_headers(buf, &mut headers)
+        else {
+            return None;
+        };
+        if !framing_ok(&buf[..len], &req, cfg) {
+            return None;
+        }
+        Some(self.apply(&req, &buf[..len], cfg).map(|()| len))
+    }
+
+    /// Validates what httparse made of `raw` (the whole head) and stores it
+    /// in `self`.
+    fn apply(
+        &mut self,
+        req: &httparse::Request<'_, '_>,
+        raw: &[u8],
+        cfg: &DecoderConfig,
+    ) -> Result<(), DecodeError> {
         let base = raw.as_ptr() as usize;
         let offset = |s: &[u8]| s.as_ptr() as usize - base;
 
@@ -305,65 +384,75 @@ impl RequestHead {
         let mut close = false;
         let mut keep_alive_token = false;
         let mut expect_continue = false;
+        // httparse has trimmed each value's whitespace on both sides and
+        // refused CTLs, DEL and bare CR in it.
+        self.headers.extend(req.headers.iter().map(|h| {
+            let (n_at, v_at) = (offset(h.name.as_bytes()), offset(h.value));
+            (n_at..n_at + h.name.len(), v_at..v_at + h.value.len())
+        }));
         for h in req.headers.iter() {
-            let name = h.name.as_bytes();
+            let (name, value) = (h.name.as_bytes(), h.value);
             if cfg.refuse_underscore_headers && name.contains(&b'_') {
                 return err(K::InvalidHeaderName, "header name with an underscore");
             }
-            let n_at = offset(name);
-            // httparse has refused CTLs, DEL and bare CR in the value.
-            let value = trim_ows(h.value);
-            let v_at = offset(value);
-            let v_range = v_at..v_at + value.len();
-            let value_bytes = value;
-            // Most fields are none of these: compare lengths first.
-            if !matches!(name.len(), 4 | 6 | 10 | 12 | 14 | 17) {
-                self.headers.push((n_at..n_at + name.len(), v_range));
-                continue;
-            }
-            if name.eq_ignore_ascii_case(b"content-length") {
-                if content_length.is_some() {
-                    return err(K::InvalidHeader, "duplicate Content-Length");
-                }
-                content_length = Some(parse_content_length(value_bytes)?);
-            } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
-                transfer_coding_seen = true;
-                for coding in value_bytes.split(|&b| b == b',') {
-                    let coding = trim_ows(coding);
-                    if chunked {
-                        // chunked must be the final coding, applied once.
-                        return err(K::InvalidHeader, "chunked is not the final transfer coding");
+            // Most fields are none of these: compare the length and the
+            // first letter before the name. httparse gives no empty names.
+            match (name.len(), name.first().map_or(0, |b| b | 0x20)) {
+                (14, b'c') if token_eq(name, b"content-length") => {
+                    if content_length.is_some() {
+                        return err(K::InvalidHeader, "duplicate Content-Length");
                     }
-                    if coding.eq_ignore_ascii_case(b"chunked") {
-                        chunked = true;
-                    } else if !KNOWN_CODINGS.iter().any(|c| coding.eq_ignore_ascii_case(c)) {
-                        return err(K::UnsupportedTransferCoding, "unsupported transfer coding");
+                    content_length = Some(parse_content_length(value)?);
+                }
+                (17, b't') if token_eq(name, b"transfer-encoding") => {
+                    transfer_coding_seen = true;
+                    for coding in value.split(|&b| b == b',') {
+                        let coding = trim_ows(coding);
+                        if chunked {
+                            // chunked must be the final coding, applied once.
+                            return err(
+                                K::InvalidHeader,
+                                "chunked is not the final transfer coding",
+                            );
+                        }
+                        if coding.eq_ignore_ascii_case(b"chunked") {
+                            chunked = true;
+                        } else if !KNOWN_CODINGS.iter().any(|c| coding.eq_ignore_ascii_case(c)) {
+                            return err(
+                                K::UnsupportedTransferCoding,
+                                "unsupported transfer coding",
+                            );
+                        }
                     }
                 }
-            } else if name.eq_ignore_ascii_case(b"host") {
-                if seen_host {
-                    return err(K::InvalidHeader, "duplicate Host");
+                (4, b'h') if token_eq(name, b"host") => {
+                    if seen_host {
+                        return err(K::InvalidHeader, "duplicate Host");
+                    }
+                    seen_host = true;
                 }
-                seen_host = true;
-            } else if name.eq_ignore_ascii_case(b"content-type") {
-                if seen_content_type {
-                    return err(K::InvalidHeader, "duplicate Content-Type");
+                (12, b'c') if token_eq(name, b"content-type") => {
+                    if seen_content_type {
+                        return err(K::InvalidHeader, "duplicate Content-Type");
+                    }
+                    seen_content_type = true;
                 }
-                seen_content_type = true;
-            } else if name.eq_ignore_ascii_case(b"connection") {
-                for token in value_bytes.split(|&b| b == b',') {
-                    let token = trim_ows(token);
-                    close |= token.eq_ignore_ascii_case(b"close");
-                    keep_alive_token |= token.eq_ignore_ascii_case(b"keep-alive");
+                (10, b'c') if token_eq(name, b"connection") => {
+                    for token in value.split(|&b| b == b',') {
+                        let token = trim_ows(token);
+                        close |= token.eq_ignore_ascii_case(b"close");
+                        keep_alive_token |= token.eq_ignore_ascii_case(b"keep-alive");
+                    }
                 }
-            } else if name.eq_ignore_ascii_case(b"expect") {
-                if value_bytes.eq_ignore_ascii_case(b"100-continue") {
-                    expect_continue = true;
-                } else {
-                    return err(K::ExpectationFailed, "unsupported expectation");
+                (6, b'e') if token_eq(name, b"expect") => {
+                    if value.eq_ignore_ascii_case(b"100-continue") {
+                        expect_continue = true;
+                    } else {
+                        return err(K::ExpectationFailed, "unsupported expectation");
+                    }
                 }
+                _ => {}
             }
-            self.headers.push((n_at..n_at + name.len(), v_range));
         }
 
         let body = if transfer_coding_seen {
@@ -446,18 +535,12 @@ impl RequestHead {
             );
         };
         let rest = &target[path_start..];
-        let path_end = rest
-            .iter()
-            .position(|&b| b == b'?' || b == b'#')
-            .unwrap_or(rest.len());
+        let path_end = find_either(rest, b'?', b'#');
         self.path = at + path_start..at + path_start + path_end;
         let after = &rest[path_end..];
         let after_at = at + path_start + path_end;
         if let Some(stripped) = after.strip_prefix(b"?") {
-            let q_end = stripped
-                .iter()
-                .position(|&b| b == b'#')
-                .unwrap_or(stripped.len());
+            let q_end = find_either(stripped, b'#', b'#');
             self.query = after_at + 1..after_at + 1 + q_end;
             if q_end < stripped.len() {
                 self.fragment = after_at + 2 + q_end..at + target.len();
@@ -520,6 +603,57 @@ fn parse_content_length(value: &[u8]) -> Result<u64, DecodeError> {
             acc.checked_mul(10)?.checked_add(u64::from(d - b'0'))
         })
         .ok_or_else(|| DecodeError::new(K::InvalidHeader, "Content-Length too large"))
+}
+
+/// Whether the field name `name`, which httparse has checked to be a
+/// token, is `lower` (lower-case letters and `-`) in any case. A token byte
+/// ORed with 0x20 equals such a byte only when it is that byte in either
+/// case (the other candidate for `-`, CR, is no token byte), so the names
+/// compare a word at a time.
+#[inline]
+fn token_eq(name: &[u8], lower: &[u8]) -> bool {
+    debug_assert!(lower.iter().all(|&b| b.is_ascii_lowercase() || b == b'-'));
+    let n = lower.len();
+    if name.len() != n {
+        return false;
+    }
+    if n < 8 {
+        return name.eq_ignore_ascii_case(lower);
+    }
+    let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().unwrap());
+    const CASE: u64 = 0x2020_2020_2020_2020;
+    let mut at = 0;
+    while at + 8 < n {
+        if word(name, at) | CASE != word(lower, at) {
+            return false;
+        }
+        at += 8;
+    }
+    // The last word may overlap the one before it.
+    word(name, n - 8) | CASE == word(lower, n - 8)
+}
+
+/// Index of the first `a` or `b` in `s`, or its length; eight bytes at a
+/// time, as request targets are mostly too short for memchr's setup to pay.
+fn find_either(s: &[u8], a: u8, b: u8) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // The lowest byte flagged is the first zero byte of `x` (a borrow can
+    // only flag bytes above a true zero).
+    let zero_bytes = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let mut at = 0;
+    while let Some(chunk) = s.get(at..at + 8) {
+        let w = u64::from_le_bytes(chunk.try_into().unwrap());
+        let hits = zero_bytes(w ^ (ONES * u64::from(a))) | zero_bytes(w ^ (ONES * u64::from(b)));
+        if hits != 0 {
+            return at + (hits.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
+    s[at..]
+        .iter()
+        .position(|&c| c == a || c == b)
+        .map_or(s.len(), |i| at + i)
 }
 
 pub(crate) fn trim_ows(mut s: &[u8]) -> &[u8] {
