@@ -6,6 +6,7 @@
 //! the outcome must not depend on how the bytes arrive.
 
 use base64::Engine;
+use rcorn_core::http::proxy_protocol::ProxyMode;
 use rcorn_core::http::{DecoderConfig, Event, RequestDecoder};
 use serde_json::Value;
 
@@ -30,9 +31,8 @@ const KIND_OR_STATUS_DIFFERENCES: &[(&str, Option<u16>, &str, u16, &str)] = &[(
 
 /// Settings the decoder does not model. Forwarded headers are judged after
 /// the head by `http::forwarded` (tests/http_forwarded.rs; the socket
-/// runner of the end-to-end suite sends invalid/019); the PROXY preamble
-/// parser (`http::proxy_protocol`) is not wired into the decoder yet.
-const UNMODELLED_SETTINGS: &[&str] = &["proxy_protocol", "forwarded_allow_ips"];
+/// runner of the end-to-end suite sends invalid/019).
+const UNMODELLED_SETTINGS: &[&str] = &["forwarded_allow_ips"];
 
 #[derive(Debug, Default, PartialEq)]
 struct Decoded {
@@ -62,8 +62,9 @@ fn upper(name: &[u8]) -> String {
     String::from_utf8_lossy(name).to_ascii_uppercase()
 }
 
-fn decode(raw: &[u8], cfg: &DecoderConfig, split: usize) -> Outcome {
-    let mut decoder = RequestDecoder::new(cfg.clone());
+fn decode(raw: &[u8], setup: &Setup, split: usize) -> Outcome {
+    let mut decoder = RequestDecoder::new(setup.cfg.clone());
+    decoder.expect_proxy_preamble(setup.proxy);
     let mut requests: Vec<Decoded> = Vec::new();
     let mut fed = 0;
     loop {
@@ -120,10 +121,25 @@ fn decode(raw: &[u8], cfg: &DecoderConfig, split: usize) -> Outcome {
     }
 }
 
-fn config_for(settings: &serde_json::Map<String, Value>) -> Option<DecoderConfig> {
+/// The decoder's settings for a case, and whether a PROXY preamble is
+/// looked for (the connection layer decides that from the peer).
+struct Setup {
+    cfg: DecoderConfig,
+    proxy: ProxyMode,
+}
+
+fn config_for(settings: &serde_json::Map<String, Value>) -> Option<Setup> {
     let mut cfg = DecoderConfig::default();
+    let mut proxy = ProxyMode::Off;
     for (name, value) in settings {
         match name.as_str() {
+            "proxy_protocol" => {
+                proxy = match value {
+                    Value::Bool(true) => ProxyMode::Auto,
+                    Value::Bool(false) => ProxyMode::Off,
+                    other => ProxyMode::from_setting(other.as_str()?)?,
+                }
+            }
             "limit_request_line" => cfg.limit_request_line = value.as_u64()? as usize,
             "limit_request_fields" => cfg.limit_request_fields = value.as_u64()? as usize,
             "limit_request_field_size" => cfg.limit_request_field_size = value.as_u64()? as usize,
@@ -136,7 +152,7 @@ fn config_for(settings: &serde_json::Map<String, Value>) -> Option<DecoderConfig
             _ => return None,
         }
     }
-    Some(cfg)
+    Some(Setup { cfg, proxy })
 }
 
 fn expected_requests(case: &Value) -> Vec<Decoded> {

@@ -40,7 +40,12 @@ pub struct Connection {
     pub decoder: RequestDecoder,
     pub encoder: ResponseEncoder,
     pub out: Vec<u8>,
+    /// The client: the socket's peer, or the address a PROXY protocol
+    /// preamble named.
     pub peer: PeerAddr,
+    /// The proxy the socket really connects to, when a PROXY preamble named
+    /// another client. Trust decisions are about it, not about `peer`.
+    pub via: Option<PeerAddr>,
     pub server: ServerAddr,
 }
 

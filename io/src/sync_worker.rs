@@ -14,7 +14,8 @@ use std::time::{Duration, Instant as StdInstant};
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 use nix::sys::signal::Signal;
-use rcorn_core::http::forwarded::SchemePolicy;
+use rcorn_core::http::forwarded::{SchemePolicy, TrustedPeers};
+use rcorn_core::http::proxy_protocol::ProxyMode;
 use rcorn_core::http::{
     DateCache, DecodeError, DecoderConfig, Event, RequestDecoder, ResponseEncoder,
 };
@@ -49,6 +50,24 @@ pub struct SyncWorkerConfig {
     pub access_log: Option<AccessLogger>,
     /// Which peers' `X-Forwarded-Proto` and the like set the scheme.
     pub scheme_policy: SchemePolicy,
+    /// Which peers may start with a PROXY protocol preamble.
+    pub proxy: ProxyPolicy,
+}
+
+/// `proxy_protocol` and `proxy_allow_ips`.
+#[derive(Clone, Debug)]
+pub struct ProxyPolicy {
+    pub mode: ProxyMode,
+    pub allowed: TrustedPeers,
+}
+
+impl Default for ProxyPolicy {
+    fn default() -> Self {
+        ProxyPolicy {
+            mode: ProxyMode::Off,
+            allowed: TrustedPeers::default(),
+        }
+    }
 }
 
 struct ListenerEntry {
@@ -251,12 +270,18 @@ impl<A: App> Worker<'_, A> {
                 }
             };
             stream.set_nodelay();
+            let mut decoder = RequestDecoder::new(self.cfg.decoder.clone());
+            if self.cfg.proxy.mode != ProxyMode::Off && self.cfg.proxy.allowed.trusts(ip_of(&peer))
+            {
+                decoder.expect_proxy_preamble(self.cfg.proxy.mode);
+            }
             let conn = Connection {
                 stream,
-                decoder: RequestDecoder::new(self.cfg.decoder.clone()),
+                decoder,
                 encoder: ResponseEncoder::new(&self.cfg.server_header),
                 out: Vec::with_capacity(4096),
                 peer,
+                via: None,
                 server: entry.server.clone(),
             };
             let slot = self.free.pop().unwrap_or_else(|| {
@@ -327,13 +352,16 @@ impl<A: App> Worker<'_, A> {
                 Reject(u16),
             }
             let step = match conn.decoder.next_event() {
-                Ok(Event::Head(_)) => match self.forwarded_scheme(conn) {
-                    Ok(scheme) => Step::Head(scheme),
-                    Err(e) => {
-                        crate::debug!("Invalid request from {}: {e}", peer_text(&conn.peer));
-                        Step::Reject(e.status())
+                Ok(Event::Head(_)) => {
+                    adopt_proxied_client(conn);
+                    match self.forwarded_scheme(conn) {
+                        Ok(scheme) => Step::Head(scheme),
+                        Err(e) => {
+                            crate::debug!("Invalid request from {}: {e}", peer_text(&conn.peer));
+                            Step::Reject(e.status())
+                        }
                     }
-                },
+                }
                 Ok(Event::NeedData) => Step::NeedData,
                 Ok(Event::End) => continue,
                 Ok(Event::Body(_)) | Ok(Event::Closed) => Step::Close,
@@ -368,11 +396,8 @@ impl<A: App> Worker<'_, A> {
         let Some(head) = conn.decoder.head() else {
             return Ok(None);
         };
-        let peer = match conn.peer {
-            PeerAddr::Ip(addr) => Some(addr.ip()),
-            PeerAddr::Unix => None,
-        };
-        self.cfg.scheme_policy.scheme(peer, head)
+        let socket_peer = conn.via.as_ref().unwrap_or(&conn.peer);
+        self.cfg.scheme_policy.scheme(ip_of(socket_peer), head)
     }
 
     fn run_exchange(
@@ -451,6 +476,24 @@ fn server_addr(listener: &crate::listener::Listener) -> ServerAddr {
             port: String::new(),
             unix: true,
         },
+    }
+}
+
+/// The IP of a peer; `None` for a unix socket.
+fn ip_of(peer: &PeerAddr) -> Option<std::net::IpAddr> {
+    match peer {
+        PeerAddr::Ip(addr) => Some(addr.ip()),
+        PeerAddr::Unix => None,
+    }
+}
+
+/// Once the PROXY preamble is read, the client it names is the one WSGI
+/// and the access log report; the socket's peer is kept as `via`.
+fn adopt_proxied_client(conn: &mut Connection) {
+    if conn.via.is_none() {
+        if let Some(source) = conn.decoder.proxy_info().and_then(|info| info.source) {
+            conn.via = Some(std::mem::replace(&mut conn.peer, PeerAddr::Ip(source)));
+        }
     }
 }
 

@@ -93,6 +93,7 @@ fn start_server(workers: u32, max_requests: u64) -> (Pid, u16) {
                         head_timeout: Duration::from_secs(5),
                         access_log: None,
                         scheme_policy: Default::default(),
+                        proxy: Default::default(),
                     };
                     run_sync_worker(start, cfg, &mut Echo).unwrap_or(1)
                 }

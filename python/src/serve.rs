@@ -10,12 +10,13 @@ use pyo3::types::PyModule;
 use rcorn_core::arbiter::ArbiterSettings;
 use rcorn_core::config::{Settings, Value};
 use rcorn_core::http::forwarded::{SchemePolicy, TrustedPeers};
+use rcorn_core::http::proxy_protocol::ProxyMode;
 use rcorn_core::http::DecoderConfig;
 use rcorn_core::worker::WorkerSettings;
 use rcorn_io::listener::{self, BindAddress, BindOptions, Listener};
 use rcorn_io::log::{Level, LogConfig};
 use rcorn_io::master::MasterConfig;
-use rcorn_io::sync_worker::{run_sync_worker, SyncWorkerConfig};
+use rcorn_io::sync_worker::{run_sync_worker, ProxyPolicy, SyncWorkerConfig};
 use rcorn_io::{MasterOutcome, WorkerStart};
 
 use crate::cli::{self, CliOutcome};
@@ -426,6 +427,13 @@ fn run_worker(
             return WORKER_BOOT_ERROR;
         }
     };
+    let proxy = match proxy_policy(settings) {
+        Ok(p) => p,
+        Err(e) => {
+            rcorn_io::error!("{e}");
+            return WORKER_BOOT_ERROR;
+        }
+    };
     let timeout = settings.timeout();
     let cfg = SyncWorkerConfig {
         lifecycle: WorkerSettings {
@@ -461,6 +469,7 @@ fn run_worker(
         },
         access_log: access_format.map(rcorn_io::access::AccessLogger::new),
         scheme_policy,
+        proxy,
     };
     if let Ok(mut w) = worker.bind(py).try_borrow_mut() {
         w.booted = true;
@@ -514,6 +523,19 @@ fn scheme_policy(settings: &Settings) -> Result<SchemePolicy, String> {
         trusted: TrustedPeers::parse(settings.forwarded_allow_ips())?,
         secure_headers: settings.secure_scheme_headers(),
     })
+}
+
+/// Who may start a connection with a PROXY protocol preamble, and which.
+fn proxy_policy(settings: &Settings) -> Result<ProxyPolicy, String> {
+    let mode = ProxyMode::from_setting(settings.proxy_protocol()).ok_or_else(|| {
+        format!(
+            "proxy_protocol: unknown mode {:?}",
+            settings.proxy_protocol()
+        )
+    })?;
+    let allowed = TrustedPeers::parse(settings.proxy_allow_ips())
+        .map_err(|e| format!("proxy_allow_ips: {e}"))?;
+    Ok(ProxyPolicy { mode, allowed })
 }
 
 /// `--no-sendfile` turns sendfile off; unset, `SENDFILE=0` (or false, no,

@@ -338,3 +338,21 @@ def test_untrusted_peers_cannot_claim_https(serve):
     server = serve(["basic:app", "--forwarded-allow-ips", "10.0.0.0/8"])
     env = httpx.get(server.url + "/environ", headers={"X-Forwarded-Proto": "https"}, timeout=5).json()
     assert env["wsgi.url_scheme"] == "http"
+
+
+def test_proxy_protocol_names_the_client(serve):
+    server = serve(["basic:app", "--proxy-protocol", "auto"])  # proxy_allow_ips: loopback
+    preamble = b"PROXY TCP4 203.0.113.7 192.0.2.1 40000 443\r\n"
+    raw = server.request(preamble + b"GET /environ HTTP/1.0\r\n\r\n")
+    env = json.loads(raw.split(b"\r\n\r\n", 1)[1])
+    assert (env["REMOTE_ADDR"], env["REMOTE_PORT"]) == ("203.0.113.7", "40000")
+    # auto: a connection without a preamble is served as it is.
+    assert httpx.get(server.url + "/", timeout=5).status_code == 200
+    # A malformed preamble is a 400 and the app is not called.
+    assert server.request(b"PROXY TCP4 bogus\r\nGET / HTTP/1.0\r\n\r\n").startswith(b"HTTP/1.1 400")
+
+
+def test_proxy_protocol_from_a_peer_not_allowed_is_not_believed(serve):
+    server = serve(["basic:app", "--proxy-protocol", "auto", "--proxy-allow-from", "10.0.0.0/8"])
+    raw = server.request(b"PROXY TCP4 203.0.113.7 192.0.2.1 40000 443\r\nGET /environ HTTP/1.0\r\n\r\n")
+    assert raw.startswith(b"HTTP/1.1 400"), raw[:80]

@@ -1006,6 +1006,16 @@ impl Settings {
         self.opt_str("pidfile")
     }
 
+    /// `proxy_protocol` as gunicorn spells it: off, v1, v2 or auto.
+    pub fn proxy_protocol(&self) -> &str {
+        self.str("proxy_protocol")
+    }
+
+    /// Peers allowed to send a PROXY protocol preamble.
+    pub fn proxy_allow_ips(&self) -> &[String] {
+        self.list("proxy_allow_ips")
+    }
+
     /// Peers trusted for `secure_scheme_headers` (addresses, networks, `*`).
     pub fn forwarded_allow_ips(&self) -> &[String] {
         self.list("forwarded_allow_ips")

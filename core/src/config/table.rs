@@ -795,7 +795,8 @@ pub static SETTINGS: &[Setting] = &[
         "Expect a PROXY protocol header: off, v1, v2 or auto (auto when given alone).",
     )
     .checked(check_proxy_protocol)
-    .flag_value("auto"),
+    .flag_value("auto")
+    .implemented(),
     s(
         "proxy_allow_ips",
         MECH,
@@ -805,7 +806,8 @@ pub static SETTINGS: &[Setting] = &[
         D::List(&["127.0.0.1", "::1"]),
         "Peers (IPs or CIDR networks, comma-separated, * for any) allowed to send PROXY headers.",
     )
-    .checked(check_addr_list),
+    .checked(check_addr_list)
+    .implemented(),
     s(
         "protocol",
         MECH,

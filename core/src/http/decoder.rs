@@ -12,6 +12,7 @@ use std::ops::Range;
 use super::chunked::{parse_size_line, parse_trailer_line, MAX_CHUNK_LINE};
 use super::error::{DecodeError, DecodeErrorKind as K};
 use super::head::{find_head_end, BodyKind, HeadScan, RequestHead};
+use super::proxy_protocol::{self, Preamble, ProxyInfo, ProxyMode};
 use super::DecoderConfig;
 
 #[derive(Debug)]
@@ -58,6 +59,10 @@ pub struct RequestDecoder {
     trailers: Vec<u8>,
     trailer_fields: Vec<(Range<usize>, Range<usize>)>,
     error: Option<DecodeError>,
+    /// A PROXY protocol preamble the connection may start with, until the
+    /// first bytes have shown whether it does.
+    preamble: Option<ProxyMode>,
+    proxy: Option<ProxyInfo>,
 }
 
 impl RequestDecoder {
@@ -75,7 +80,23 @@ impl RequestDecoder {
             trailers: Vec::new(),
             trailer_fields: Vec::new(),
             error: None,
+            preamble: None,
+            proxy: None,
         }
+    }
+
+    /// The connection comes from a proxy allowed to send a PROXY protocol
+    /// preamble (`proxy_protocol`, `proxy_allow_ips`): look for one before
+    /// the first request.
+    pub fn expect_proxy_preamble(&mut self, mode: ProxyMode) {
+        if mode != ProxyMode::Off {
+            self.preamble = Some(mode);
+        }
+    }
+
+    /// What the PROXY preamble said, once it has been read.
+    pub fn proxy_info(&self) -> Option<&ProxyInfo> {
+        self.proxy.as_ref()
     }
 
     pub fn feed(&mut self, bytes: &[u8]) {
@@ -204,6 +225,18 @@ impl RequestDecoder {
                         } else {
                             EventKind::NeedData
                         });
+                    }
+                    if let Some(mode) = self.preamble {
+                        match proxy_protocol::parse(mode, self.available())? {
+                            Preamble::Incomplete => return self.need_data(K::InvalidProxyLine),
+                            Preamble::Absent => self.preamble = None,
+                            Preamble::Found { info, len } => {
+                                self.start += len;
+                                self.proxy = Some(info);
+                                self.preamble = None;
+                                continue;
+                            }
+                        }
                     }
                     let avail = &self.buf[self.start..self.end];
                     // A head usually arrives whole: parse it in one pass. If
