@@ -74,8 +74,10 @@ pub enum WorkerEvent {
 pub enum WorkerCommand {
     StopAccepting,
     ResumeAccepting,
-    /// Close keep-alive connections that have no request in progress.
-    CloseIdleConnections,
+    /// Connections with no request in progress get no more than the
+    /// keep-alive time to send one (answered with `Connection: close`),
+    /// then close: closing at once would race a request already on its way.
+    RetireIdleConnections,
     ReopenLogs,
     Exit {
         code: i32,
@@ -158,6 +160,14 @@ impl WorkerLifecycle {
         matches!(self.state, WorkerState::Booting | WorkerState::Accepting)
     }
 
+    /// Whether the response being sent may invite another request on its
+    /// connection: not while draining, nor for the request that reaches
+    /// `max_requests` (its response says `Connection: close`, so the
+    /// client does not send on a connection about to close).
+    pub fn may_keep_alive(&self) -> bool {
+        self.accepting_requests() && self.max_requests.is_none_or(|max| self.requests + 1 < max)
+    }
+
     pub fn effective_max_requests(&self) -> Option<u64> {
         self.max_requests
     }
@@ -232,7 +242,7 @@ impl WorkerLifecycle {
             deadline: self.now + self.settings.graceful_timeout,
         };
         out.push(WorkerCommand::StopAccepting);
-        out.push(WorkerCommand::CloseIdleConnections);
+        out.push(WorkerCommand::RetireIdleConnections);
         self.exit_if_drained(out);
     }
 
@@ -294,7 +304,7 @@ mod tests {
             step(&mut w, 3, WorkerEvent::RequestFinished),
             vec![
                 WorkerCommand::StopAccepting,
-                WorkerCommand::CloseIdleConnections
+                WorkerCommand::RetireIdleConnections
             ]
         );
         assert!(!w.accepting() && !w.accepting_requests());
@@ -342,7 +352,7 @@ mod tests {
             step(&mut w, 1000, WorkerEvent::Signal(WorkerSignal::Term)),
             vec![
                 WorkerCommand::StopAccepting,
-                WorkerCommand::CloseIdleConnections
+                WorkerCommand::RetireIdleConnections
             ]
         );
         assert_eq!(w.next_deadline(), Some(at(6000)));
@@ -360,7 +370,7 @@ mod tests {
             step(&mut w, 1, WorkerEvent::Signal(WorkerSignal::Term)),
             vec![
                 WorkerCommand::StopAccepting,
-                WorkerCommand::CloseIdleConnections,
+                WorkerCommand::RetireIdleConnections,
                 WorkerCommand::Exit { code: 0 }
             ]
         );

@@ -16,4 +16,10 @@ pub trait App {
     /// Called by an idle worker after signals arrived, so an application
     /// runtime with handlers of its own (Python's) can run them.
     fn signals_arrived(&mut self) {}
+
+    /// Asked on every wake of an idle worker: `true` makes the worker
+    /// finish gracefully so the master starts a fresh one (`--reload`).
+    fn wants_restart(&mut self) -> bool {
+        false
+    }
 }

@@ -120,6 +120,10 @@ pub struct ExchangeContext<'a> {
     /// The scheme a trusted proxy's headers gave (`secure_scheme_headers`);
     /// `None`: the listener's own.
     pub forwarded_scheme: Option<&'static str>,
+    /// Whether the worker will take another request on this connection
+    /// (false while it drains, and for its last request before
+    /// `max_requests`): the response says `Connection: close` otherwise.
+    pub keep_alive: bool,
 }
 
 #[derive(Default)]
@@ -355,7 +359,7 @@ impl<'a> Exchange<'a> {
         RequestFacts {
             head_request: head.method() == "HEAD",
             http_minor: head.version().1,
-            keep_alive: head.keep_alive() && !self.aborted,
+            keep_alive: head.keep_alive() && !self.aborted && self.ctx.keep_alive,
         }
     }
 

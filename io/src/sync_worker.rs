@@ -145,6 +145,7 @@ pub fn run_sync_worker<A: App>(
 
     let mut events = Events::with_capacity(256);
     let mut received = Vec::new();
+    let mut restarting = false;
     loop {
         worker.heartbeat.beat(clock::monotonic_ms());
         if let Some(code) = worker.exit_code {
@@ -174,6 +175,10 @@ pub fn run_sync_worker<A: App>(
             if let Some(s) = worker_signal(sig) {
                 worker.lifecycle_event(WorkerEvent::Signal(s));
             }
+        }
+        if !restarting && worker.app.wants_restart() {
+            restarting = true;
+            worker.lifecycle_event(WorkerEvent::Signal(WorkerSignal::Term));
         }
         if nix::unistd::getppid().as_raw() != start.master_pid {
             worker.lifecycle_event(WorkerEvent::ParentChanged);
@@ -215,7 +220,7 @@ impl<A: App> Worker<'_, A> {
                 WorkerCommand::ResumeAccepting => {
                     let _ = self.set_accepting(true);
                 }
-                WorkerCommand::CloseIdleConnections => self.close_idle(),
+                WorkerCommand::RetireIdleConnections => self.retire_idle(),
                 WorkerCommand::ReopenLogs => crate::log::reopen(),
                 WorkerCommand::Exit { code } => {
                     self.exit_code.get_or_insert(*code);
@@ -383,7 +388,10 @@ impl<A: App> Worker<'_, A> {
                 Step::Head(scheme) => {
                     let keep_alive = self.run_exchange(conn, scheme);
                     self.lifecycle_event(WorkerEvent::RequestFinished);
-                    if !keep_alive || !self.lifecycle.accepting_requests() {
+                    // A response that promised keep-alive keeps the
+                    // connection even while draining: the client may send
+                    // again, and retire_idle bounds how long it may take.
+                    if !keep_alive {
                         return Fate::Close;
                     }
                 }
@@ -409,6 +417,7 @@ impl<A: App> Worker<'_, A> {
             dates: &mut self.dates,
             io_timeout: self.cfg.io_timeout,
             forwarded_scheme,
+            keep_alive: self.lifecycle.may_keep_alive(),
         };
         let Some(mut exchange) = Exchange::new(conn, ctx) else {
             return false;
@@ -433,15 +442,27 @@ impl<A: App> Worker<'_, A> {
         self.lifecycle_event(WorkerEvent::ConnectionClosed);
     }
 
-    fn close_idle(&mut self) {
+    /// Connections waiting for a request when the worker starts to drain.
+    /// None is closed at once: a request may already be on its way (or
+    /// unread in the socket), and a client cannot tell a connection closed
+    /// under its request from a lost answer. Each is read once; what
+    /// arrived is served (with `Connection: close`), and the rest get at
+    /// most `keepalive` to send their request before they are closed.
+    fn retire_idle(&mut self) {
+        let request_by = StdInstant::now() + self.cfg.keepalive;
         for slot in 0..self.conns.len() {
-            let idle = self.conns[slot]
-                .as_ref()
-                .is_some_and(|e| e.conn.decoder.is_idle());
-            if idle {
-                if let Some(entry) = self.conns[slot].take() {
-                    self.close(slot, entry);
+            let Some(mut entry) = self.conns[slot].take() else {
+                continue;
+            };
+            let waiting = entry.conn.decoder.is_idle();
+            match self.read_and_serve(&mut entry) {
+                Fate::Keep => {
+                    if waiting && entry.conn.decoder.is_idle() {
+                        entry.deadline = entry.deadline.min(request_by);
+                    }
+                    self.conns[slot] = Some(entry);
                 }
+                Fate::Close => self.close(slot, entry),
             }
         }
     }

@@ -19,6 +19,7 @@ mod latin1;
 mod pidfile;
 mod privileges;
 mod proc_title;
+mod reloader;
 mod request_hooks;
 mod serve;
 mod start_response;

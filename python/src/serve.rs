@@ -88,7 +88,16 @@ pub fn main(py: Python<'_>, argv: Vec<String>) -> i32 {
         rcorn_io::error!("{e}");
         return 1;
     }
-    let preloaded = if settings.preload_app() || settings.check_config() {
+    if settings.reload() && settings.preload_app() {
+        rcorn_io::warning!(
+            "--reload and --preload do not mix: the application is loaded by each worker"
+        );
+    }
+    if settings.reload() && settings.reload_engine() == "inotify" {
+        rcorn_io::warning!("reload_engine inotify: rcorn polls for changes once a second");
+    }
+    let preload = settings.preload_app() && !settings.reload();
+    let preloaded = if preload || settings.check_config() {
         match load_app(py, &app_spec) {
             Ok(app) => Some(app),
             Err(code) => return if settings.check_config() { 1 } else { code },
@@ -474,6 +483,11 @@ fn run_worker(
     if let Ok(mut w) = worker.bind(py).try_borrow_mut() {
         w.booted = true;
     }
+    wsgi.set_reloader(
+        settings
+            .reload()
+            .then(|| crate::reloader::Reloader::new(settings.reload_extra_files().to_vec())),
+    );
     match crate::request_hooks::RequestHooks::new(py, ctx.hooks, &worker) {
         Ok(hooks) => wsgi.set_request_hooks(hooks),
         Err(e) => {

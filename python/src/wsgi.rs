@@ -13,6 +13,7 @@ use crate::environ::{EnvironBuilder, EnvironConstants};
 use crate::exchange_ref::ExchangeRef;
 use crate::file_wrapper::{sendable_file, FileWrapper};
 use crate::input::WsgiInput;
+use crate::reloader::Reloader;
 use crate::request_hooks::{HookResponse, RequestHooks};
 use crate::start_response::{write_chunk, StartResponse};
 
@@ -20,6 +21,8 @@ pub struct WsgiApp {
     app: Py<PyAny>,
     /// `pre_request`/`post_request`, when the config file defines them.
     request_hooks: Option<RequestHooks>,
+    /// `--reload`: restart the worker when a source file changes.
+    reloader: Option<Reloader>,
     environ: EnvironBuilder,
     /// Whether a `wsgi.file_wrapper` result over a regular file is sent
     /// with sendfile(2) (`--no-sendfile` turns it off).
@@ -36,6 +39,7 @@ impl WsgiApp {
         Ok(WsgiApp {
             app,
             request_hooks: None,
+            reloader: None,
             environ: EnvironBuilder::new(py, constants)?,
             sendfile,
         })
@@ -43,6 +47,10 @@ impl WsgiApp {
 
     pub fn set_request_hooks(&mut self, hooks: Option<RequestHooks>) {
         self.request_hooks = hooks;
+    }
+
+    pub fn set_reloader(&mut self, reloader: Option<Reloader>) {
+        self.reloader = reloader;
     }
 
     fn call_py(&mut self, py: Python<'_>, ex: &mut Exchange<'_>) {
@@ -225,6 +233,19 @@ impl App for WsgiApp {
     /// Runs Python's handlers (worker_int/worker_abort) for signals that
     /// arrived while no Python code was running. Their `SystemExit` only
     /// repeats what the worker's loop does with the same signal.
+    fn wants_restart(&mut self) -> bool {
+        let Some(reloader) = &mut self.reloader else {
+            return false;
+        };
+        match Python::attach(|py| reloader.changed(py)) {
+            Some(path) => {
+                rcorn_io::info!("Worker reloading: {} modified", path.display());
+                true
+            }
+            None => false,
+        }
+    }
+
     fn signals_arrived(&mut self) {
         Python::attach(|py| {
             if let Err(e) = py.check_signals() {

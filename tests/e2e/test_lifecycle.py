@@ -286,3 +286,75 @@ def test_daemon_detaches_and_keeps_serving(tmp_path):
         os.kill(daemon, signal.SIGTERM)
         wait_for(lambda: not _alive(daemon), 15, "the daemon to stop")
     assert not pidfile.exists()
+
+
+RELOAD_APP = '''
+def app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"{body}"]
+'''
+
+
+def _bump_mtime(path):
+    st = path.stat()
+    os.utime(path, (st.st_atime, st.st_mtime + 5))
+
+
+def test_reload_restarts_the_worker_on_a_source_change(serve, tmp_path):
+    app_dir = tmp_path / "src"
+    app_dir.mkdir()
+    module = app_dir / "reloadapp.py"
+    module.write_text(RELOAD_APP.format(body="one"))
+    extra = app_dir / "settings.ini"
+    extra.write_text("x")
+    server = serve(["reloadapp:app", "--reload", "--reload-extra-file", str(app_dir / "*.ini")], cwd=app_dir)
+    assert httpx.get(server.url + "/", timeout=5).text == "one"
+    first = server.workers()
+
+    module.write_text(RELOAD_APP.format(body="two"))
+    _bump_mtime(module)
+    wait_for(lambda: httpx.get(server.url + "/", timeout=5).text == "two", 15, "the new code to be served")
+    assert f"Worker reloading: {module} modified" in server.log()
+    assert server.workers() != first
+
+    second = server.workers()
+    _bump_mtime(extra)
+    wait_for(lambda: server.workers() and server.workers() != second, 15, "a restart for the extra file")
+    assert f"Worker reloading: {extra} modified" in server.log()
+
+
+def test_hup_and_worker_recycling_under_load_lose_no_request(serve):
+    """Clients on fresh and kept-alive connections while the workers are
+    replaced again and again: every request gets its answer."""
+    import threading
+    import time
+
+    server = serve(["basic:app", "-w", "2", "--max-requests", "40"], workers=2)
+    stop = threading.Event()
+    failures, done = [], []
+
+    def client(keep_alive):
+        with httpx.Client(timeout=10) as c:
+            while not stop.is_set():
+                try:
+                    headers = {} if keep_alive else {"Connection": "close"}
+                    r = c.get(server.url + "/", headers=headers)
+                    (done if r.status_code == 200 else failures).append(r.status_code)
+                except httpx.HTTPError as e:
+                    failures.append(repr(e))
+
+    threads = [threading.Thread(target=client, args=(i % 2 == 0,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        deadline = time.monotonic() + 4
+        while time.monotonic() < deadline:
+            server.signal(signal.SIGHUP)
+            wait_for(lambda: len(done) > 0, 5, "requests to flow")
+            time.sleep(0.5)  # pacing the HUPs, not synchronisation
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(15)
+    assert len(done) > 100
+    assert failures == [], failures[:5]

@@ -890,6 +890,18 @@ impl Settings {
         self.u64("limit_request_field_size")
     }
 
+    pub fn reload(&self) -> bool {
+        self.flag("reload")
+    }
+
+    pub fn reload_engine(&self) -> &str {
+        self.str("reload_engine")
+    }
+
+    pub fn reload_extra_files(&self) -> &[String] {
+        self.list("reload_extra_files")
+    }
+
     pub fn preload_app(&self) -> bool {
         self.flag("preload_app")
     }

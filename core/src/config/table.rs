@@ -257,7 +257,8 @@ pub static SETTINGS: &[Setting] = &[
         "",
         D::Bool(false),
         "Restart workers when the application's source files change.",
-    ),
+    )
+    .implemented(),
     s(
         "reload_engine",
         DEBUG,
@@ -267,7 +268,8 @@ pub static SETTINGS: &[Setting] = &[
         D::Str("auto"),
         "How to watch files for --reload: auto, poll or inotify.",
     )
-    .checked(check_reload_engine),
+    .checked(check_reload_engine)
+    .implemented(),
     s(
         "reload_extra_files",
         DEBUG,
@@ -276,7 +278,8 @@ pub static SETTINGS: &[Setting] = &[
         "FILES",
         D::List(&[]),
         "More files (or glob patterns) whose change triggers a reload; repeatable.",
-    ),
+    )
+    .implemented(),
     s(
         "spew",
         DEBUG,

@@ -682,7 +682,7 @@ fn sources_are_recorded() {
 #[test]
 fn unsupported_in_use_lists_changed_no_effect_settings() {
     let mut s = Settings::defaults();
-    s.set_flag("reload", cli()).unwrap();
+    s.set_flag("spew", cli()).unwrap();
     s.set_from_str("worker_tmp_dir", "/dev/shm", file(1))
         .unwrap();
     // Set explicitly, but to the default: nothing to warn about.
@@ -697,7 +697,7 @@ fn unsupported_in_use_lists_changed_no_effect_settings() {
     assert_eq!(
         used,
         [
-            ("reload", "not implemented yet"),
+            ("spew", "not implemented yet"),
             (
                 "worker_tmp_dir",
                 "rcorn's heartbeats live in shared memory, not in files"
