@@ -280,7 +280,7 @@ pub enum Phase {
     Exited,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Arbiter {
     settings: ArbiterSettings,
     phase: Phase,

@@ -85,6 +85,8 @@ pub struct Violation {
     pub what: String,
 }
 
+/// `Clone` so an exhaustive search can branch from any state.
+#[derive(Clone)]
 pub struct World {
     pub arbiter: Arbiter,
     settings: ArbiterSettings,
