@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use rcorn_core::arbiter::Signal;
+use rcorn_core::arbiter::{Notice, NoticeLevel, Signal};
 use sim::{run_schedule, sim_settings, Action, World};
 
 fn ok(world: Result<World, Box<(sim::Violation, World)>>) -> World {
@@ -209,4 +209,110 @@ fn ttou_stops_a_booting_worker_before_the_last_ready_one() {
             Action::Signal(Signal::Ttou),
         ],
     ));
+}
+
+#[test]
+fn a_reloaded_worker_count_takes_effect_and_never_below_one() {
+    // HUP re-reads the configuration: the adapter passes the new count.
+    let mut w = World::new(sim_settings(1), 10);
+    w.apply(Action::Advance(3_000)).unwrap();
+    w.arbiter.set_workers(3);
+    w.apply(Action::Signal(Signal::Hup)).unwrap();
+    w.settle().unwrap();
+    assert_eq!(w.arbiter.target(), 3);
+    assert_eq!(w.live_pids().len(), 3);
+    w.arbiter.set_workers(0);
+    w.apply(Action::Signal(Signal::Hup)).unwrap();
+    w.settle().unwrap();
+    assert_eq!(w.arbiter.target(), 1);
+    assert_eq!(w.live_pids().len(), 1);
+}
+
+/// gunicorn's lower-case signal names, as its log says them.
+const SIGNAL_NAMES: [(Signal, &str); 9] = [
+    (Signal::Hup, "hup"),
+    (Signal::Ttin, "ttin"),
+    (Signal::Ttou, "ttou"),
+    (Signal::Term, "term"),
+    (Signal::Int, "int"),
+    (Signal::Quit, "quit"),
+    (Signal::Usr1, "usr1"),
+    (Signal::Usr2, "usr2"),
+    (Signal::Winch, "winch"),
+];
+
+#[test]
+fn the_master_logs_in_gunicorns_words() {
+    let mut w = World::new(sim_settings(2), 11);
+    let mut run = |a: Action| w.apply(a).unwrap();
+    run(Action::Advance(3_000));
+    for (signal, _) in SIGNAL_NAMES {
+        if !matches!(signal, Signal::Term | Signal::Int | Signal::Quit) {
+            run(Action::Signal(signal));
+        }
+    }
+    run(Action::Advance(3_000));
+    run(Action::Hang(0));
+    run(Action::Advance(8_000));
+    run(Action::OomKill(0));
+    run(Action::Advance(3_000));
+    run(Action::Crash(0));
+    run(Action::Advance(3_000));
+    run(Action::BootFailNext);
+    run(Action::Crash(0));
+    w.settle().unwrap();
+    assert_eq!(w.exit_code(), Some(3));
+
+    let mut seen = std::collections::BTreeSet::new();
+    for notice in w.notices() {
+        let line = notice.to_string();
+        let (kind, expected, level) = match *notice {
+            Notice::HandlingSignal(s) => {
+                let name = SIGNAL_NAMES.iter().find(|(t, _)| *t == s).unwrap().1;
+                (
+                    "signal",
+                    format!("Handling signal: {name}"),
+                    NoticeLevel::Info,
+                )
+            }
+            Notice::WorkerTimeout { pid } => (
+                "timeout",
+                format!("WORKER TIMEOUT (pid:{pid})"),
+                NoticeLevel::Critical,
+            ),
+            Notice::KilledBySigkill { pid } => (
+                "oom",
+                format!("Worker (pid:{pid}) was sent SIGKILL! Perhaps out of memory?"),
+                NoticeLevel::Error,
+            ),
+            Notice::WorkerExited { pid, code } => (
+                "exit",
+                format!("Worker (pid:{pid}) exited with code {code}"),
+                NoticeLevel::Error,
+            ),
+            Notice::WorkerSignaled { pid, signal } => (
+                "signaled",
+                format!("Worker (pid:{pid}) was sent signal {signal}!"),
+                NoticeLevel::Error,
+            ),
+            Notice::WinchIgnored => (
+                "winch",
+                "SIGWINCH ignored. Not daemonized".to_string(),
+                NoticeLevel::Info,
+            ),
+            Notice::BootFailed => (
+                "boot",
+                "Worker failed to boot.".to_string(),
+                NoticeLevel::Critical,
+            ),
+            _ => continue,
+        };
+        assert_eq!(line, expected);
+        assert_eq!(notice.level(), level, "{line}");
+        seen.insert(kind);
+    }
+    let all = [
+        "boot", "exit", "oom", "signal", "signaled", "timeout", "winch",
+    ];
+    assert_eq!(seen.into_iter().collect::<Vec<_>>(), all);
 }
