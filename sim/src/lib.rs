@@ -148,6 +148,10 @@ pub struct World {
     hooks: Vec<Hook>,
     reopened_logs: usize,
     reexecs: usize,
+    /// The end of the last back-off the master announced (7).
+    backing_off_until: Option<Instant>,
+    /// The exit code the first reason to stop calls for (4, 7).
+    stop_code: Option<i32>,
 }
 
 /// Simulated time for everything to settle after the last fault.
@@ -184,6 +188,8 @@ impl World {
             hooks: Vec::new(),
             reopened_logs: 0,
             reexecs: 0,
+            backing_off_until: None,
+            stop_code: None,
         };
         world.deliver(Event::Boot);
         world
@@ -215,6 +221,11 @@ impl World {
     /// Pids of the simulated processes not yet reaped.
     pub fn live_pids(&self) -> Vec<Pid> {
         self.procs.iter().map(|p| p.pid).collect()
+    }
+
+    /// Simulated time since the start.
+    pub fn now(&self) -> Instant {
+        self.now
     }
 
     fn at(&self) -> Duration {
@@ -259,6 +270,17 @@ impl World {
                 if self.hooks.last() != Some(&Hook::PreFork { id }) && self.bad_report.is_none() {
                     self.bad_report = Some((6, format!("worker {id} forked without pre_fork")));
                 }
+                if let Some(t) = self.backing_off_until.filter(|&t| self.now < t) {
+                    if self.bad_report.is_none() {
+                        self.bad_report = Some((
+                            7,
+                            format!(
+                                "worker {id} forked during a back-off announced until {:?}",
+                                t.since_epoch()
+                            ),
+                        ));
+                    }
+                }
                 let event = if std::mem::take(&mut self.fork_fail_next) {
                     Event::SpawnFailed { id }
                 } else {
@@ -299,6 +321,9 @@ impl World {
                             ));
                         }
                     }
+                    Notice::SpawnFailed { retry_in } | Notice::CrashLoop { retry_in } => {
+                        self.backing_off_until = Some(self.now + retry_in)
+                    }
                     Notice::BootFailed | Notice::AppLoadFailed => {
                         self.halted_for_boot_failure = true
                     }
@@ -307,6 +332,10 @@ impl World {
                 self.notices.push(notice);
             }
             Command::Hook(hook) => {
+                // A reload is the operator's "try again": it ends a back-off.
+                if hook == Hook::OnReload {
+                    self.backing_off_until = None;
+                }
                 if let Hook::ChildExit { pid, .. } = hook {
                     // Called as the worker is reaped, before it leaves the
                     // table: it must be one of ours.
@@ -406,6 +435,7 @@ impl World {
                     && self.stop_since.is_none()
                 {
                     self.stop_since = Some(self.now);
+                    self.stop_code = Some(0);
                 }
                 let before = self.signal_effects();
                 self.deliver(Event::Signal(signal));
@@ -532,6 +562,7 @@ impl World {
             self.reaped += 1;
             if status == ExitStatus::Code(3) && self.stop_since.is_none() {
                 self.stop_since = Some(now);
+                self.stop_code = Some(3);
             }
             let stopping = matches!(self.arbiter.phase(), Phase::Stopping { .. });
             let before = (self.notices.len(), self.hooks.len());
@@ -795,6 +826,15 @@ impl World {
                     ),
                 ));
             }
+        }
+        if self.exit_code.is_some() && self.exit_code != self.stop_code {
+            return Err(self.violation(
+                4,
+                format!(
+                    "master exited with {:?}; its first reason to stop calls for {:?}",
+                    self.exit_code, self.stop_code
+                ),
+            ));
         }
         if self.exit_code.is_some() && !self.procs.is_empty() {
             return Err(self.violation(

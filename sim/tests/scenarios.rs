@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use rcorn_core::arbiter::{Notice, NoticeLevel, Signal};
+use rcorn_core::arbiter::{ArbiterSettings, Notice, NoticeLevel, Signal};
 use sim::{run_schedule, sim_settings, Action, World};
 
 fn ok(world: Result<World, Box<(sim::Violation, World)>>) -> World {
@@ -315,4 +315,102 @@ fn the_master_logs_in_gunicorns_words() {
         "boot", "exit", "oom", "signal", "signaled", "timeout", "winch",
     ];
     assert_eq!(seen.into_iter().collect::<Vec<_>>(), all);
+}
+
+#[test]
+fn repeated_fork_failures_back_off_exponentially_up_to_the_maximum() {
+    let settings = sim_settings(1);
+    let mut w = World::new(settings.clone(), 12);
+    w.apply(Action::Advance(3_000)).unwrap();
+    // The worker dies young, and from then on every fork fails.
+    w.apply(Action::ForkFailNext).unwrap();
+    w.apply(Action::Crash(0)).unwrap();
+    for _ in 0..1_000 {
+        w.apply(Action::ForkFailNext).unwrap();
+        w.apply(Action::Advance(50)).unwrap();
+    }
+    let delays: Vec<Duration> = w
+        .notices()
+        .iter()
+        .filter_map(|n| match n {
+            Notice::SpawnFailed { retry_in } | Notice::CrashLoop { retry_in } => Some(*retry_in),
+            _ => None,
+        })
+        .collect();
+    // The first failure after a young death is retried at once; then the
+    // delay starts at backoff_initial and doubles up to backoff_max.
+    assert_eq!(
+        delays.first(),
+        Some(&settings.backoff_initial),
+        "{delays:?}"
+    );
+    for pair in delays.windows(2) {
+        assert_eq!(
+            pair[1],
+            (pair[0] * 2).min(settings.backoff_max),
+            "{delays:?}"
+        );
+    }
+    assert_eq!(delays.last(), Some(&settings.backoff_max), "{delays:?}");
+    // Every attempt failed: none got through during a back-off (the world
+    // checks that), and the only worker ever forked is the first.
+    assert_eq!(w.spawned(), 1);
+}
+
+#[test]
+fn a_worker_that_lived_a_full_crash_window_does_not_count_as_dying_young() {
+    let settings = sim_settings(1);
+    let window = settings.crash_window.as_millis() as u32;
+    let mut w = World::new(settings, 13);
+    // One young death (replaced at once), then the replacement lives
+    // exactly crash_window before it dies too.
+    w.apply(Action::Advance(1_000)).unwrap();
+    w.apply(Action::Crash(0)).unwrap();
+    w.apply(Action::Advance(window)).unwrap();
+    w.apply(Action::Crash(0)).unwrap();
+    assert!(
+        !w.notices()
+            .iter()
+            .any(|n| matches!(n, Notice::CrashLoop { .. })),
+        "{:?}",
+        w.notices()
+    );
+    assert_eq!(w.spawned(), 3, "both replaced at once");
+    // Whereas two young deaths in a row start a back-off.
+    w.apply(Action::Advance(1_000)).unwrap();
+    w.apply(Action::Crash(0)).unwrap();
+    w.apply(Action::Advance(1)).unwrap();
+    w.apply(Action::Crash(0)).unwrap();
+    assert!(w
+        .notices()
+        .iter()
+        .any(|n| matches!(n, Notice::CrashLoop { .. })));
+    w.settle().unwrap();
+}
+
+#[test]
+fn a_zero_timeout_disables_the_silence_check_and_its_wake_ups() {
+    let settings = ArbiterSettings {
+        timeout: Duration::ZERO,
+        ..sim_settings(2)
+    };
+    let graceful = settings.graceful_timeout;
+    let mut w = World::new(settings, 14);
+    w.apply(Action::Advance(3_000)).unwrap();
+    assert_eq!(
+        w.arbiter.next_deadline(),
+        None,
+        "an idle master without a timeout has nothing to wake up for"
+    );
+    w.apply(Action::Hang(0)).unwrap();
+    w.apply(Action::Advance(60_000)).unwrap();
+    assert!(!w
+        .notices()
+        .iter()
+        .any(|n| matches!(n, Notice::WorkerTimeout { .. })));
+    assert_eq!(w.spawned(), 2);
+    // A worker told to stop is woken for at graceful_timeout only.
+    w.apply(Action::Signal(Signal::Ttou)).unwrap();
+    assert_eq!(w.arbiter.next_deadline(), Some(w.now() + graceful));
+    w.settle().unwrap();
 }
