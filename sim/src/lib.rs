@@ -152,7 +152,12 @@ pub struct World {
     backing_off_until: Option<Instant>,
     /// The exit code the first reason to stop calls for (4, 7).
     stop_code: Option<i32>,
+    /// When the first INT/QUIT came (4).
+    quick_since: Option<Instant>,
 }
+
+/// How long a worker takes to exit on INT/QUIT.
+const QUICK_EXIT: Duration = Duration::from_millis(5);
 
 /// Simulated time for everything to settle after the last fault.
 const SETTLE: Duration = Duration::from_secs(300);
@@ -190,6 +195,7 @@ impl World {
             reexecs: 0,
             backing_off_until: None,
             stop_code: None,
+            quick_since: None,
         };
         world.deliver(Event::Boot);
         world
@@ -404,10 +410,20 @@ impl World {
                     p.exit_at = Some((now + Duration::from_millis(5), ExitStatus::Signaled(6)));
                 }
             }
-            KillSignal::Term | KillSignal::Int | KillSignal::Quit => {
+            // TERM: finish the requests in hand (up to 800 ms here).
+            KillSignal::Term => {
                 p.told_to_stop = true;
                 if !hung && p.exit_at.is_none() {
                     p.exit_at = Some((now + grace, ExitStatus::Code(0)));
+                }
+            }
+            // INT/QUIT: exit at once, even while draining after a TERM.
+            KillSignal::Int | KillSignal::Quit => {
+                p.told_to_stop = true;
+                let quick = now + QUICK_EXIT;
+                // A worker still booting (even one bound to fail) quits too.
+                if !hung && p.exit_at.is_none_or(|(t, _)| t > quick) {
+                    p.exit_at = Some((quick, ExitStatus::Code(0)));
                 }
             }
             KillSignal::Usr1 => p.usr1 += 1,
@@ -436,6 +452,9 @@ impl World {
                 {
                     self.stop_since = Some(self.now);
                     self.stop_code = Some(0);
+                }
+                if matches!(signal, Signal::Int | Signal::Quit) && self.quick_since.is_none() {
+                    self.quick_since = Some(self.now);
                 }
                 let before = self.signal_effects();
                 self.deliver(Event::Signal(signal));
@@ -822,6 +841,25 @@ impl World {
                     4,
                     format!(
                         "stop began at {:?}; master still running",
+                        since.since_epoch()
+                    ),
+                ));
+            }
+        }
+        if let Some(since) = self.quick_since {
+            // INT/QUIT is quick: every worker that still listens is gone
+            // promptly, even if a graceful TERM came first.
+            let bound = since + QUICK_EXIT + Duration::from_millis(50);
+            if let Some(p) = self
+                .procs
+                .iter()
+                .find(|p| p.hung_since.is_none() && self.now > bound)
+            {
+                return Err(self.violation(
+                    4,
+                    format!(
+                        "pid {} still running after INT/QUIT at {:?}",
+                        p.pid,
                         since.since_epoch()
                     ),
                 ));

@@ -414,3 +414,23 @@ fn a_zero_timeout_disables_the_silence_check_and_its_wake_ups() {
     assert_eq!(w.arbiter.next_deadline(), Some(w.now() + graceful));
     w.settle().unwrap();
 }
+
+#[test]
+fn int_during_a_graceful_stop_makes_it_quick() {
+    // The world checks that every listening worker is gone within a few
+    // milliseconds of the INT, though TERM lets them drain for longer.
+    for seed in 0..20 {
+        let w = ok(run_schedule(
+            &sim_settings(3),
+            seed,
+            &[
+                Action::Advance(3_000),
+                Action::Signal(Signal::Term),
+                Action::Advance(1),
+                Action::Signal(Signal::Int),
+                Action::Advance(100),
+            ],
+        ));
+        assert_eq!(w.exit_code(), Some(0));
+    }
+}
