@@ -84,6 +84,11 @@ struct Proc {
     /// Hung since this instant: no heartbeats, deaf to all but SIGKILL.
     hung_since: Option<Instant>,
     aborted: bool,
+    /// The last heartbeat the master was told of.
+    last_beat: Instant,
+    /// The first TERM/INT/QUIT, and the SIGABRT, the master sent it.
+    asked_to_stop_at: Option<Instant>,
+    aborted_at: Option<Instant>,
     killed: bool,
     told_to_stop: bool,
     /// SIGUSR1s received (reopen your logs).
@@ -305,6 +310,9 @@ impl World {
                         exit_at,
                         hung_since: None,
                         aborted: false,
+                        last_beat: self.now,
+                        asked_to_stop_at: None,
+                        aborted_at: None,
                         killed: false,
                         told_to_stop: false,
                         usr1: 0,
@@ -377,6 +385,41 @@ impl World {
             // to come shows only later, through silence or an exit.
             .filter(|p| p.pid != pid && p.state == ProcState::Ready && !p.told_to_stop)
             .count();
+        let phase_deadline_passed = self
+            .stop_since
+            .is_some_and(|t| now >= t + self.settings.graceful_timeout);
+        let too_early = self
+            .procs
+            .iter()
+            .find(|p| p.pid == pid)
+            .and_then(|p| match signal {
+                KillSignal::Abort if now.saturating_since(p.last_beat) <= self.settings.timeout => {
+                    Some((
+                        2,
+                        format!(
+                            "SIGABRT to pid {pid}, which beat at {:?}",
+                            p.last_beat.since_epoch()
+                        ),
+                    ))
+                }
+                KillSignal::Kill if phase_deadline_passed => None,
+                KillSignal::Kill => match (p.aborted_at, p.asked_to_stop_at) {
+                    (Some(t), _) if now < t + self.settings.abort_grace => Some((
+                        2,
+                        format!("SIGKILL to pid {pid} before the abort grace ran out"),
+                    )),
+                    (None, Some(t)) if now < t + self.settings.graceful_timeout => Some((
+                        4,
+                        format!("SIGKILL to pid {pid} before graceful_timeout ran out"),
+                    )),
+                    (None, None) => Some((4, format!("SIGKILL to pid {pid}, never asked to stop"))),
+                    _ => None,
+                },
+                _ => None,
+            });
+        if too_early.is_some() && self.bad_report.is_none() {
+            self.bad_report = too_early;
+        }
         let Some(p) = self.procs.iter_mut().find(|p| p.pid == pid) else {
             self.bad_signal = Some(format!(
                 "{signal:?} sent to pid {pid}, which is not a live worker"
@@ -406,6 +449,7 @@ impl World {
             }
             KillSignal::Abort => {
                 p.aborted = true;
+                p.aborted_at.get_or_insert(now);
                 if !hung && p.exit_at.is_none() {
                     p.exit_at = Some((now + Duration::from_millis(5), ExitStatus::Signaled(6)));
                 }
@@ -413,6 +457,7 @@ impl World {
             // TERM: finish the requests in hand (up to 800 ms here).
             KillSignal::Term => {
                 p.told_to_stop = true;
+                p.asked_to_stop_at.get_or_insert(now);
                 if !hung && p.exit_at.is_none() {
                     p.exit_at = Some((now + grace, ExitStatus::Code(0)));
                 }
@@ -420,6 +465,7 @@ impl World {
             // INT/QUIT: exit at once, even while draining after a TERM.
             KillSignal::Int | KillSignal::Quit => {
                 p.told_to_stop = true;
+                p.asked_to_stop_at.get_or_insert(now);
                 let quick = now + QUICK_EXIT;
                 // A worker still booting (even one bound to fail) quits too.
                 if !hung && p.exit_at.is_none_or(|(t, _)| t > quick) {
@@ -613,6 +659,9 @@ impl World {
             .map(|p| p.pid)
             .collect();
         for pid in beating {
+            if let Some(p) = self.procs.iter_mut().find(|p| p.pid == pid) {
+                p.last_beat = now;
+            }
             self.deliver(Event::Heartbeat { pid });
         }
         if self.arbiter.next_deadline().is_some_and(|d| d <= now) {

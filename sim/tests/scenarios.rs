@@ -434,3 +434,31 @@ fn int_during_a_graceful_stop_makes_it_quick() {
         assert_eq!(w.exit_code(), Some(0));
     }
 }
+
+#[test]
+fn a_worker_silent_for_exactly_the_timeout_is_not_aborted_yet() {
+    // Two hung workers whose last beats are 1 ms apart: the master wakes
+    // for the first one's timeout, when the second has been silent for
+    // exactly `timeout`, which is not yet too long (gunicorn aborts only
+    // past it). The world checks every SIGABRT against the last beat.
+    let mut w = World::new(sim_settings(3), 15);
+    let mut run = |a: Action| w.apply(a).unwrap();
+    run(Action::Advance(3_000));
+    // A crash wakes the master, which takes everyone's beat; then the
+    // second worker hangs.
+    run(Action::Crash(2));
+    run(Action::Hang(1));
+    run(Action::Advance(1));
+    // Another wake 1 ms later (the replacement crashes), then the first
+    // worker hangs too.
+    run(Action::Crash(2));
+    run(Action::Hang(0));
+    run(Action::Advance(8_000));
+    let timeouts = w
+        .notices()
+        .iter()
+        .filter(|n| matches!(n, Notice::WorkerTimeout { .. }))
+        .count();
+    assert_eq!(timeouts, 2);
+    w.settle().unwrap();
+}
