@@ -802,13 +802,17 @@ impl World {
         }
         // The master's table is the process table: a worker is in it from
         // its fork until it is reaped (5, 6).
-        let mut ours: Vec<Pid> = self.arbiter.workers().iter().map(|w| w.pid).collect();
-        let mut listed: Vec<Pid> = self.arbiter.worker_pids().collect();
-        let mut theirs = self.live_pids();
-        ours.sort_unstable();
-        listed.sort_unstable();
-        theirs.sort_unstable();
-        if ours != theirs || listed != theirs {
+        let workers = self.arbiter.workers();
+        let same = workers.len() == self.procs.len()
+            && self.arbiter.worker_pids().count() == self.procs.len()
+            && self.procs.iter().all(|p| {
+                workers.iter().any(|w| w.pid == p.pid)
+                    && self.arbiter.worker_pids().any(|q| q == p.pid)
+            });
+        if !same {
+            let ours: Vec<Pid> = workers.iter().map(|w| w.pid).collect();
+            let listed: Vec<Pid> = self.arbiter.worker_pids().collect();
+            let theirs = self.live_pids();
             return Err(self.violation(
                 6,
                 format!("master knows workers {ours:?} ({listed:?}); processes are {theirs:?}"),
