@@ -883,6 +883,22 @@ impl World {
             }
         }
         if let Some(since) = self.stop_since {
+            // graceful_timeout after the stop began, a worker that ignored
+            // it is SIGKILLed, whatever its own deadline.
+            let due = since + self.settings.graceful_timeout + slack;
+            if self.now > due {
+                if let Some(p) = self.procs.iter().find(|p| !p.killed) {
+                    return Err(self.violation(
+                        4,
+                        format!(
+                            "pid {} alive and not SIGKILLed graceful_timeout after the stop",
+                            p.pid
+                        ),
+                    ));
+                }
+            }
+        }
+        if let Some(since) = self.stop_since {
             // Everything but hung workers stops within graceful_timeout;
             // those are killed then; the master exits once all are reaped.
             let bound = since
