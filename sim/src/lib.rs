@@ -229,6 +229,14 @@ impl World {
         &self.notices
     }
 
+    /// Simulated processes still booting.
+    pub fn booting(&self) -> usize {
+        self.procs
+            .iter()
+            .filter(|p| matches!(p.state, ProcState::Booting { .. }))
+            .count()
+    }
+
     /// Pids of the simulated processes not yet reaped.
     pub fn live_pids(&self) -> Vec<Pid> {
         self.procs.iter().map(|p| p.pid).collect()

@@ -462,3 +462,40 @@ fn a_worker_silent_for_exactly_the_timeout_is_not_aborted_yet() {
     assert_eq!(timeouts, 2);
     w.settle().unwrap();
 }
+
+#[test]
+fn missing_workers_are_forked_together_unless_backing_off() {
+    // At boot, every worker at once.
+    let mut w = World::new(sim_settings(3), 16);
+    assert_eq!(w.spawned(), 3);
+    // One worker dying young is no crash loop: a raised target is filled
+    // at once at the next event.
+    w.apply(Action::Advance(3_000)).unwrap();
+    w.apply(Action::Crash(0)).unwrap();
+    assert_eq!(w.spawned(), 4);
+    w.arbiter.set_workers(5);
+    w.apply(Action::Signal(Signal::Usr1)).unwrap();
+    assert_eq!(w.spawned(), 6);
+    w.settle().unwrap();
+}
+
+#[test]
+fn during_a_crash_loop_workers_are_probed_one_at_a_time() {
+    // Regression: each event after a back-off ran out forked one more
+    // worker, so heartbeats and a tick at one instant forked several.
+    let mut w = World::new(sim_settings(3), 17);
+    w.apply(Action::Advance(3_000)).unwrap();
+    // Three young deaths at one instant: the first is replaced at once,
+    // the next two start a back-off.
+    for _ in 0..3 {
+        w.apply(Action::Crash(0)).unwrap();
+    }
+    assert_eq!(w.spawned(), 4);
+    // From then on, no fork until the last one has booted.
+    for _ in 0..15_000 {
+        w.apply(Action::Advance(1)).unwrap();
+        assert!(w.booting() <= 1, "{} booting at once", w.booting());
+    }
+    assert_eq!(w.spawned(), 6);
+    w.settle().unwrap();
+}
