@@ -280,7 +280,7 @@ pub enum Phase {
     Exited,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Arbiter {
     settings: ArbiterSettings,
     phase: Phase,
@@ -690,11 +690,17 @@ impl Arbiter {
             self.spawn_not_before = None;
         }
         if live_current < target && self.spawn_not_before.is_none() {
-            // While backing off, probe with one worker at a time.
-            let count = if self.young_deaths > 1 {
-                1
-            } else {
-                target - live_current
+            // While backing off, probe with one worker at a time: no other
+            // until the probe has booted (or died and backed off again).
+            let probing = self
+                .workers
+                .iter()
+                .any(|w| w.generation == generation && w.state == WorkerState::Booting)
+                || !self.pending_spawns.is_empty();
+            let count = match (self.young_deaths > 1, probing) {
+                (false, _) => target - live_current,
+                (true, false) => 1,
+                (true, true) => 0,
             };
             for _ in 0..count {
                 let id = self.next_id;

@@ -50,7 +50,6 @@ impl HeartbeatSlot {
     }
 }
 
-#[cfg(not(loom))]
 impl Default for HeartbeatSlot {
     fn default() -> Self {
         Self::new()

@@ -5,11 +5,20 @@
 //! that stop heartbeats, fork failures) and signals, all from one seeded
 //! RNG. After every step it checks the lifecycle invariants of DESIGN.md
 //! §4; a broken one is returned as a [`Violation`] naming it.
+//!
+//! Beyond the process table it also holds the master to what it reports
+//! and calls: its worker table is the process table; each HUP starts one
+//! generation; TTIN/TTOU/USR1/USR2/WINCH do what gunicorn's do, with their
+//! hooks; every signal is logged in the order sent; every reaped worker
+//! gets `child_exit` and the log line its death calls for (none when the
+//! master asked for it); every fork is preceded by `pre_fork` and every
+//! SIGABRT by "WORKER TIMEOUT".
 
 use std::time::Duration;
 
 use rcorn_core::arbiter::{
-    Arbiter, ArbiterSettings, Command, Event, ExitStatus, KillSignal, Notice, Phase, Pid, Signal,
+    Arbiter, ArbiterSettings, Command, Event, ExitStatus, Hook, KillSignal, Notice, Phase, Pid,
+    Signal,
 };
 use rcorn_core::time::Instant;
 
@@ -56,6 +65,8 @@ pub enum Action {
     ForkFailNext,
     /// A process that is not a worker is reaped (a re-parented grandchild).
     ReapStranger,
+    /// The n-th live worker is SIGKILLed by someone else (the OOM killer).
+    OomKill(u8),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,8 +84,25 @@ struct Proc {
     /// Hung since this instant: no heartbeats, deaf to all but SIGKILL.
     hung_since: Option<Instant>,
     aborted: bool,
+    /// The last heartbeat the master was told of.
+    last_beat: Instant,
+    /// The first TERM/INT/QUIT, and the SIGABRT, the master sent it.
+    asked_to_stop_at: Option<Instant>,
+    aborted_at: Option<Instant>,
     killed: bool,
     told_to_stop: bool,
+    /// SIGUSR1s received (reopen your logs).
+    usr1: u32,
+}
+
+/// What a signal may change, seen before it is handled.
+struct SignalEffects {
+    target: u32,
+    hooks: usize,
+    notices: usize,
+    reopened_logs: usize,
+    reexecs: usize,
+    usr1: Vec<(Pid, u32)>,
 }
 
 /// A broken invariant: which one (DESIGN.md §4 numbering) and what happened.
@@ -85,6 +113,8 @@ pub struct Violation {
     pub what: String,
 }
 
+/// `Clone` so an exhaustive search can branch from any state.
+#[derive(Clone)]
 pub struct World {
     pub arbiter: Arbiter,
     settings: ArbiterSettings,
@@ -111,7 +141,28 @@ pub struct World {
     bad_signal: Option<String>,
     /// Set when the last ready worker was told to stop while running (3).
     left_none_ready: Option<String>,
+    /// Everything the master logged, in order.
+    notices: Vec<Notice>,
+    /// Signals sent and not yet handled or reported dropped, in order (9).
+    signals_pending: std::collections::VecDeque<Signal>,
+    /// Generations HUP should have started (3).
+    hups_while_running: u64,
+    /// Set when what the master logged or did disagrees with what happened.
+    bad_report: Option<(u8, String)>,
+    /// Server hooks called, in order.
+    hooks: Vec<Hook>,
+    reopened_logs: usize,
+    reexecs: usize,
+    /// The end of the last back-off the master announced (7).
+    backing_off_until: Option<Instant>,
+    /// The exit code the first reason to stop calls for (4, 7).
+    stop_code: Option<i32>,
+    /// When the first INT/QUIT came (4).
+    quick_since: Option<Instant>,
 }
+
+/// How long a worker takes to exit on INT/QUIT.
+const QUICK_EXIT: Duration = Duration::from_millis(5);
 
 /// Simulated time for everything to settle after the last fault.
 const SETTLE: Duration = Duration::from_secs(300);
@@ -140,6 +191,16 @@ impl World {
             keep_trace: false,
             bad_signal: None,
             left_none_ready: None,
+            notices: Vec::new(),
+            signals_pending: std::collections::VecDeque::new(),
+            hups_while_running: 0,
+            bad_report: None,
+            hooks: Vec::new(),
+            reopened_logs: 0,
+            reexecs: 0,
+            backing_off_until: None,
+            stop_code: None,
+            quick_since: None,
         };
         world.deliver(Event::Boot);
         world
@@ -161,6 +222,29 @@ impl World {
 
     pub fn spawned(&self) -> usize {
         self.spawned
+    }
+
+    /// Everything the master logged, in order.
+    pub fn notices(&self) -> &[Notice] {
+        &self.notices
+    }
+
+    /// Simulated processes still booting.
+    pub fn booting(&self) -> usize {
+        self.procs
+            .iter()
+            .filter(|p| matches!(p.state, ProcState::Booting { .. }))
+            .count()
+    }
+
+    /// Pids of the simulated processes not yet reaped.
+    pub fn live_pids(&self) -> Vec<Pid> {
+        self.procs.iter().map(|p| p.pid).collect()
+    }
+
+    /// Simulated time since the start.
+    pub fn now(&self) -> Instant {
+        self.now
     }
 
     fn at(&self) -> Duration {
@@ -202,6 +286,20 @@ impl World {
     fn execute(&mut self, command: Command, out: &mut Vec<Command>) {
         match command {
             Command::SpawnWorker { id } => {
+                if self.hooks.last() != Some(&Hook::PreFork { id }) && self.bad_report.is_none() {
+                    self.bad_report = Some((6, format!("worker {id} forked without pre_fork")));
+                }
+                if let Some(t) = self.backing_off_until.filter(|&t| self.now < t) {
+                    if self.bad_report.is_none() {
+                        self.bad_report = Some((
+                            7,
+                            format!(
+                                "worker {id} forked during a back-off announced until {:?}",
+                                t.since_epoch()
+                            ),
+                        ));
+                    }
+                }
                 let event = if std::mem::take(&mut self.fork_fail_next) {
                     Event::SpawnFailed { id }
                 } else {
@@ -220,8 +318,12 @@ impl World {
                         exit_at,
                         hung_since: None,
                         aborted: false,
+                        last_beat: self.now,
+                        asked_to_stop_at: None,
+                        aborted_at: None,
                         killed: false,
                         told_to_stop: false,
+                        usr1: 0,
                     });
                     self.spawned += 1;
                     Event::Spawned { id, pid }
@@ -229,13 +331,53 @@ impl World {
                 self.arbiter.handle(self.now, event, out);
             }
             Command::Kill { pid, signal } => self.kill(pid, signal),
-            Command::Log(Notice::HandlingSignal(_) | Notice::SignalDropped(_)) => {
-                self.signals_accounted += 1
+            Command::Log(notice) => {
+                match notice {
+                    Notice::HandlingSignal(s) | Notice::SignalDropped(s) => {
+                        self.signals_accounted += 1;
+                        let expected = self.signals_pending.pop_front();
+                        if expected != Some(s) && self.bad_report.is_none() {
+                            self.bad_report = Some((
+                                9,
+                                format!("{notice:?} logged; next signal sent was {expected:?}"),
+                            ));
+                        }
+                    }
+                    Notice::SpawnFailed { retry_in } | Notice::CrashLoop { retry_in } => {
+                        self.backing_off_until = Some(self.now + retry_in)
+                    }
+                    Notice::BootFailed | Notice::AppLoadFailed => {
+                        self.halted_for_boot_failure = true
+                    }
+                    _ => {}
+                }
+                self.notices.push(notice);
             }
-            Command::Log(Notice::BootFailed | Notice::AppLoadFailed) => {
-                self.halted_for_boot_failure = true
+            Command::Hook(hook) => {
+                // A reload is the operator's "try again": it ends a back-off.
+                if hook == Hook::OnReload {
+                    self.backing_off_until = None;
+                }
+                if let Hook::ChildExit { pid, .. } = hook {
+                    // Called as the worker is reaped, before it leaves the
+                    // table: it must be one of ours.
+                    if !self.arbiter.workers().iter().any(|w| w.pid == pid)
+                        && self.procs.iter().any(|p| p.pid == pid)
+                        && self.bad_report.is_none()
+                    {
+                        self.bad_report =
+                            Some((6, format!("child_exit for pid {pid}, not reaped")));
+                    }
+                }
+                self.hooks.push(hook)
             }
-            Command::Log(_) | Command::Hook(_) | Command::ReopenLogs | Command::ReExec => {}
+            Command::ReopenLogs => self.reopened_logs += 1,
+            Command::ReExec => {
+                if self.hooks.last() != Some(&Hook::PreExec) && self.bad_report.is_none() {
+                    self.bad_report = Some((9, "re-exec without the pre_exec hook".into()));
+                }
+                self.reexecs += 1
+            }
             Command::Exit { code } => self.exit_code = Some(code),
         }
     }
@@ -251,6 +393,41 @@ impl World {
             // to come shows only later, through silence or an exit.
             .filter(|p| p.pid != pid && p.state == ProcState::Ready && !p.told_to_stop)
             .count();
+        let phase_deadline_passed = self
+            .stop_since
+            .is_some_and(|t| now >= t + self.settings.graceful_timeout);
+        let too_early = self
+            .procs
+            .iter()
+            .find(|p| p.pid == pid)
+            .and_then(|p| match signal {
+                KillSignal::Abort if now.saturating_since(p.last_beat) <= self.settings.timeout => {
+                    Some((
+                        2,
+                        format!(
+                            "SIGABRT to pid {pid}, which beat at {:?}",
+                            p.last_beat.since_epoch()
+                        ),
+                    ))
+                }
+                KillSignal::Kill if phase_deadline_passed => None,
+                KillSignal::Kill => match (p.aborted_at, p.asked_to_stop_at) {
+                    (Some(t), _) if now < t + self.settings.abort_grace => Some((
+                        2,
+                        format!("SIGKILL to pid {pid} before the abort grace ran out"),
+                    )),
+                    (None, Some(t)) if now < t + self.settings.graceful_timeout => Some((
+                        4,
+                        format!("SIGKILL to pid {pid} before graceful_timeout ran out"),
+                    )),
+                    (None, None) => Some((4, format!("SIGKILL to pid {pid}, never asked to stop"))),
+                    _ => None,
+                },
+                _ => None,
+            });
+        if too_early.is_some() && self.bad_report.is_none() {
+            self.bad_report = too_early;
+        }
         let Some(p) = self.procs.iter_mut().find(|p| p.pid == pid) else {
             self.bad_signal = Some(format!(
                 "{signal:?} sent to pid {pid}, which is not a live worker"
@@ -267,6 +444,12 @@ impl World {
             ));
         }
         let hung = p.hung_since.is_some();
+        if signal == KillSignal::Abort
+            && self.notices.last() != Some(&Notice::WorkerTimeout { pid })
+            && self.bad_report.is_none()
+        {
+            self.bad_report = Some((2, format!("SIGABRT to pid {pid} without WORKER TIMEOUT")));
+        }
         match signal {
             KillSignal::Kill => {
                 p.killed = true;
@@ -274,17 +457,31 @@ impl World {
             }
             KillSignal::Abort => {
                 p.aborted = true;
+                p.aborted_at.get_or_insert(now);
                 if !hung && p.exit_at.is_none() {
                     p.exit_at = Some((now + Duration::from_millis(5), ExitStatus::Signaled(6)));
                 }
             }
-            KillSignal::Term | KillSignal::Int | KillSignal::Quit => {
+            // TERM: finish the requests in hand (up to 800 ms here).
+            KillSignal::Term => {
                 p.told_to_stop = true;
+                p.asked_to_stop_at.get_or_insert(now);
                 if !hung && p.exit_at.is_none() {
                     p.exit_at = Some((now + grace, ExitStatus::Code(0)));
                 }
             }
-            KillSignal::Usr1 | KillSignal::Winch => {}
+            // INT/QUIT: exit at once, even while draining after a TERM.
+            KillSignal::Int | KillSignal::Quit => {
+                p.told_to_stop = true;
+                p.asked_to_stop_at.get_or_insert(now);
+                let quick = now + QUICK_EXIT;
+                // A worker still booting (even one bound to fail) quits too.
+                if !hung && p.exit_at.is_none_or(|(t, _)| t > quick) {
+                    p.exit_at = Some((quick, ExitStatus::Code(0)));
+                }
+            }
+            KillSignal::Usr1 => p.usr1 += 1,
+            KillSignal::Winch => {}
         }
     }
 }
@@ -299,12 +496,25 @@ impl World {
             Action::Advance(ms) => self.advance(Duration::from_millis(u64::from(ms)))?,
             Action::Signal(signal) => {
                 self.signals_sent += 1;
+                self.signals_pending.push_back(signal);
+                let running = self.arbiter.phase() == Phase::Running;
+                if signal == Signal::Hup && running {
+                    self.hups_while_running += 1;
+                }
                 if matches!(signal, Signal::Term | Signal::Int | Signal::Quit)
                     && self.stop_since.is_none()
                 {
                     self.stop_since = Some(self.now);
+                    self.stop_code = Some(0);
                 }
+                if matches!(signal, Signal::Int | Signal::Quit) && self.quick_since.is_none() {
+                    self.quick_since = Some(self.now);
+                }
+                let before = self.signal_effects();
                 self.deliver(Event::Signal(signal));
+                if running {
+                    self.check_signal_handled(signal, before);
+                }
             }
             Action::Crash(n) => {
                 let now = self.now;
@@ -318,6 +528,14 @@ impl World {
                 let now = self.now;
                 if let Some(p) = self.nth_live(n) {
                     p.hung_since.get_or_insert(now);
+                }
+            }
+            Action::OomKill(n) => {
+                let now = self.now;
+                if let Some(p) = self.nth_live(n) {
+                    if p.exit_at.is_none() {
+                        p.exit_at = Some((now, ExitStatus::Signaled(9)));
+                    }
                 }
             }
             Action::BootFailNext => self.boot_fail_next = true,
@@ -417,8 +635,12 @@ impl World {
             self.reaped += 1;
             if status == ExitStatus::Code(3) && self.stop_since.is_none() {
                 self.stop_since = Some(now);
+                self.stop_code = Some(3);
             }
+            let stopping = matches!(self.arbiter.phase(), Phase::Stopping { .. });
+            let before = (self.notices.len(), self.hooks.len());
             self.deliver(Event::ChildExited { pid: p.pid, status });
+            self.check_exit_report(&p, status, stopping, before);
         }
         // Boots completing.
         let ready: Vec<Pid> = self
@@ -445,6 +667,9 @@ impl World {
             .map(|p| p.pid)
             .collect();
         for pid in beating {
+            if let Some(p) = self.procs.iter_mut().find(|p| p.pid == pid) {
+                p.last_beat = now;
+            }
             self.deliver(Event::Heartbeat { pid });
         }
         if self.arbiter.next_deadline().is_some_and(|d| d <= now) {
@@ -452,10 +677,179 @@ impl World {
         }
     }
 
+    fn signal_effects(&self) -> SignalEffects {
+        SignalEffects {
+            target: self.arbiter.target(),
+            hooks: self.hooks.len(),
+            notices: self.notices.len(),
+            reopened_logs: self.reopened_logs,
+            reexecs: self.reexecs,
+            usr1: self.procs.iter().map(|p| (p.pid, p.usr1)).collect(),
+        }
+    }
+
+    /// A signal handled while running does what gunicorn's does (8, 9).
+    fn check_signal_handled(&mut self, signal: Signal, before: SignalEffects) {
+        if self.bad_report.is_some() {
+            return;
+        }
+        let hooks = &self.hooks[before.hooks..];
+        let notices = &self.notices[before.notices..];
+        let old = before.target;
+        let target = self.arbiter.target();
+        let changed = [Hook::NworkersChanged {
+            new: target,
+            old: before.target,
+        }];
+        let wrong = match signal {
+            Signal::Ttin if target != old + 1 || !hooks.starts_with(&changed) => Some((
+                8,
+                format!("TTIN: target {old} -> {target}, hooks {hooks:?}"),
+            )),
+            Signal::Ttou
+                if target != old.saturating_sub(1).max(1)
+                    || hooks.starts_with(&changed) != (old > 1) =>
+            {
+                Some((
+                    8,
+                    format!("TTOU: target {old} -> {target}, hooks {hooks:?}"),
+                ))
+            }
+            Signal::Hup if hooks.first() != Some(&Hook::OnReload) => {
+                Some((9, format!("HUP without on_reload: {hooks:?}")))
+            }
+            Signal::Usr1 => {
+                // Every worker not being killed reopens its logs too.
+                let missed = self.procs.iter().filter(|p| !p.killed).find(|p| {
+                    before
+                        .usr1
+                        .iter()
+                        .any(|&(q, n)| q == p.pid && p.usr1 != n + 1)
+                });
+                if self.reopened_logs != before.reopened_logs + 1 {
+                    Some((9, "USR1 did not reopen the master's logs".into()))
+                } else {
+                    missed.map(|p| (9, format!("USR1 not passed on to pid {}", p.pid)))
+                }
+            }
+            // No new master is ever reported here, so each USR2 re-execs.
+            Signal::Usr2 if self.reexecs != before.reexecs + 1 => {
+                Some((9, "USR2 did not re-exec".into()))
+            }
+            Signal::Winch
+                if !self.settings.daemon
+                    && (target != old || !notices.contains(&Notice::WinchIgnored)) =>
+            {
+                Some((
+                    9,
+                    "WINCH when not daemonized must be ignored, and say so".into(),
+                ))
+            }
+            _ => None,
+        };
+        self.bad_report = wrong;
+    }
+
+    /// What the master logs about a reaped worker must match how it died:
+    /// an exit code other than 0 is reported with that code; a SIGKILL the
+    /// master did not send as "Perhaps out of memory?"; any other signal it
+    /// did not cause as that signal; a death it asked for, not at all.
+    fn check_exit_report(
+        &mut self,
+        p: &Proc,
+        status: ExitStatus,
+        stopping: bool,
+        (from, hooks_from): (usize, usize),
+    ) {
+        if self.bad_report.is_some() {
+            return;
+        }
+        let pid = p.pid;
+        let asked = p.told_to_stop || p.aborted || p.killed || stopping;
+        let expected = match status {
+            ExitStatus::Code(0) => None,
+            ExitStatus::Code(code) => Some(Notice::WorkerExited { pid, code }),
+            ExitStatus::Signaled(9) if !p.killed => Some(Notice::KilledBySigkill { pid }),
+            ExitStatus::Signaled(signal) if !asked => Some(Notice::WorkerSignaled { pid, signal }),
+            ExitStatus::Signaled(_) => None,
+        };
+        let reports: Vec<Notice> = self.notices[from..]
+            .iter()
+            .copied()
+            .filter(|n| {
+                matches!(n,
+                    Notice::WorkerExited { pid: q, .. }
+                    | Notice::KilledBySigkill { pid: q }
+                    | Notice::WorkerSignaled { pid: q, .. } if *q == pid)
+            })
+            .collect();
+        let hooked = self.hooks[hooks_from..]
+            .iter()
+            .any(|h| matches!(h, Hook::ChildExit { pid: q, .. } if *q == pid));
+        if !hooked {
+            self.bad_report = Some((6, format!("pid {pid} reaped without child_exit")));
+            return;
+        }
+        if reports != expected.into_iter().collect::<Vec<_>>() {
+            self.bad_report = Some((
+                6,
+                format!(
+                    "pid {pid} ended with {status:?} (asked to stop: {asked}); master logged {reports:?}"
+                ),
+            ));
+        }
+    }
+
     /// The invariants that must hold after every step.
     pub fn check(&mut self) -> Result<(), Violation> {
         if let Some(what) = self.bad_signal.take() {
             return Err(self.violation(5, what));
+        }
+        if let Some((invariant, what)) = self.bad_report.take() {
+            return Err(self.violation(invariant, what));
+        }
+        // The master's table is the process table: a worker is in it from
+        // its fork until it is reaped (5, 6).
+        let workers = self.arbiter.workers();
+        let same = workers.len() == self.procs.len()
+            && self.arbiter.worker_pids().count() == self.procs.len()
+            && self.procs.iter().all(|p| {
+                workers.iter().any(|w| w.pid == p.pid)
+                    && self.arbiter.worker_pids().any(|q| q == p.pid)
+            });
+        if !same {
+            let ours: Vec<Pid> = workers.iter().map(|w| w.pid).collect();
+            let listed: Vec<Pid> = self.arbiter.worker_pids().collect();
+            let theirs = self.live_pids();
+            return Err(self.violation(
+                6,
+                format!("master knows workers {ours:?} ({listed:?}); processes are {theirs:?}"),
+            ));
+        }
+        // Each HUP while running starts exactly one generation (3).
+        let generation = self.arbiter.generation();
+        if generation != self.hups_while_running {
+            return Err(self.violation(
+                3,
+                format!(
+                    "generation {generation} after {} HUPs",
+                    self.hups_while_running
+                ),
+            ));
+        }
+        if let Some(w) = self
+            .arbiter
+            .workers()
+            .iter()
+            .find(|w| w.generation > generation)
+        {
+            return Err(self.violation(
+                3,
+                format!(
+                    "pid {} of generation {} from the future",
+                    w.pid, w.generation
+                ),
+            ));
         }
         if let Some(what) = self.left_none_ready.take() {
             return Err(self.violation(3, what));
@@ -497,6 +891,22 @@ impl World {
             }
         }
         if let Some(since) = self.stop_since {
+            // graceful_timeout after the stop began, a worker that ignored
+            // it is SIGKILLed, whatever its own deadline.
+            let due = since + self.settings.graceful_timeout + slack;
+            if self.now > due {
+                if let Some(p) = self.procs.iter().find(|p| !p.killed) {
+                    return Err(self.violation(
+                        4,
+                        format!(
+                            "pid {} alive and not SIGKILLed graceful_timeout after the stop",
+                            p.pid
+                        ),
+                    ));
+                }
+            }
+        }
+        if let Some(since) = self.stop_since {
             // Everything but hung workers stops within graceful_timeout;
             // those are killed then; the master exits once all are reaped.
             let bound = since
@@ -512,6 +922,34 @@ impl World {
                     ),
                 ));
             }
+        }
+        if let Some(since) = self.quick_since {
+            // INT/QUIT is quick: every worker that still listens is gone
+            // promptly, even if a graceful TERM came first.
+            let bound = since + QUICK_EXIT + Duration::from_millis(50);
+            if let Some(p) = self
+                .procs
+                .iter()
+                .find(|p| p.hung_since.is_none() && self.now > bound)
+            {
+                return Err(self.violation(
+                    4,
+                    format!(
+                        "pid {} still running after INT/QUIT at {:?}",
+                        p.pid,
+                        since.since_epoch()
+                    ),
+                ));
+            }
+        }
+        if self.exit_code.is_some() && self.exit_code != self.stop_code {
+            return Err(self.violation(
+                4,
+                format!(
+                    "master exited with {:?}; its first reason to stop calls for {:?}",
+                    self.exit_code, self.stop_code
+                ),
+            ));
         }
         if self.exit_code.is_some() && !self.procs.is_empty() {
             return Err(self.violation(
@@ -558,6 +996,21 @@ impl World {
             .filter(|p| p.state == ProcState::Ready && !p.told_to_stop)
             .count();
         let target = self.arbiter.target() as usize;
+        let generation = self.arbiter.generation();
+        if let Some(w) = self
+            .arbiter
+            .workers()
+            .iter()
+            .find(|w| w.generation != generation)
+        {
+            return Err(self.violation(
+                3,
+                format!(
+                    "settled with pid {} of generation {}, current {generation}",
+                    w.pid, w.generation
+                ),
+            ));
+        }
         if serving != target || self.procs.len() != target {
             return Err(self.violation(
                 1,
@@ -610,7 +1063,8 @@ pub fn random_schedule(seed: u64, steps: usize) -> Vec<Action> {
             70..=76 => Action::Crash(rng.next_u64() as u8),
             77..=80 => Action::Hang(rng.next_u64() as u8),
             81..=83 => Action::ForkFailNext,
-            84..=85 => Action::ReapStranger,
+            84 => Action::ReapStranger,
+            85 => Action::OomKill(rng.next_u64() as u8),
             86 if rng.chance(20) => Action::BootFailNext,
             // A stop late in the schedule, so most runs exercise the
             // steady state first.

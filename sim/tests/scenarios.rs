@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use rcorn_core::arbiter::Signal;
+use rcorn_core::arbiter::{ArbiterSettings, Notice, NoticeLevel, Signal};
 use sim::{run_schedule, sim_settings, Action, World};
 
 fn ok(world: Result<World, Box<(sim::Violation, World)>>) -> World {
@@ -209,4 +209,293 @@ fn ttou_stops_a_booting_worker_before_the_last_ready_one() {
             Action::Signal(Signal::Ttou),
         ],
     ));
+}
+
+#[test]
+fn a_reloaded_worker_count_takes_effect_and_never_below_one() {
+    // HUP re-reads the configuration: the adapter passes the new count.
+    let mut w = World::new(sim_settings(1), 10);
+    w.apply(Action::Advance(3_000)).unwrap();
+    w.arbiter.set_workers(3);
+    w.apply(Action::Signal(Signal::Hup)).unwrap();
+    w.settle().unwrap();
+    assert_eq!(w.arbiter.target(), 3);
+    assert_eq!(w.live_pids().len(), 3);
+    w.arbiter.set_workers(0);
+    w.apply(Action::Signal(Signal::Hup)).unwrap();
+    w.settle().unwrap();
+    assert_eq!(w.arbiter.target(), 1);
+    assert_eq!(w.live_pids().len(), 1);
+}
+
+/// gunicorn's lower-case signal names, as its log says them.
+const SIGNAL_NAMES: [(Signal, &str); 9] = [
+    (Signal::Hup, "hup"),
+    (Signal::Ttin, "ttin"),
+    (Signal::Ttou, "ttou"),
+    (Signal::Term, "term"),
+    (Signal::Int, "int"),
+    (Signal::Quit, "quit"),
+    (Signal::Usr1, "usr1"),
+    (Signal::Usr2, "usr2"),
+    (Signal::Winch, "winch"),
+];
+
+#[test]
+fn the_master_logs_in_gunicorns_words() {
+    let mut w = World::new(sim_settings(2), 11);
+    let mut run = |a: Action| w.apply(a).unwrap();
+    run(Action::Advance(3_000));
+    for (signal, _) in SIGNAL_NAMES {
+        if !matches!(signal, Signal::Term | Signal::Int | Signal::Quit) {
+            run(Action::Signal(signal));
+        }
+    }
+    run(Action::Advance(3_000));
+    run(Action::Hang(0));
+    run(Action::Advance(8_000));
+    run(Action::OomKill(0));
+    run(Action::Advance(3_000));
+    run(Action::Crash(0));
+    run(Action::Advance(3_000));
+    run(Action::BootFailNext);
+    run(Action::Crash(0));
+    w.settle().unwrap();
+    assert_eq!(w.exit_code(), Some(3));
+
+    let mut seen = std::collections::BTreeSet::new();
+    for notice in w.notices() {
+        let line = notice.to_string();
+        let (kind, expected, level) = match *notice {
+            Notice::HandlingSignal(s) => {
+                let name = SIGNAL_NAMES.iter().find(|(t, _)| *t == s).unwrap().1;
+                (
+                    "signal",
+                    format!("Handling signal: {name}"),
+                    NoticeLevel::Info,
+                )
+            }
+            Notice::WorkerTimeout { pid } => (
+                "timeout",
+                format!("WORKER TIMEOUT (pid:{pid})"),
+                NoticeLevel::Critical,
+            ),
+            Notice::KilledBySigkill { pid } => (
+                "oom",
+                format!("Worker (pid:{pid}) was sent SIGKILL! Perhaps out of memory?"),
+                NoticeLevel::Error,
+            ),
+            Notice::WorkerExited { pid, code } => (
+                "exit",
+                format!("Worker (pid:{pid}) exited with code {code}"),
+                NoticeLevel::Error,
+            ),
+            Notice::WorkerSignaled { pid, signal } => (
+                "signaled",
+                format!("Worker (pid:{pid}) was sent signal {signal}!"),
+                NoticeLevel::Error,
+            ),
+            Notice::WinchIgnored => (
+                "winch",
+                "SIGWINCH ignored. Not daemonized".to_string(),
+                NoticeLevel::Info,
+            ),
+            Notice::BootFailed => (
+                "boot",
+                "Worker failed to boot.".to_string(),
+                NoticeLevel::Critical,
+            ),
+            _ => continue,
+        };
+        assert_eq!(line, expected);
+        assert_eq!(notice.level(), level, "{line}");
+        seen.insert(kind);
+    }
+    let all = [
+        "boot", "exit", "oom", "signal", "signaled", "timeout", "winch",
+    ];
+    assert_eq!(seen.into_iter().collect::<Vec<_>>(), all);
+}
+
+#[test]
+fn repeated_fork_failures_back_off_exponentially_up_to_the_maximum() {
+    let settings = sim_settings(1);
+    let mut w = World::new(settings.clone(), 12);
+    w.apply(Action::Advance(3_000)).unwrap();
+    // The worker dies young, and from then on every fork fails.
+    w.apply(Action::ForkFailNext).unwrap();
+    w.apply(Action::Crash(0)).unwrap();
+    for _ in 0..1_000 {
+        w.apply(Action::ForkFailNext).unwrap();
+        w.apply(Action::Advance(50)).unwrap();
+    }
+    let delays: Vec<Duration> = w
+        .notices()
+        .iter()
+        .filter_map(|n| match n {
+            Notice::SpawnFailed { retry_in } | Notice::CrashLoop { retry_in } => Some(*retry_in),
+            _ => None,
+        })
+        .collect();
+    // The first failure after a young death is retried at once; then the
+    // delay starts at backoff_initial and doubles up to backoff_max.
+    assert_eq!(
+        delays.first(),
+        Some(&settings.backoff_initial),
+        "{delays:?}"
+    );
+    for pair in delays.windows(2) {
+        assert_eq!(
+            pair[1],
+            (pair[0] * 2).min(settings.backoff_max),
+            "{delays:?}"
+        );
+    }
+    assert_eq!(delays.last(), Some(&settings.backoff_max), "{delays:?}");
+    // Every attempt failed: none got through during a back-off (the world
+    // checks that), and the only worker ever forked is the first.
+    assert_eq!(w.spawned(), 1);
+}
+
+#[test]
+fn a_worker_that_lived_a_full_crash_window_does_not_count_as_dying_young() {
+    let settings = sim_settings(1);
+    let window = settings.crash_window.as_millis() as u32;
+    let mut w = World::new(settings, 13);
+    // One young death (replaced at once), then the replacement lives
+    // exactly crash_window before it dies too.
+    w.apply(Action::Advance(1_000)).unwrap();
+    w.apply(Action::Crash(0)).unwrap();
+    w.apply(Action::Advance(window)).unwrap();
+    w.apply(Action::Crash(0)).unwrap();
+    assert!(
+        !w.notices()
+            .iter()
+            .any(|n| matches!(n, Notice::CrashLoop { .. })),
+        "{:?}",
+        w.notices()
+    );
+    assert_eq!(w.spawned(), 3, "both replaced at once");
+    // Whereas two young deaths in a row start a back-off.
+    w.apply(Action::Advance(1_000)).unwrap();
+    w.apply(Action::Crash(0)).unwrap();
+    w.apply(Action::Advance(1)).unwrap();
+    w.apply(Action::Crash(0)).unwrap();
+    assert!(w
+        .notices()
+        .iter()
+        .any(|n| matches!(n, Notice::CrashLoop { .. })));
+    w.settle().unwrap();
+}
+
+#[test]
+fn a_zero_timeout_disables_the_silence_check_and_its_wake_ups() {
+    let settings = ArbiterSettings {
+        timeout: Duration::ZERO,
+        ..sim_settings(2)
+    };
+    let graceful = settings.graceful_timeout;
+    let mut w = World::new(settings, 14);
+    w.apply(Action::Advance(3_000)).unwrap();
+    assert_eq!(
+        w.arbiter.next_deadline(),
+        None,
+        "an idle master without a timeout has nothing to wake up for"
+    );
+    w.apply(Action::Hang(0)).unwrap();
+    w.apply(Action::Advance(60_000)).unwrap();
+    assert!(!w
+        .notices()
+        .iter()
+        .any(|n| matches!(n, Notice::WorkerTimeout { .. })));
+    assert_eq!(w.spawned(), 2);
+    // A worker told to stop is woken for at graceful_timeout only.
+    w.apply(Action::Signal(Signal::Ttou)).unwrap();
+    assert_eq!(w.arbiter.next_deadline(), Some(w.now() + graceful));
+    w.settle().unwrap();
+}
+
+#[test]
+fn int_during_a_graceful_stop_makes_it_quick() {
+    // The world checks that every listening worker is gone within a few
+    // milliseconds of the INT, though TERM lets them drain for longer.
+    for seed in 0..20 {
+        let w = ok(run_schedule(
+            &sim_settings(3),
+            seed,
+            &[
+                Action::Advance(3_000),
+                Action::Signal(Signal::Term),
+                Action::Advance(1),
+                Action::Signal(Signal::Int),
+                Action::Advance(100),
+            ],
+        ));
+        assert_eq!(w.exit_code(), Some(0));
+    }
+}
+
+#[test]
+fn a_worker_silent_for_exactly_the_timeout_is_not_aborted_yet() {
+    // Two hung workers whose last beats are 1 ms apart: the master wakes
+    // for the first one's timeout, when the second has been silent for
+    // exactly `timeout`, which is not yet too long (gunicorn aborts only
+    // past it). The world checks every SIGABRT against the last beat.
+    let mut w = World::new(sim_settings(3), 15);
+    let mut run = |a: Action| w.apply(a).unwrap();
+    run(Action::Advance(3_000));
+    // A crash wakes the master, which takes everyone's beat; then the
+    // second worker hangs.
+    run(Action::Crash(2));
+    run(Action::Hang(1));
+    run(Action::Advance(1));
+    // Another wake 1 ms later (the replacement crashes), then the first
+    // worker hangs too.
+    run(Action::Crash(2));
+    run(Action::Hang(0));
+    run(Action::Advance(8_000));
+    let timeouts = w
+        .notices()
+        .iter()
+        .filter(|n| matches!(n, Notice::WorkerTimeout { .. }))
+        .count();
+    assert_eq!(timeouts, 2);
+    w.settle().unwrap();
+}
+
+#[test]
+fn missing_workers_are_forked_together_unless_backing_off() {
+    // At boot, every worker at once.
+    let mut w = World::new(sim_settings(3), 16);
+    assert_eq!(w.spawned(), 3);
+    // One worker dying young is no crash loop: a raised target is filled
+    // at once at the next event.
+    w.apply(Action::Advance(3_000)).unwrap();
+    w.apply(Action::Crash(0)).unwrap();
+    assert_eq!(w.spawned(), 4);
+    w.arbiter.set_workers(5);
+    w.apply(Action::Signal(Signal::Usr1)).unwrap();
+    assert_eq!(w.spawned(), 6);
+    w.settle().unwrap();
+}
+
+#[test]
+fn during_a_crash_loop_workers_are_probed_one_at_a_time() {
+    // Regression: each event after a back-off ran out forked one more
+    // worker, so heartbeats and a tick at one instant forked several.
+    let mut w = World::new(sim_settings(3), 17);
+    w.apply(Action::Advance(3_000)).unwrap();
+    // Three young deaths at one instant: the first is replaced at once,
+    // the next two start a back-off.
+    for _ in 0..3 {
+        w.apply(Action::Crash(0)).unwrap();
+    }
+    assert_eq!(w.spawned(), 4);
+    // From then on, no fork until the last one has booted.
+    for _ in 0..15_000 {
+        w.apply(Action::Advance(1)).unwrap();
+        assert!(w.booting() <= 1, "{} booting at once", w.booting());
+    }
+    assert_eq!(w.spawned(), 6);
+    w.settle().unwrap();
 }
