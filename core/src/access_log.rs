@@ -314,6 +314,32 @@ impl AccessLogFormat {
         Ok(AccessLogFormat { parts, unknown })
     }
 
+    /// Whether a `%({name}o)s` atom needs the response headers kept.
+    pub fn uses_response_headers(&self) -> bool {
+        self.parts.iter().any(|p| {
+            matches!(
+                p,
+                Part::Atom {
+                    atom: Atom::ResponseHeader,
+                    ..
+                }
+            )
+        })
+    }
+
+    /// The environ keys `%({name}e)s` atoms ask for (lower case, as gunicorn
+    /// looks them up).
+    pub fn environ_names(&self) -> impl Iterator<Item = &str> {
+        self.parts.iter().filter_map(|p| match p {
+            Part::Atom {
+                atom: Atom::Environ,
+                name,
+                ..
+            } => Some(name.as_str()),
+            _ => None,
+        })
+    }
+
     /// Atom names gunicorn does not know: they render as `-`, as in
     /// gunicorn, but are most likely typos worth a warning at start-up.
     pub fn unknown_atoms(&self) -> &[String] {

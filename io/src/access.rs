@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rcorn_core::access_log::{AccessLogFormat, AccessRecord};
 use rcorn_core::http::RequestHead;
 
-use crate::exchange::{Connection, ExchangeSummary};
+use crate::exchange::{Connection, ExchangeSummary, LogFields};
 use crate::stream::PeerAddr;
 
 pub struct AccessLogger {
@@ -21,6 +21,15 @@ impl AccessLogger {
             line: Vec::with_capacity(256),
             remote: String::new(),
         }
+    }
+
+    pub fn wants_response_headers(&self) -> bool {
+        self.format.uses_response_headers()
+    }
+
+    /// The environ keys the format prints (`%({name}e)s`), lower case.
+    pub fn environ_names(&self) -> Vec<String> {
+        self.format.environ_names().map(str::to_owned).collect()
     }
 
     pub fn log(&mut self, conn: &Connection, summary: &ExchangeSummary) {
@@ -41,6 +50,7 @@ impl AccessLogger {
             remote: &self.remote,
             summary,
             started,
+            fields: &conn.log_fields,
         };
         self.line.clear();
         self.format.render(&record, &mut self.line);
@@ -54,6 +64,7 @@ struct Record<'a> {
     remote: &'a str,
     summary: &'a ExchangeSummary,
     started: Duration,
+    fields: &'a LogFields,
 }
 
 impl AccessRecord for Record<'_> {
@@ -89,11 +100,20 @@ impl AccessRecord for Record<'_> {
             .last()
             .map(|(_, value)| value)
     }
-    fn response_header(&self, _lower_name: &str) -> Option<&[u8]> {
-        None
+    fn response_header(&self, lower_name: &str) -> Option<&[u8]> {
+        self.fields
+            .response_headers
+            .iter()
+            .rev()
+            .find(|(name, _)| name == lower_name)
+            .map(|(_, value)| value.as_slice())
     }
-    fn environ_var(&self, _name: &str) -> Option<String> {
-        None
+    fn environ_var(&self, lower_name: &str) -> Option<String> {
+        self.fields
+            .environ
+            .iter()
+            .find(|(name, _)| name == lower_name)
+            .map(|(_, value)| value.clone())
     }
     fn pid(&self) -> u32 {
         std::process::id()

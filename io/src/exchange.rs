@@ -46,7 +46,20 @@ pub struct Connection {
     /// The proxy the socket really connects to, when a PROXY preamble named
     /// another client. Trust decisions are about it, not about `peer`.
     pub via: Option<PeerAddr>,
+    /// What the access log needs beyond the request head, kept only when
+    /// its format asks for it.
+    pub log_fields: LogFields,
     pub server: ServerAddr,
+}
+
+/// Response headers (`%({name}o)s`) and environ values (`%({name}e)s`) of
+/// the last exchange, for the access log.
+#[derive(Default)]
+pub struct LogFields {
+    /// Lower-case name and value, in the order the application gave them.
+    pub response_headers: Vec<(String, Vec<u8>)>,
+    /// Lower-case environ key and `str()` of its value.
+    pub environ: Vec<(String, String)>,
 }
 
 impl Connection {
@@ -124,6 +137,8 @@ pub struct ExchangeContext<'a> {
     /// (false while it drains, and for its last request before
     /// `max_requests`): the response says `Connection: close` otherwise.
     pub keep_alive: bool,
+    /// The access log prints response headers: keep them in `log_fields`.
+    pub keep_response_headers: bool,
 }
 
 #[derive(Default)]
@@ -189,6 +204,8 @@ impl<'a> Exchange<'a> {
     /// Starts an exchange for the head the decoder has just produced.
     pub fn new(conn: &'a mut Connection, ctx: ExchangeContext<'a>) -> Option<Exchange<'a>> {
         conn.decoder.head()?;
+        conn.log_fields.response_headers.clear();
+        conn.log_fields.environ.clear();
         Some(Exchange {
             conn,
             ctx,
@@ -369,6 +386,8 @@ impl<'a> Exchange<'a> {
             return Err(ExchangeError::Protocol("response already started".into()));
         }
         let facts = self.facts();
+        // A response begun again after an error starts a fresh header list.
+        self.conn.log_fields.response_headers.clear();
         self.conn
             .encoder
             .start(facts, status, reason, &mut self.conn.out)
@@ -387,7 +406,23 @@ impl<'a> Exchange<'a> {
         self.conn
             .encoder
             .header(name, value, &mut self.conn.out)
-            .map_err(|e| ExchangeError::Protocol(e.to_string()))
+            .map_err(|e| ExchangeError::Protocol(e.to_string()))?;
+        if self.ctx.keep_response_headers {
+            let name = String::from_utf8_lossy(name).to_ascii_lowercase();
+            self.conn
+                .log_fields
+                .response_headers
+                .push((name, value.to_vec()));
+        }
+        Ok(())
+    }
+
+    /// Keeps an environ value for the access log's `%({name}e)s`.
+    pub fn log_environ(&mut self, lower_name: &str, value: String) {
+        self.conn
+            .log_fields
+            .environ
+            .push((lower_name.to_owned(), value));
     }
 
     /// Ends the head; `body_len_hint` is the body's length when the

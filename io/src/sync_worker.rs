@@ -287,6 +287,7 @@ impl<A: App> Worker<'_, A> {
                 out: Vec::with_capacity(4096),
                 peer,
                 via: None,
+                log_fields: Default::default(),
                 server: entry.server.clone(),
             };
             let slot = self.free.pop().unwrap_or_else(|| {
@@ -418,6 +419,11 @@ impl<A: App> Worker<'_, A> {
             io_timeout: self.cfg.io_timeout,
             forwarded_scheme,
             keep_alive: self.lifecycle.may_keep_alive(),
+            keep_response_headers: self
+                .cfg
+                .access_log
+                .as_ref()
+                .is_some_and(AccessLogger::wants_response_headers),
         };
         let Some(mut exchange) = Exchange::new(conn, ctx) else {
             return false;

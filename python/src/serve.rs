@@ -436,6 +436,12 @@ fn run_worker(
             return WORKER_BOOT_ERROR;
         }
     };
+    wsgi.set_log_environ(
+        access_format
+            .as_ref()
+            .map(|f| f.environ_names().map(str::to_owned).collect())
+            .unwrap_or_default(),
+    );
     let proxy = match proxy_policy(settings) {
         Ok(p) => p,
         Err(e) => {

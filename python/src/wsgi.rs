@@ -3,7 +3,7 @@
 use pyo3::exceptions::PySystemExit;
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
 use std::os::fd::{BorrowedFd, RawFd};
 
@@ -23,6 +23,8 @@ pub struct WsgiApp {
     request_hooks: Option<RequestHooks>,
     /// `--reload`: restart the worker when a source file changes.
     reloader: Option<Reloader>,
+    /// Environ keys (lower case) the access log prints, `%({name}e)s`.
+    log_environ: Vec<String>,
     environ: EnvironBuilder,
     /// Whether a `wsgi.file_wrapper` result over a regular file is sent
     /// with sendfile(2) (`--no-sendfile` turns it off).
@@ -40,6 +42,7 @@ impl WsgiApp {
             app,
             request_hooks: None,
             reloader: None,
+            log_environ: Vec::new(),
             environ: EnvironBuilder::new(py, constants)?,
             sendfile,
         })
@@ -51,6 +54,25 @@ impl WsgiApp {
 
     pub fn set_reloader(&mut self, reloader: Option<Reloader>) {
         self.reloader = reloader;
+    }
+
+    pub fn set_log_environ(&mut self, names: Vec<String>) {
+        self.log_environ = names;
+    }
+
+    /// Hands the environ values the access log prints to the exchange, as
+    /// they are after the application ran (middleware may add some).
+    fn keep_environ_for_log(&self, exchange: &ExchangeRef, environ: &Bound<'_, PyDict>) {
+        for (key, value) in environ.iter() {
+            let Ok(key) = key.extract::<String>() else {
+                continue;
+            };
+            let key = key.to_lowercase();
+            if self.log_environ.contains(&key) {
+                let text = value.str().map(|s| s.to_string()).unwrap_or_default();
+                exchange.with(|ex| ex.log_environ(&key, text));
+            }
+        }
     }
 
     fn call_py(&mut self, py: Python<'_>, ex: &mut Exchange<'_>) {
@@ -93,6 +115,9 @@ impl WsgiApp {
                     ex.reset_response();
                 }
             });
+        }
+        if !self.log_environ.is_empty() {
+            self.keep_environ_for_log(&exchange, &environ);
         }
         if let (Some(hooks), Some(req)) = (&self.request_hooks, req) {
             let resp = response_for_hook(py, &exchange, &start_response);

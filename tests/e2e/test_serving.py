@@ -295,6 +295,15 @@ def test_access_log_uses_gunicorn_format(serve):
     ), line
 
 
+def test_access_log_prints_response_headers_and_environ_values(serve):
+    fmt = '%(s)s type=%({content-type}o)s missing=%({x-nope}o)s method=%({request_method}e)s path=%({PATH_INFO}e)s'
+    server = serve(["basic:app", "--access-logfile", "-", "--access-logformat", fmt])
+    httpx.get(server.url + "/pid", timeout=5)
+    line = wait_for(lambda: next((l for l in server.log().splitlines() if l.endswith("path=/pid")), None),
+                    5, "an access log line")
+    assert line == "200 type=text/plain missing=- method=GET path=/pid", line
+
+
 def test_reuse_port_lets_two_servers_share_a_port(serve):
     port = free_port()
     bind = f"127.0.0.1:{port}"
