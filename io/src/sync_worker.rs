@@ -334,18 +334,24 @@ impl<A: App> Worker<'_, A> {
         }
     }
 
+    /// Reads until the socket is empty, serving what completes. mio is
+    /// edge-triggered: bytes left unread after one read (a head larger than
+    /// the read buffer) would wait for a readiness edge that never comes.
     fn read_and_serve(&mut self, entry: &mut ConnEntry) -> Fate {
-        match entry.conn.fill() {
-            Ok(_) => {}
-            Err(e)
-                if e.kind() == io::ErrorKind::WouldBlock
-                    || e.kind() == io::ErrorKind::Interrupted =>
-            {
-                return Fate::Keep;
+        loop {
+            let open = match entry.conn.fill() {
+                Ok(open) => open,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Fate::Keep,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => return Fate::Close,
+            };
+            if let Fate::Close = self.serve(&mut entry.conn) {
+                return Fate::Close;
             }
-            Err(_) => return Fate::Close,
+            if !open {
+                return Fate::Close;
+            }
         }
-        self.serve(&mut entry.conn)
     }
 
     /// Serves every complete request the connection has buffered.

@@ -365,3 +365,15 @@ def test_proxy_protocol_from_a_peer_not_allowed_is_not_believed(serve):
     server = serve(["basic:app", "--proxy-protocol", "auto", "--proxy-allow-from", "10.0.0.0/8"])
     raw = server.request(b"PROXY TCP4 203.0.113.7 192.0.2.1 40000 443\r\nGET /environ HTTP/1.0\r\n\r\n")
     assert raw.startswith(b"HTTP/1.1 400"), raw[:80]
+
+
+def test_a_head_larger_than_one_read_is_served(serve):
+    # More than the 16 KiB a read takes at once, sent in one go: the rest
+    # must be read without waiting for another readiness event.
+    server = serve(["basic:app", "--limit-request-field_size", "30000"])
+    big = b"x" * 20000
+    with server.connect(timeout=5) as s:
+        s.sendall(b"GET /environ HTTP/1.1\r\nHost: a\r\nX-Big: " + big + b"\r\nConnection: close\r\n\r\n")
+        raw = recv_all(s)
+    assert raw.startswith(b"HTTP/1.1 200"), raw[:100]
+    assert json.loads(raw.split(b"\r\n\r\n", 1)[1])["HTTP_X_BIG"] == big.decode()
