@@ -2,46 +2,9 @@
 //! cost of rcorn's validation policy is measured rather than assumed.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use rcorn_benches::{BROWSER_GET, SMALL_POST};
-use rcorn_core::http::{
-    DateCache, DecoderConfig, Event, RequestDecoder, RequestFacts, ResponseEncoder,
-};
+use rcorn_benches::{decode_all, httparse_bare, httparse_fed, BROWSER_GET, SMALL_POST};
+use rcorn_core::http::{DateCache, DecoderConfig, RequestDecoder, RequestFacts, ResponseEncoder};
 use std::hint::black_box;
-use std::mem::MaybeUninit;
-
-/// Bare httparse, called as rcorn's decoder calls it: a header array of the
-/// same capacity, left uninitialised (httparse writes only what it finds).
-fn httparse_bare(input: &[u8]) -> bool {
-    let mut headers = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; 128];
-    let mut req = httparse::Request::new(&mut []);
-    req.parse_with_uninit_headers(input, &mut headers)
-        .map(|s| s.is_complete())
-        .unwrap_or(false)
-}
-
-/// Bare httparse over bytes just copied into a reused buffer, the way
-/// rcorn's `feed` (or a socket read) delivers them before it decodes. Copy
-/// and parse together cost well over the copy alone (about 45 ns more than
-/// `httparse_bare` on the GET, 20 ns on the POST, when measured), so this
-/// is the baseline that receives its input as rcorn does.
-fn httparse_fed(buf: &mut [u8], input: &[u8]) -> bool {
-    buf[..input.len()].copy_from_slice(input);
-    httparse_bare(&buf[..input.len()])
-}
-
-fn decode_all(decoder: &mut RequestDecoder, input: &[u8]) -> usize {
-    decoder.feed(input);
-    let mut seen = 0;
-    loop {
-        match decoder.next_event() {
-            Ok(Event::Head(h)) => seen += h.header_count(),
-            Ok(Event::Body(b)) => seen += b.len(),
-            Ok(Event::End) => {}
-            Ok(_) => return seen,
-            Err(e) => panic!("benchmark input rejected: {e}"),
-        }
-    }
-}
 
 fn decode(c: &mut Criterion) {
     let mut group = c.benchmark_group("decode");

@@ -9,40 +9,10 @@
 //! then `valgrind --tool=callgrind target/release/examples/codec_profile get rcorn`
 //! or `target/release/examples/codec_profile post time`.
 
-use rcorn_benches::{BROWSER_GET, SMALL_POST};
-use rcorn_core::http::{DecoderConfig, Event, RequestDecoder};
+use rcorn_benches::{decode_all, httparse_bare, httparse_fed, BROWSER_GET, SMALL_POST};
+use rcorn_core::http::{DecoderConfig, RequestDecoder};
 use std::hint::black_box;
-use std::mem::MaybeUninit;
 use std::time::Instant;
-
-/// As in the codec bench.
-fn httparse_bare(input: &[u8]) -> bool {
-    let mut headers = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; 128];
-    let mut req = httparse::Request::new(&mut []);
-    req.parse_with_uninit_headers(input, &mut headers)
-        .map(|s| s.is_complete())
-        .unwrap_or(false)
-}
-
-/// As in the codec bench.
-fn httparse_fed(buf: &mut [u8], input: &[u8]) -> bool {
-    buf[..input.len()].copy_from_slice(input);
-    httparse_bare(&buf[..input.len()])
-}
-
-fn decode_all(decoder: &mut RequestDecoder, input: &[u8]) -> usize {
-    decoder.feed(input);
-    let mut seen = 0;
-    loop {
-        match decoder.next_event() {
-            Ok(Event::Head(h)) => seen += h.header_count(),
-            Ok(Event::Body(b)) => seen += b.len(),
-            Ok(Event::End) => {}
-            Ok(_) => return seen,
-            Err(e) => panic!("input rejected: {e}"),
-        }
-    }
-}
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
