@@ -7,23 +7,15 @@
 use std::os::fd::AsRawFd;
 
 use nix::unistd::ForkResult;
-use pyo3::ffi;
 use pyo3::Python;
 
-pub fn daemonize(_py: Python<'_>, keep_stdio: bool) -> Result<(), String> {
+use crate::host::python_fork;
+
+pub fn daemonize(py: Python<'_>, keep_stdio: bool) -> Result<(), String> {
     for round in 0..2 {
-        // SAFETY: called with the GIL held and no other threads yet; the
-        // parent leaves at once with _exit, running no Python code.
-        let forked = unsafe {
-            ffi::PyOS_BeforeFork();
-            let result = nix::unistd::fork();
-            match result {
-                Ok(ForkResult::Child) => ffi::PyOS_AfterFork_Child(),
-                _ => ffi::PyOS_AfterFork_Parent(),
-            }
-            result
-        };
-        match forked.map_err(|e| format!("daemon: fork failed: {e}"))? {
+        let forked = python_fork(py).map_err(|e| format!("daemon: fork failed: {e}"))?;
+        match forked {
+            // SAFETY: the parent leaves at once, running no Python code.
             ForkResult::Parent { .. } => unsafe { libc::_exit(0) },
             ForkResult::Child => {}
         }

@@ -49,23 +49,9 @@ impl PythonHost<'_> {
 }
 
 impl Host for PythonHost<'_> {
-    /// `os.fork()`'s protocol: CPython's at-fork handlers (and
-    /// `os.register_at_fork` callbacks) run before and after, with the
-    /// interpreter's locks held across the fork so the child's are sane.
+    /// `os.fork()`'s protocol, see [`python_fork`].
     fn fork(&mut self) -> nix::Result<ForkResult> {
-        Python::attach(|_py| {
-            // SAFETY: called with the GIL held, as these functions require;
-            // the master runs no other threads of its own.
-            unsafe {
-                ffi::PyOS_BeforeFork();
-                let result = nix::unistd::fork();
-                match result {
-                    Ok(ForkResult::Child) => ffi::PyOS_AfterFork_Child(),
-                    _ => ffi::PyOS_AfterFork_Parent(),
-                }
-                result
-            }
-        })
+        Python::attach(python_fork)
     }
 
     /// The same interpreter running the same command line, with the
@@ -147,4 +133,21 @@ fn upgraded_from_a_live_parent() -> bool {
         .ok()
         .and_then(|p| p.parse::<i32>().ok())
         .is_some_and(|parent| nix::unistd::getppid().as_raw() == parent)
+}
+
+/// Forks as `os.fork()` does: CPython's at-fork handlers (and
+/// `os.register_at_fork` callbacks) run before and after, with the
+/// interpreter's locks held across the fork so the child's are sane.
+pub fn python_fork(_py: Python<'_>) -> nix::Result<ForkResult> {
+    // SAFETY: the GIL is held (the token proves it), as these functions
+    // require; rcorn's master runs no other threads of its own.
+    unsafe {
+        ffi::PyOS_BeforeFork();
+        let result = nix::unistd::fork();
+        match result {
+            Ok(ForkResult::Child) => ffi::PyOS_AfterFork_Child(),
+            _ => ffi::PyOS_AfterFork_Parent(),
+        }
+        result
+    }
 }
