@@ -20,30 +20,14 @@ pub struct Identity {
 
 impl Identity {
     pub fn resolve(settings: &Settings) -> Result<Identity, String> {
-        let uid = match settings.user() {
-            Value::Int(n) => {
-                Uid::from_raw(u32::try_from(*n).map_err(|_| format!("user: {n} is not a user id"))?)
-            }
-            Value::Str(name) => {
-                User::from_name(name)
-                    .map_err(|e| format!("user: cannot look up {name:?}: {e}"))?
-                    .ok_or_else(|| format!("user: no such user {name:?}"))?
-                    .uid
-            }
-            _ => Uid::effective(),
-        };
-        let gid = match settings.group() {
-            Value::Int(n) => Gid::from_raw(
-                u32::try_from(*n).map_err(|_| format!("group: {n} is not a group id"))?,
-            ),
-            Value::Str(name) => {
-                Group::from_name(name)
-                    .map_err(|e| format!("group: cannot look up {name:?}: {e}"))?
-                    .ok_or_else(|| format!("group: no such group {name:?}"))?
-                    .gid
-            }
-            _ => Gid::effective(),
-        };
+        let uid = numeric_id(settings.user(), "user", |name| {
+            User::from_name(name).map(|u| u.map(|u| u.uid.as_raw()))
+        })?
+        .map_or_else(Uid::effective, Uid::from_raw);
+        let gid = numeric_id(settings.group(), "group", |name| {
+            Group::from_name(name).map(|g| g.map(|g| g.gid.as_raw()))
+        })?
+        .map_or_else(Gid::effective, Gid::from_raw);
         let name = User::from_uid(uid)
             .ok()
             .flatten()
@@ -90,5 +74,24 @@ impl Identity {
                 .map_err(|e| format!("cannot switch to user {}: {e}", self.uid))?;
         }
         Ok(())
+    }
+}
+
+/// A `user`/`group` setting as an id: a number as given, a name looked up
+/// with `by_name`; `None` when unset. Errors name the setting and value.
+fn numeric_id(
+    value: &Value,
+    what: &str,
+    by_name: impl Fn(&str) -> nix::Result<Option<u32>>,
+) -> Result<Option<u32>, String> {
+    match value {
+        Value::Int(n) => u32::try_from(*n)
+            .map(Some)
+            .map_err(|_| format!("{what}: {n} is not a {what} id")),
+        Value::Str(name) => by_name(name)
+            .map_err(|e| format!("{what}: cannot look up {name:?}: {e}"))?
+            .map(Some)
+            .ok_or_else(|| format!("{what}: no such {what} {name:?}")),
+        _ => Ok(None),
     }
 }
