@@ -83,7 +83,9 @@ def _fd_count(pid):
 def test_misbehaving_clients_leak_no_descriptors(serve):
     server = serve(["basic:app", "--keep-alive", "1"])
     worker = server.workers()[0]
-    assert httpx.get(server.url + "/", timeout=5).status_code == 200
+    # HTTP/1.0: the server closes first, so its descriptor for this
+    # connection is gone by the time the answer has been read to the end.
+    assert server.request(b"GET / HTTP/1.0\r\n\r\n").startswith(b"HTTP/1.0 200")
     before = _fd_count(worker)
     for i in range(50):
         with server.connect() as s:
