@@ -32,9 +32,9 @@ step "cargo test"
 # The Python bridge's unit tests link against libpython.
 LD_LIBRARY_PATH="$(python3 -c 'import sysconfig; print(sysconfig.get_config_var("LIBDIR"))')${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
     cargo test --workspace
-step "loom model of the heartbeat slot"
+step "loom models: heartbeat slot, gthread hand-off"
 # Its own target dir: `--cfg loom` would otherwise rebuild the main one.
 RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=3 CARGO_TARGET_DIR=target/loom \
-    cargo test -p sim --test loom_heartbeat
+    cargo test -p sim --test loom_heartbeat --test loom_handoff
 step "end-to-end tests"
 python3 -m pytest tests/e2e -q -p no:cacheprovider

@@ -8,6 +8,7 @@
 pub mod access_log;
 pub mod arbiter;
 pub mod config;
+pub mod handoff;
 pub mod heartbeat;
 pub mod http;
 pub mod time;

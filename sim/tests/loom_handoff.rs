@@ -1,0 +1,102 @@
+//! loom models of the gthread worker's hand-off: the I/O thread queues
+//! connections for the application threads, they serve them and queue them
+//! back, waking the I/O thread (its mio `Waker`, an eventfd, is modelled as
+//! a counter it watches). Built only with `--cfg loom`:
+//!
+//! ```sh
+//! RUSTFLAGS="--cfg loom" cargo test -p sim --test loom_handoff --release
+//! ```
+//!
+//! The properties: every connection comes back exactly once, no wake-up is
+//! lost (loom reports a deadlock if a thread could wait forever), and closing
+//! the queue ends every application thread.
+#![cfg(loom)]
+
+use loom::sync::atomic::{AtomicUsize, Ordering};
+use loom::sync::Arc;
+use loom::thread;
+use rcorn_core::handoff::HandOff;
+
+struct Shared {
+    jobs: HandOff<u32>,
+    done: HandOff<u32>,
+    /// The eventfd behind the I/O thread's waker: a count of wakes.
+    wakes: AtomicUsize,
+}
+
+/// An application thread: serve until the queue closes.
+fn app_thread(shared: Arc<Shared>) -> thread::JoinHandle<usize> {
+    thread::spawn(move || {
+        let mut served = 0;
+        while let Some(job) = shared.jobs.pop() {
+            served += 1;
+            // Queue the connection back, then wake: the I/O thread must
+            // never see the wake without the connection.
+            assert!(shared.done.push(job).is_ok());
+            shared.wakes.fetch_add(1, Ordering::Release);
+        }
+        served
+    })
+}
+
+/// The I/O thread after queuing `jobs`: waits on its "poll" for wakes and
+/// drains what came back until every connection has.
+fn io_thread_collects(shared: &Shared, jobs: usize) -> Vec<u32> {
+    let mut back = Vec::new();
+    let mut seen_wakes = 0;
+    while back.len() < jobs {
+        shared.done.drain_into(&mut back);
+        if back.len() == jobs {
+            break;
+        }
+        // poll(): returns once the eventfd count moved past what we saw.
+        loop {
+            let now = shared.wakes.load(Ordering::Acquire);
+            if now > seen_wakes {
+                seen_wakes = now;
+                break;
+            }
+            thread::yield_now();
+        }
+    }
+    back
+}
+
+fn shared() -> Arc<Shared> {
+    Arc::new(Shared {
+        jobs: HandOff::new(),
+        done: HandOff::new(),
+        wakes: AtomicUsize::new(0),
+    })
+}
+
+#[test]
+fn two_app_threads_return_every_connection_once_and_exit_on_close() {
+    loom::model(|| {
+        let shared = shared();
+        let a = app_thread(shared.clone());
+        let b = app_thread(shared.clone());
+        assert!(shared.jobs.push(1).is_ok());
+        assert!(shared.jobs.push(2).is_ok());
+        let mut back = io_thread_collects(&shared, 2);
+        back.sort_unstable();
+        assert_eq!(back, vec![1, 2]);
+        shared.jobs.close();
+        let served = a.join().unwrap() + b.join().unwrap();
+        assert_eq!(served, 2);
+    });
+}
+
+#[test]
+fn closing_while_a_job_waits_still_hands_it_out() {
+    loom::model(|| {
+        let shared = shared();
+        let a = app_thread(shared.clone());
+        assert!(shared.jobs.push(1).is_ok());
+        // The worker drains: no more jobs, but the queued one is served.
+        shared.jobs.close();
+        assert_eq!(shared.jobs.push(2), Err(2));
+        assert_eq!(io_thread_collects(&shared, 1), vec![1]);
+        assert_eq!(a.join().unwrap(), 1);
+    });
+}
