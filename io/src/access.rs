@@ -8,6 +8,7 @@ use rcorn_core::http::RequestHead;
 use crate::exchange::{Connection, ExchangeSummary, LogFields};
 use crate::stream::PeerAddr;
 
+#[derive(Clone)]
 pub struct AccessLogger {
     format: AccessLogFormat,
     line: Vec<u8>,

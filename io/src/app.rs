@@ -22,4 +22,15 @@ pub trait App {
     fn wants_restart(&mut self) -> bool {
         false
     }
+
+    /// Runs an application thread's whole life (`run`) in a gthread
+    /// worker, so a runtime can attach the thread once rather than per
+    /// request (Python keeps the thread's state, and its `threading.local`
+    /// data, across requests).
+    fn thread_main(&mut self, run: &mut dyn FnMut(&mut Self))
+    where
+        Self: Sized,
+    {
+        run(self)
+    }
 }

@@ -2,11 +2,52 @@
 //!
 //! The sync worker serves one request at a time: while the application reads
 //! its body or writes its response, the worker waits on that one socket with
-//! `poll(2)` rather than through the event loop.
+//! `poll(2)` rather than through the event loop. A gthread worker's
+//! application threads do the same for the connection they serve.
+//!
+//! An application runtime with a global lock (Python's GIL) must let other
+//! threads run while one waits here: it installs a [`WaitWrapper`] that
+//! releases the lock around every wait.
 
 use std::io;
 use std::os::fd::RawFd;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+
+/// Runs the wait it is given, releasing whatever the calling thread holds
+/// that other threads need.
+pub type WaitWrapper = fn(&mut dyn FnMut());
+
+static WAIT_WRAPPER: OnceLock<WaitWrapper> = OnceLock::new();
+
+/// Installs the wrapper every wait of this process runs inside. Only the
+/// first call has an effect.
+pub fn set_wait_wrapper(wrapper: WaitWrapper) {
+    let _ = WAIT_WRAPPER.set(wrapper);
+}
+
+/// Runs `wait` (something that blocks) inside the installed wrapper.
+pub fn while_waiting<R>(wait: impl FnOnce() -> R) -> R {
+    let Some(wrapper) = WAIT_WRAPPER.get() else {
+        return wait();
+    };
+    let mut wait = Some(wait);
+    let mut result = None;
+    wrapper(&mut || {
+        if let Some(w) = wait.take() {
+            result = Some(w());
+        }
+    });
+    match result {
+        Some(r) => r,
+        // A wrapper must run its argument; one that did not is a bug in
+        // it, and waiting without it is the only way to go on.
+        None => match wait.take() {
+            Some(w) => w(),
+            None => unreachable!("the wait ran but left no result"),
+        },
+    }
+}
 
 #[derive(Clone, Copy)]
 pub enum Interest {
@@ -38,7 +79,7 @@ pub fn wait(fd: RawFd, interest: Interest, deadline: Option<Instant>) -> io::Res
             revents: 0,
         };
         // SAFETY: one valid pollfd on the stack.
-        let n = unsafe { libc::poll(&mut pfd, 1, timeout_ms) };
+        let n = while_waiting(|| unsafe { libc::poll(&mut pfd, 1, timeout_ms) });
         if n > 0 {
             return Ok(());
         }

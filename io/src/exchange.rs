@@ -8,6 +8,7 @@
 //! writes as possible).
 
 use std::io::{self, Read, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use rcorn_core::http::{
@@ -137,6 +138,10 @@ pub struct ExchangeContext<'a> {
     /// (false while it drains, and for its last request before
     /// `max_requests`): the response says `Connection: close` otherwise.
     pub keep_alive: bool,
+    /// Set by a gthread worker's loop once it drains: a response not yet
+    /// begun says `Connection: close` even if `keep_alive` said otherwise
+    /// when the request was handed over.
+    pub draining: Option<&'a AtomicBool>,
     /// The access log prints response headers: keep them in `log_fields`.
     pub keep_response_headers: bool,
 }
@@ -376,7 +381,12 @@ impl<'a> Exchange<'a> {
         RequestFacts {
             head_request: head.method() == "HEAD",
             http_minor: head.version().1,
-            keep_alive: head.keep_alive() && !self.aborted && self.ctx.keep_alive,
+            keep_alive: head.keep_alive()
+                && !self.aborted
+                && self.ctx.keep_alive
+                // Relaxed: the flag only ever goes from false to true, and
+                // seeing it late costs one more kept-alive response.
+                && !self.ctx.draining.is_some_and(|d| d.load(Ordering::Relaxed)),
         }
     }
 

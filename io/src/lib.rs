@@ -8,6 +8,7 @@
 
 pub mod access;
 pub mod app;
+mod app_pool;
 pub mod blocking;
 pub mod clock;
 pub mod control;
@@ -19,8 +20,8 @@ pub mod master;
 pub mod reexec;
 pub mod signals;
 pub mod stream;
-pub mod sync_worker;
 pub mod systemd;
+pub mod worker_loop;
 
 pub use app::App;
 pub use exchange::Exchange;

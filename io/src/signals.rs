@@ -152,6 +152,15 @@ pub const WORKER_SIGNALS: &[Signal] = &[
     Signal::SIGABRT,
 ];
 
+/// [`WORKER_SIGNALS`] as a set, for the threads that must not take them.
+pub fn worker_sigset() -> SigSet {
+    let mut set = SigSet::empty();
+    for &sig in WORKER_SIGNALS {
+        set.add(sig);
+    }
+    set
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

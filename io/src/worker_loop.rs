@@ -1,11 +1,19 @@
-//! The `sync` worker: one thread serves one request at a time.
+//! A worker's event loop, shared by both worker classes.
 //!
-//! Unlike gunicorn's sync worker it keeps connections alive: an idle
-//! keep-alive connection waits in mio, costing a few hundred bytes and no
-//! thread, and the worker serves whichever connection has a complete request
-//! head. While a request runs, the worker waits only on that connection (the
-//! application reads its body and writes its response through the
-//! [`Exchange`]). The worker's lifecycle decisions (draining, max_requests,
+//! One thread owns the listeners and every connection in a mio `Poll`: it
+//! accepts, reads and decodes request heads, and an idle keep-alive
+//! connection or a slow client costs a few hundred bytes and no thread.
+//! What happens once a head is complete is the only difference:
+//!
+//! - `sync`: the loop's own thread calls the application, which reads the
+//!   body and writes the response through the [`Exchange`], waiting only on
+//!   that connection; then the loop goes on.
+//! - `gthread`: the connection is handed to an [`AppPool`] thread, which
+//!   serves the request the same way and hands the connection back; the
+//!   loop keeps accepting, reading and beating the heartbeat meanwhile.
+//!
+//! Unlike gunicorn's sync worker, both keep connections alive. The
+//! worker's lifecycle decisions (draining, max_requests, worker_connections,
 //! exit) come from `rcorn_core::worker`.
 
 use std::io;
@@ -25,6 +33,7 @@ use rcorn_core::worker::{
 
 use crate::access::AccessLogger;
 use crate::app::App;
+use crate::app_pool::{AppPool, Job, Returned};
 use crate::clock;
 use crate::control::ControlMessage;
 use crate::exchange::{Connection, Exchange, ExchangeContext, ServerAddr};
@@ -34,10 +43,15 @@ use crate::signals::{SignalPipe, WORKER_SIGNALS};
 use crate::stream::{PeerAddr, Stream};
 
 const SIGNALS: Token = Token(0);
-const FIRST_LISTENER: usize = 1;
+/// Application threads wake the loop through it when they hand a
+/// connection back.
+const WAKER: Token = Token(1);
+const FIRST_LISTENER: usize = 2;
 const FIRST_CONNECTION: usize = 1 << 20;
+/// The longest the loop waits to write an error response.
+const REJECT_WRITE_WAIT: Duration = Duration::from_millis(100);
 
-pub struct SyncWorkerConfig {
+pub struct WorkerConfig {
     pub lifecycle: WorkerSettings,
     pub decoder: DecoderConfig,
     pub server_header: Vec<u8>,
@@ -77,7 +91,8 @@ struct ListenerEntry {
 }
 
 struct ConnEntry {
-    conn: Connection,
+    /// Boxed: it moves to an application thread and back in one pointer.
+    conn: Box<Connection>,
     /// When the connection is closed if nothing happens.
     deadline: StdInstant,
 }
@@ -85,11 +100,18 @@ struct ConnEntry {
 enum Fate {
     Keep,
     Close,
+    /// A request head is complete and an application thread is to serve
+    /// it, with this forwarded scheme.
+    HandOff(Option<&'static str>),
 }
 
 struct Worker<'a, A: App> {
-    cfg: SyncWorkerConfig,
+    cfg: WorkerConfig,
+    /// Serves requests itself in a sync worker; in both, runs the
+    /// application runtime's signal handlers and reload checks.
     app: &'a mut A,
+    /// The gthread worker's application threads; `None` for sync.
+    pool: Option<AppPool>,
     poll: Poll,
     listeners: Vec<ListenerEntry>,
     conns: Vec<Option<ConnEntry>>,
@@ -104,8 +126,34 @@ struct Worker<'a, A: App> {
 /// Runs a sync worker until its lifecycle says exit; returns the exit code.
 pub fn run_sync_worker<A: App>(
     start: WorkerStart,
-    cfg: SyncWorkerConfig,
+    cfg: WorkerConfig,
     app: &mut A,
+) -> io::Result<i32> {
+    run_worker(start, cfg, app, |_| Ok(None))
+}
+
+/// Runs a gthread worker: this thread does the socket work, one thread per
+/// handler in `handlers` runs the application. `app` serves no requests; it
+/// runs the signal handlers and reload checks of the application runtime.
+pub fn run_gthread_worker<A: App, H: App + Send + 'static>(
+    start: WorkerStart,
+    cfg: WorkerConfig,
+    app: &mut A,
+    handlers: Vec<H>,
+) -> io::Result<i32> {
+    let access_log = cfg.access_log.clone();
+    let io_timeout = cfg.io_timeout;
+    run_worker(start, cfg, app, move |poll| {
+        let waker = mio::Waker::new(poll.registry(), WAKER)?;
+        AppPool::start(handlers, waker, access_log, io_timeout).map(Some)
+    })
+}
+
+fn run_worker<A: App>(
+    start: WorkerStart,
+    cfg: WorkerConfig,
+    app: &mut A,
+    make_pool: impl FnOnce(&Poll) -> io::Result<Option<AppPool>>,
 ) -> io::Result<i32> {
     let signals = SignalPipe::install(WORKER_SIGNALS)?;
     let poll = Poll::new()?;
@@ -123,10 +171,12 @@ pub fn run_sync_worker<A: App>(
             registered: false,
         });
     }
+    let pool = make_pool(&poll)?;
     let lifecycle = WorkerLifecycle::new(cfg.lifecycle.clone(), clock::now());
     let mut worker = Worker {
         cfg,
         app,
+        pool,
         poll,
         listeners,
         conns: Vec::new(),
@@ -144,6 +194,7 @@ pub fn run_sync_worker<A: App>(
     })?;
 
     let mut events = Events::with_capacity(256);
+    let mut returned = Vec::new();
     let mut received = Vec::new();
     let mut restarting = false;
     loop {
@@ -160,12 +211,18 @@ pub fn run_sync_worker<A: App>(
         worker.heartbeat.beat(clock::monotonic_ms());
         for event in events.iter() {
             match event.token() {
-                SIGNALS => {}
+                SIGNALS | WAKER => {}
                 Token(t) if (FIRST_LISTENER..FIRST_CONNECTION).contains(&t) => {
                     worker.accept(t - FIRST_LISTENER)
                 }
                 Token(t) => worker.on_readable(t - FIRST_CONNECTION),
             }
+        }
+        if let Some(pool) = &worker.pool {
+            pool.collect(&mut returned);
+        }
+        for back in returned.drain(..) {
+            worker.returned(back);
         }
         signals.drain(&mut received);
         if !received.is_empty() {
@@ -229,6 +286,11 @@ impl<A: App> Worker<'_, A> {
         }
         self.commands = commands;
         self.commands.clear();
+        if !self.lifecycle.accepting_requests() {
+            if let Some(pool) = &self.pool {
+                pool.set_draining();
+            }
+        }
     }
 
     fn set_accepting(&mut self, on: bool) -> io::Result<()> {
@@ -280,7 +342,7 @@ impl<A: App> Worker<'_, A> {
             {
                 decoder.expect_proxy_preamble(self.cfg.proxy.mode);
             }
-            let conn = Connection {
+            let conn = Box::new(Connection {
                 stream,
                 decoder,
                 encoder: ResponseEncoder::new(&self.cfg.server_header),
@@ -289,7 +351,7 @@ impl<A: App> Worker<'_, A> {
                 via: None,
                 log_fields: Default::default(),
                 server: entry.server.clone(),
-            };
+            });
             let slot = self.free.pop().unwrap_or_else(|| {
                 self.conns.push(None);
                 self.conns.len() - 1
@@ -320,6 +382,14 @@ impl<A: App> Worker<'_, A> {
             return;
         };
         let fate = self.read_and_serve(&mut entry);
+        self.settle(slot, entry, fate);
+    }
+
+    /// Puts a connection where its fate says: back in the table with a new
+    /// deadline, closed, or on its way to an application thread. While an
+    /// application thread has it, its slot stays taken but empty: readiness
+    /// events for it are ignored, and it is read again when it comes back.
+    fn settle(&mut self, slot: usize, mut entry: ConnEntry, fate: Fate) {
         match fate {
             Fate::Keep => {
                 entry.deadline = StdInstant::now()
@@ -331,7 +401,43 @@ impl<A: App> Worker<'_, A> {
                 self.conns[slot] = Some(entry);
             }
             Fate::Close => self.close(slot, entry),
+            Fate::HandOff(scheme) => {
+                let job = Job {
+                    slot,
+                    conn: entry.conn,
+                    scheme,
+                    keep_alive: self.lifecycle.may_keep_alive(),
+                };
+                if let Some(Err(job)) = self.pool.as_ref().map(|p| p.submit(job)) {
+                    // The pool only refuses once the worker is exiting.
+                    let entry = ConnEntry {
+                        conn: job.conn,
+                        deadline: entry.deadline,
+                    };
+                    self.close(slot, entry);
+                }
+            }
         }
+    }
+
+    /// A connection an application thread has finished with.
+    fn returned(&mut self, back: Returned) {
+        self.lifecycle_event(WorkerEvent::RequestFinished);
+        let mut entry = ConnEntry {
+            conn: back.conn,
+            deadline: StdInstant::now(),
+        };
+        if !back.keep_alive {
+            self.close(back.slot, entry);
+            return;
+        }
+        // A pipelined request may already be decoded; then whatever came
+        // while the request ran (its readiness edge went unheeded).
+        let fate = match self.serve(&mut entry.conn) {
+            Fate::Keep => self.read_and_serve(&mut entry),
+            other => other,
+        };
+        self.settle(back.slot, entry, fate);
     }
 
     /// Reads until the socket is empty, serving what completes. mio is
@@ -345,8 +451,9 @@ impl<A: App> Worker<'_, A> {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(_) => return Fate::Close,
             };
-            if let Fate::Close = self.serve(&mut entry.conn) {
-                return Fate::Close;
+            match self.serve(&mut entry.conn) {
+                Fate::Keep => {}
+                other => return other,
             }
             if !open {
                 return Fate::Close;
@@ -388,10 +495,14 @@ impl<A: App> Worker<'_, A> {
                 Step::Reject(status) => {
                     conn.out.clear();
                     rcorn_core::http::error_response(status, &mut conn.out);
-                    let _ = conn.flush(crate::blocking::deadline_after(Duration::from_secs(1)));
+                    // A short answer to a client about to be dropped: it
+                    // fits the socket buffer unless the client stopped
+                    // reading, and then it may not hold up the loop.
+                    let _ = conn.flush(Some(StdInstant::now() + REJECT_WRITE_WAIT));
                     conn.stream.shutdown_write();
                     return Fate::Close;
                 }
+                Step::Head(scheme) if self.pool.is_some() => return Fate::HandOff(scheme),
                 Step::Head(scheme) => {
                     let keep_alive = self.run_exchange(conn, scheme);
                     self.lifecycle_event(WorkerEvent::RequestFinished);
@@ -425,22 +536,16 @@ impl<A: App> Worker<'_, A> {
             io_timeout: self.cfg.io_timeout,
             forwarded_scheme,
             keep_alive: self.lifecycle.may_keep_alive(),
+            draining: None,
             keep_response_headers: self
                 .cfg
                 .access_log
                 .as_ref()
                 .is_some_and(AccessLogger::wants_response_headers),
         };
-        let Some(mut exchange) = Exchange::new(conn, ctx) else {
-            return false;
-        };
         self.heartbeat.beat(clock::monotonic_ms());
-        self.app.call(&mut exchange);
-        let (keep_alive, summary) = exchange.finish();
+        let keep_alive = serve_exchange(&mut *self.app, conn, ctx, self.cfg.access_log.as_mut());
         self.heartbeat.beat(clock::monotonic_ms());
-        if let Some(logger) = &mut self.cfg.access_log {
-            logger.log(conn, &summary);
-        }
         keep_alive
     }
 
@@ -474,7 +579,7 @@ impl<A: App> Worker<'_, A> {
                     }
                     self.conns[slot] = Some(entry);
                 }
-                Fate::Close => self.close(slot, entry),
+                fate => self.settle(slot, entry, fate),
             }
         }
     }
@@ -490,6 +595,26 @@ impl<A: App> Worker<'_, A> {
             }
         }
     }
+}
+
+/// Serves one request: the application answers through an [`Exchange`],
+/// which then finishes the response. Returns whether the connection may
+/// carry another request. Both worker classes serve through it.
+pub(crate) fn serve_exchange<A: App + ?Sized>(
+    app: &mut A,
+    conn: &mut Connection,
+    ctx: ExchangeContext<'_>,
+    access_log: Option<&mut AccessLogger>,
+) -> bool {
+    let Some(mut exchange) = Exchange::new(conn, ctx) else {
+        return false;
+    };
+    app.call(&mut exchange);
+    let (keep_alive, summary) = exchange.finish();
+    if let Some(logger) = access_log {
+        logger.log(conn, &summary);
+    }
+    keep_alive
 }
 
 fn server_addr(listener: &crate::listener::Listener) -> ServerAddr {

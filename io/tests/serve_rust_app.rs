@@ -1,5 +1,6 @@
-//! The real master and sync worker serving a Rust `App`, with no Python in
-//! the process: a bug found here is on the Rust side of the boundary.
+//! The real master and both worker classes serving a Rust `App`, with no
+//! Python in the process: a bug found here is on the Rust side of the
+//! boundary.
 //!
 //! A custom harness (`harness = false`) keeps the test process
 //! single-threaded, so forking the master (which forks its workers) is safe.
@@ -17,8 +18,12 @@ use rcorn_core::worker::WorkerSettings;
 use rcorn_io::exchange::Exchange;
 use rcorn_io::listener::{open, BindAddress, BindOptions};
 use rcorn_io::master::{run_master, Host, MasterConfig, MasterOutcome};
-use rcorn_io::sync_worker::{run_sync_worker, SyncWorkerConfig};
+use rcorn_io::worker_loop::{run_gthread_worker, run_sync_worker, WorkerConfig};
 use rcorn_io::App;
+
+/// Set by a request to `/release`; a request to `/hold` waits for it. Only
+/// a worker that serves two requests at once can answer both.
+static RELEASED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 struct Echo;
 
@@ -31,6 +36,19 @@ impl App for Echo {
         let path = ex.head().path().to_vec();
         if path == b"/pid" {
             body = std::process::id().to_string().into_bytes();
+        }
+        if path == b"/release" {
+            RELEASED.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+        if path == b"/hold" {
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while !RELEASED.load(std::sync::atomic::Ordering::SeqCst) {
+                if Instant::now() > deadline {
+                    return; // unanswered: the server sends 500
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            body = b"released".to_vec();
         }
         let len = body.len().to_string();
         let _ = ex.start_response(200, b"OK");
@@ -47,7 +65,9 @@ static STARTED: std::sync::Mutex<Vec<Pid>> = std::sync::Mutex::new(Vec::new());
 struct PlainHost;
 impl Host for PlainHost {}
 
-fn start_server(workers: u32, max_requests: u64) -> (Pid, u16) {
+/// Starts a master with `workers` workers: sync ones when `threads` is 0,
+/// else gthread ones with that many application threads.
+fn start_server(workers: u32, max_requests: u64, threads: usize) -> (Pid, u16) {
     let listener = open(
         &BindAddress::parse("127.0.0.1:0").unwrap(),
         &BindOptions {
@@ -76,7 +96,7 @@ fn start_server(workers: u32, max_requests: u64) -> (Pid, u16) {
             let code = match run_master(vec![listener], cfg, &mut PlainHost) {
                 Ok(MasterOutcome::Exit(code)) => code,
                 Ok(MasterOutcome::Worker(start)) => {
-                    let cfg = SyncWorkerConfig {
+                    let cfg = WorkerConfig {
                         lifecycle: WorkerSettings {
                             max_requests,
                             max_requests_jitter: 0,
@@ -95,7 +115,12 @@ fn start_server(workers: u32, max_requests: u64) -> (Pid, u16) {
                         scheme_policy: Default::default(),
                         proxy: Default::default(),
                     };
-                    run_sync_worker(start, cfg, &mut Echo).unwrap_or(1)
+                    if threads == 0 {
+                        run_sync_worker(start, cfg, &mut Echo).unwrap_or(1)
+                    } else {
+                        let handlers = (0..threads).map(|_| Echo).collect();
+                        run_gthread_worker(start, cfg, &mut Echo, handlers).unwrap_or(1)
+                    }
                 }
                 Err(_) => 1,
             };
@@ -138,8 +163,8 @@ fn stop(master: Pid) -> i32 {
     }
 }
 
-fn serves_requests_and_stops_on_term() {
-    let (master, port) = start_server(2, 0);
+fn serves_requests_and_stops_on_term(threads: usize) {
+    let (master, port) = start_server(2, 0, threads);
     wait_until("the server to answer", Duration::from_secs(10), || {
         request(port, b"GET / HTTP/1.0\r\n\r\n").is_ok_and(|r| r.starts_with(b"HTTP/1.0 200"))
     });
@@ -168,8 +193,8 @@ fn serves_requests_and_stops_on_term() {
     assert_eq!(stop(master), 0);
 }
 
-fn max_requests_recycles_the_worker() {
-    let (master, port) = start_server(1, 3);
+fn max_requests_recycles_the_worker(threads: usize) {
+    let (master, port) = start_server(1, 3, threads);
     wait_until("the server to answer", Duration::from_secs(10), || {
         request(port, b"GET / HTTP/1.0\r\n\r\n").is_ok()
     });
@@ -187,15 +212,37 @@ fn max_requests_recycles_the_worker() {
     assert_eq!(stop(master), 0);
 }
 
+/// A gthread worker serves a second request while the first one runs.
+fn gthread_serves_requests_side_by_side() {
+    let (master, port) = start_server(1, 0, 2);
+    wait_until("the server to answer", Duration::from_secs(10), || {
+        request(port, b"GET / HTTP/1.0\r\n\r\n").is_ok()
+    });
+    let held = std::thread::spawn(move || request(port, b"GET /hold HTTP/1.0\r\n\r\n"));
+    let release = request(port, b"GET /release HTTP/1.0\r\n\r\n").unwrap();
+    assert!(release.starts_with(b"HTTP/1.0 200"));
+    let held = held.join().unwrap().unwrap();
+    assert_eq!(body_of(&held), b"released");
+    assert_eq!(stop(master), 0);
+}
+
 fn main() {
-    let tests: [(&str, fn()); 2] = [
+    let tests: [(&str, fn()); 5] = [
+        ("sync: serves requests and stops on TERM", || {
+            serves_requests_and_stops_on_term(0)
+        }),
+        ("gthread: serves requests and stops on TERM", || {
+            serves_requests_and_stops_on_term(3)
+        }),
+        ("sync: max_requests recycles the worker", || {
+            max_requests_recycles_the_worker(0)
+        }),
+        ("gthread: max_requests recycles the worker", || {
+            max_requests_recycles_the_worker(2)
+        }),
         (
-            "serves_requests_and_stops_on_term",
-            serves_requests_and_stops_on_term,
-        ),
-        (
-            "max_requests_recycles_the_worker",
-            max_requests_recycles_the_worker,
+            "gthread: serves requests side by side",
+            gthread_serves_requests_side_by_side,
         ),
     ];
     let mut failed = 0;

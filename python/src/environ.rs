@@ -70,6 +70,19 @@ impl EnvironBuilder {
         })
     }
 
+    /// A builder for another application thread: the same constants, its
+    /// own cache of header keys (the template is only ever copied).
+    pub fn for_thread(&self, py: Python<'_>) -> EnvironBuilder {
+        EnvironBuilder {
+            template: self.template.clone_ref(py),
+            script_name: self.script_name.clone(),
+            casefold_method: self.casefold_method,
+            map_underscore_headers: self.map_underscore_headers,
+            header_keys: HashMap::new(),
+            key_buf: Vec::with_capacity(64),
+        }
+    }
+
     /// The environ for the request `ex` carries; `wsgi.input` is set by the
     /// caller.
     pub fn build<'py>(

@@ -1,48 +1,80 @@
 //! Lending the current [`Exchange`] to Python objects.
 //!
 //! `wsgi.input`, `start_response` and `write` are Python objects the
-//! application may keep past the request. They reach the exchange through an
-//! `ExchangeRef`, which is valid only while [`ExchangeRef::lend`]'s guard
-//! lives, i.e. for the duration of the application call; afterwards every use
-//! fails cleanly instead of touching a finished exchange. The objects are
-//! `unsendable`: pyo3 refuses them on any thread but the worker's, so the
-//! pointer is never used concurrently.
+//! application may keep past the request, hand to another thread, or leave
+//! to the garbage collector, which may free them on any thread. They reach
+//! the exchange through an `ExchangeRef`, which is valid only while
+//! [`ExchangeRef::lend`]'s guard lives, i.e. for the duration of the
+//! application call, and only on the thread that lent it: anywhere else, or
+//! afterwards, every use fails cleanly instead of touching an exchange that
+//! another thread is using or that is finished.
 
-use std::cell::Cell;
-use std::rc::Rc;
+use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use std::sync::Arc;
 
 use rcorn_io::Exchange;
 
 #[derive(Clone, Default)]
-pub struct ExchangeRef(Rc<Cell<*mut ()>>);
+pub struct ExchangeRef(Arc<Slot>);
+
+#[derive(Default)]
+struct Slot {
+    /// The lent exchange; null when none is.
+    exchange: AtomicPtr<()>,
+    /// [`thread_token`] of the thread that lent it.
+    owner: AtomicU64,
+}
 
 pub struct LendGuard(ExchangeRef);
 
 impl Drop for LendGuard {
     fn drop(&mut self) {
-        self.0 .0.set(std::ptr::null_mut());
+        self.0
+             .0
+            .exchange
+            .store(std::ptr::null_mut(), Ordering::Relaxed);
     }
 }
 
+/// A number unique to the calling thread (never 0).
+fn thread_token() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    thread_local! {
+        static TOKEN: u64 = NEXT.fetch_add(1, Ordering::Relaxed);
+    }
+    TOKEN.with(|t| *t)
+}
+
 impl ExchangeRef {
-    /// Makes `exchange` reachable until the guard drops.
+    /// Makes `exchange` reachable from this thread until the guard drops.
     pub fn lend(&self, exchange: &mut Exchange<'_>) -> LendGuard {
-        self.0.set((exchange as *mut Exchange<'_>).cast());
+        self.0.owner.store(thread_token(), Ordering::Relaxed);
+        self.0
+            .exchange
+            .store((exchange as *mut Exchange<'_>).cast(), Ordering::Relaxed);
         LendGuard(self.clone())
     }
 
     /// Runs `f` with the lent exchange, or returns `None` once the request
-    /// is over.
+    /// is over or when called from a thread other than the lender's.
     pub fn with<R>(&self, f: impl FnOnce(&mut Exchange<'_>) -> R) -> Option<R> {
-        let ptr = self.0.get().cast::<Exchange<'_>>();
+        if self.0.owner.load(Ordering::Relaxed) != thread_token() {
+            return None;
+        }
+        let ptr = self
+            .0
+            .exchange
+            .load(Ordering::Relaxed)
+            .cast::<Exchange<'_>>();
         if ptr.is_null() {
             return None;
         }
-        // SAFETY: the pointer was set from a live `&mut Exchange` by `lend`
-        // and is cleared by the guard before that borrow ends. Access is
-        // single-threaded (the Python objects are unsendable) and not
-        // re-entrant: no closure passed here calls back into Python code
-        // that could reach `with` again.
+        // SAFETY: only the lending thread gets here, and it set the pointer
+        // from a live `&mut Exchange` in `lend` and clears it (guard drop)
+        // before that borrow ends, so the exchange is alive. Only this
+        // thread dereferences it, and not re-entrantly: no closure passed
+        // here calls back into Python code that could reach `with` again.
+        // Relaxed suffices: the stores and this load are on one thread.
         Some(f(unsafe { &mut *ptr }))
     }
 }

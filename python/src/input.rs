@@ -7,7 +7,7 @@ use pyo3::types::{PyBytes, PyList};
 
 use crate::exchange_ref::ExchangeRef;
 
-#[pyclass(unsendable, module = "rcorn")]
+#[pyclass(module = "rcorn")]
 pub struct WsgiInput {
     exchange: ExchangeRef,
     buf: Vec<u8>,
@@ -48,7 +48,10 @@ impl WsgiInput {
                 }
             });
         match result {
-            None | Some(Ok(())) => Ok(()),
+            Some(Ok(())) => Ok(()),
+            None => Err(PyIOError::new_err(
+                "wsgi.input read after its request ended, or from a thread other than the request's",
+            )),
             Some(Err(e)) => Err(PyIOError::new_err(e.to_string())),
         }
     }

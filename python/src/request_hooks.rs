@@ -85,6 +85,15 @@ pub struct RequestHooks {
 }
 
 impl RequestHooks {
+    /// The same hooks, for another application thread.
+    pub fn clone_ref(&self, py: Python<'_>) -> RequestHooks {
+        RequestHooks {
+            worker: self.worker.clone_ref(py),
+            pre: self.pre.as_ref().map(|p| p.clone_ref(py)),
+            post: self.post.as_ref().map(|(p, n)| (p.clone_ref(py), *n)),
+        }
+    }
+
     /// `None` when the config file defines neither hook.
     pub fn new(
         py: Python<'_>,

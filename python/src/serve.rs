@@ -16,7 +16,7 @@ use rcorn_core::worker::WorkerSettings;
 use rcorn_io::listener::{self, BindAddress, BindOptions, Listener};
 use rcorn_io::log::{Level, LogConfig};
 use rcorn_io::master::MasterConfig;
-use rcorn_io::sync_worker::{run_sync_worker, ProxyPolicy, SyncWorkerConfig};
+use rcorn_io::worker_loop::{run_gthread_worker, run_sync_worker, ProxyPolicy, WorkerConfig};
 use rcorn_io::{MasterOutcome, WorkerStart};
 
 use crate::cli::{self, CliOutcome};
@@ -167,13 +167,7 @@ pub fn main(py: Python<'_>, argv: Vec<String>) -> i32 {
         };
         rcorn_io::info!("Listening at: {shown} ({})", std::process::id());
     }
-    let worker_class = settings.effective_worker_class();
-    if worker_class != "sync" {
-        rcorn_io::warning!(
-            "worker class '{worker_class}' is not implemented yet: serving with the sync worker"
-        );
-    }
-    rcorn_io::info!("Using worker: sync");
+    rcorn_io::info!("Using worker: {}", settings.effective_worker_class());
 
     let pidfile = match settings.pidfile().map(Pidfile::create).transpose() {
         Ok(p) => p,
@@ -416,7 +410,7 @@ fn run_worker(
     };
     let constants = EnvironConstants {
         multiprocess: settings.workers() > 1,
-        multithread: false,
+        multithread: threaded(settings),
         url_scheme: "http",
         script_name: std::env::var("SCRIPT_NAME").unwrap_or_default(),
         casefold_method: flag(settings, "casefold_http_method"),
@@ -450,7 +444,7 @@ fn run_worker(
         }
     };
     let timeout = settings.timeout();
-    let cfg = SyncWorkerConfig {
+    let cfg = WorkerConfig {
         lifecycle: WorkerSettings {
             max_requests: settings.max_requests(),
             max_requests_jitter: settings.max_requests_jitter(),
@@ -510,7 +504,15 @@ fn run_worker(
     }
     ctx.hooks
         .call(py, "post_worker_init", (worker.clone_ref(py),));
-    let outcome = py.detach(|| run_sync_worker(start, cfg, &mut wsgi));
+    rcorn_io::blocking::set_wait_wrapper(crate::wsgi::release_gil_while);
+    let outcome = if threaded(settings) {
+        let handlers: Vec<WsgiApp> = (0..settings.threads().max(1))
+            .map(|_| wsgi.for_thread(py))
+            .collect();
+        py.detach(|| run_gthread_worker(start, cfg, &mut wsgi, handlers))
+    } else {
+        py.detach(|| run_sync_worker(start, cfg, &mut wsgi))
+    };
     if let Ok(mut w) = worker.bind(py).try_borrow_mut() {
         w.alive = false;
     }
@@ -568,6 +570,11 @@ fn sendfile_enabled(settings: &Settings) -> bool {
             "0" | "false" | "no" | "off"
         )
     })
+}
+
+/// Whether workers run the application on a thread pool (`gthread`).
+fn threaded(settings: &Settings) -> bool {
+    settings.effective_worker_class() == "gthread"
 }
 
 fn flag(settings: &Settings, name: &str) -> bool {

@@ -13,7 +13,7 @@ use pyo3::types::{PyBytes, PyString, PyTuple};
 use crate::exchange_ref::ExchangeRef;
 use crate::latin1;
 
-#[pyclass(unsendable, module = "rcorn")]
+#[pyclass(module = "rcorn")]
 pub struct StartResponse {
     exchange: ExchangeRef,
     called: bool,
@@ -124,7 +124,7 @@ impl StartResponse {
         match result {
             None => {
                 return Err(PyAssertionError::new_err(
-                    "start_response() called after the response was finished",
+                    "start_response() called after the response was finished, or from a thread other than the request's",
                 ))
             }
             Some(Err(e)) => {
@@ -141,7 +141,7 @@ impl StartResponse {
 }
 
 /// The `write(data)` callable returned by `start_response`.
-#[pyclass(unsendable, module = "rcorn")]
+#[pyclass(module = "rcorn")]
 pub struct Writer {
     exchange: ExchangeRef,
 }
@@ -184,7 +184,7 @@ pub fn write_chunk(
     });
     result.unwrap_or_else(|| {
         Err(PyAssertionError::new_err(
-            "write() after the response was finished",
+            "write() after the response was finished, or from a thread other than the request's",
         ))
     })
 }

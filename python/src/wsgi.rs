@@ -48,6 +48,20 @@ impl WsgiApp {
         })
     }
 
+    /// The application as another gthread application thread serves it:
+    /// the same callable and hooks, its own environ builder, and no
+    /// reloader (the event loop's thread checks for changes).
+    pub fn for_thread(&self, py: Python<'_>) -> WsgiApp {
+        WsgiApp {
+            app: self.app.clone_ref(py),
+            request_hooks: self.request_hooks.as_ref().map(|h| h.clone_ref(py)),
+            reloader: None,
+            log_environ: self.log_environ.clone(),
+            environ: self.environ.for_thread(py),
+            sendfile: self.sendfile,
+        }
+    }
+
     pub fn set_request_hooks(&mut self, hooks: Option<RequestHooks>) {
         self.request_hooks = hooks;
     }
@@ -255,6 +269,14 @@ impl App for WsgiApp {
         Python::attach(|py| self.call_py(py, exchange));
     }
 
+    /// An application thread stays attached to the interpreter for its
+    /// whole life (the GIL is released whenever it waits, see
+    /// [`release_gil_while`]): `threading.local` data, such as a database
+    /// connection kept per thread, lives across requests.
+    fn thread_main(&mut self, run: &mut dyn FnMut(&mut Self)) {
+        Python::attach(|_py| run(self));
+    }
+
     /// Runs Python's handlers (worker_int/worker_abort) for signals that
     /// arrived while no Python code was running. Their `SystemExit` only
     /// repeats what the worker's loop does with the same signal.
@@ -279,6 +301,24 @@ impl App for WsgiApp {
                 }
             }
         });
+    }
+}
+
+/// Runs `wait` with the GIL released if this thread holds it, so other
+/// application threads (and the application's own threads) run while one
+/// waits for a socket or for work. Installed as rcorn-io's wait wrapper.
+pub fn release_gil_while(wait: &mut dyn FnMut()) {
+    // SAFETY: the thread state is saved only when this thread holds the
+    // GIL, and restored on the same thread before returning; `wait` touches
+    // no Python object.
+    unsafe {
+        if pyo3::ffi::PyGILState_Check() == 1 {
+            let state = pyo3::ffi::PyEval_SaveThread();
+            wait();
+            pyo3::ffi::PyEval_RestoreThread(state);
+        } else {
+            wait();
+        }
     }
 }
 

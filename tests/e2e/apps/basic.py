@@ -168,7 +168,28 @@ def osenv(environ, start_response):
     return [json.dumps(dict(os.environ)).encode()]
 
 
+def input_elsewhere(environ, start_response):
+    """Reads wsgi.input from another thread: refused with an error naming
+    the mistake, never a read of some other request's body."""
+    import threading
+
+    outcome = []
+
+    def read():
+        try:
+            outcome.append(repr(environ["wsgi.input"].read()))
+        except OSError as e:
+            outcome.append(str(e))
+
+    t = threading.Thread(target=read)
+    t.start()
+    t.join()
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [outcome[0].encode(), b" | ", environ["wsgi.input"].read()]
+
+
 ROUTES = {
+    "/input-elsewhere": input_elsewhere,
     "/osenv": osenv,
     "/environ": environ_json,
     "/echo": echo,

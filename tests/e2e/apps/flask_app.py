@@ -30,3 +30,15 @@ def upload():
 @app.get("/error")
 def error():
     raise ValueError("flask view failed")
+
+
+@app.get("/api/thread/<token>")
+def thread_echo(token):
+    """Echoes what is particular to this request, with the serving thread,
+    so a test can tell answers crossed between threads apart."""
+    import threading
+    import time
+
+    time.sleep(0.002)  # let the other threads interleave
+    return jsonify(token=token, q=request.args.get("q"), agent=request.headers.get("User-Agent"),
+                   thread=threading.get_ident())
