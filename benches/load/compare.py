@@ -79,6 +79,7 @@ class Server:
 
 SERVERS = [
     Server("rcorn", "rcorn"),
+    Server("rcorn-gthread", "rcorn"),
     Server("gunicorn-sync", "gunicorn"),
     Server("gunicorn-gthread", "gunicorn"),
     Server("granian", "granian"),
@@ -87,7 +88,13 @@ SERVERS = [
     # and machine, not a WSGI server. Used only when nginx is installed.
     Server("nginx-constant", "", only=("hello", "hello-close")),
 ]
-RATIO_AGAINST = ["bjoern", "granian", "gunicorn-sync"]
+# (ours, theirs): the ratio columns of the summary table.
+RATIOS = [
+    ("rcorn", "bjoern"),
+    ("rcorn", "granian"),
+    ("rcorn", "gunicorn-sync"),
+    ("rcorn-gthread", "gunicorn-gthread"),
+]
 
 
 def server_command(server, scenario, port, venv, workdir):
@@ -97,6 +104,8 @@ def server_command(server, scenario, port, venv, workdir):
     bin_dir = venv / "bin"
     if server.name == "rcorn":
         return [str(bin_dir / "rcorn"), "-w", "1", "-b", bind, target]
+    if server.name == "rcorn-gthread":
+        return [str(bin_dir / "rcorn"), "-w", "1", "-k", "gthread", "--threads", "4", "-b", bind, target]
     if server.name == "gunicorn-sync":
         return [str(bin_dir / "gunicorn"), "-w", "1", "-b", bind, target]
     if server.name == "gunicorn-gthread":
@@ -514,7 +523,8 @@ def render(args, scenarios, servers, why_not, runs, rates, machine, command):
         "## Requests/sec (median)",
         "",
     ]
-    ratio_cols = [f"rcorn/{o}" for o in RATIO_AGAINST if o in names and "rcorn" in names]
+    ratios = [(a, b) for a, b in RATIOS if a in names and b in names]
+    ratio_cols = [f"{a}/{b}" for a, b in ratios]
     lines.append("| scenario | python call | " + " | ".join(names + ratio_cols) + " |")
     lines.append("|---|---:|" + "---:|" * (len(names) + len(ratio_cols)))
     for sc in scenarios:
@@ -524,10 +534,9 @@ def render(args, scenarios, servers, why_not, runs, rates, machine, command):
             rs = by.get((sc.name, s.name), [])
             meds[s.name] = median([r.wrk.rps for r in rs if r.wrk and not r.failure])
             cells.append(cell(s, sc, why_not, rs, meds[s.name]))
-        for o in RATIO_AGAINST:
-            if f"rcorn/{o}" in ratio_cols:
-                a, b = meds.get("rcorn"), meds.get(o)
-                cells.append(f"{a / b:.2f}" if a and b else "—")
+        for ours, theirs in ratios:
+            a, b = meds.get(ours), meds.get(theirs)
+            cells.append(f"{a / b:.2f}" if a and b else "—")
         lines.append(f"| {sc.name} | {fmt_rate(median(rates.get(sc.name, [])))} | " + " | ".join(cells) + " |")
     lines += ["", "Not run: " + ("; ".join(f"{k}: {v}" for k, v in why_not.items() if v) or "none"), ""]
     lines += detail_table(scenarios, servers, by)

@@ -194,7 +194,7 @@ pub static SETTINGS: &[Setting] = &[
         Kind::Int,
         "INT",
         D::Int(30),
-        "Kill and replace a worker silent for this many seconds; 0 disables.",
+        "Kill and replace a worker silent for this many seconds; 0 disables. Also how long a client may take to send a request head, and the socket timeout while a request is served (30 when 0).",
     )
     .implemented(),
     s(
