@@ -268,6 +268,13 @@ impl<A: App> Worker<'_, A> {
     fn lifecycle_event(&mut self, event: WorkerEvent) {
         self.lifecycle
             .handle(clock::now(), event, &mut self.commands);
+        if !self.lifecycle.accepting_requests() {
+            // Before the commands run: requests already handed over end
+            // their connections too.
+            if let Some(pool) = &self.pool {
+                pool.set_draining();
+            }
+        }
         let commands = std::mem::take(&mut self.commands);
         for command in &commands {
             match command {
@@ -286,11 +293,6 @@ impl<A: App> Worker<'_, A> {
         }
         self.commands = commands;
         self.commands.clear();
-        if !self.lifecycle.accepting_requests() {
-            if let Some(pool) = &self.pool {
-                pool.set_draining();
-            }
-        }
     }
 
     fn set_accepting(&mut self, on: bool) -> io::Result<()> {

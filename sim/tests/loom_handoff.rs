@@ -8,11 +8,13 @@
 //! ```
 //!
 //! The properties: every connection comes back exactly once, no wake-up is
-//! lost (loom reports a deadlock if a thread could wait forever), and closing
-//! the queue ends every application thread.
+//! lost (loom reports a deadlock if a thread could wait forever), closing
+//! the queue ends every application thread, and a connection handed over
+//! after the worker started draining sees the draining flag (its response
+//! says `Connection: close`).
 #![cfg(loom)]
 
-use loom::sync::atomic::{AtomicUsize, Ordering};
+use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use loom::sync::Arc;
 use loom::thread;
 use rcorn_core::handoff::HandOff;
@@ -98,5 +100,34 @@ fn closing_while_a_job_waits_still_hands_it_out() {
         assert_eq!(shared.jobs.push(2), Err(2));
         assert_eq!(io_thread_collects(&shared, 1), vec![1]);
         assert_eq!(a.join().unwrap(), 1);
+    });
+}
+
+#[test]
+fn a_connection_handed_over_after_draining_began_sees_the_flag() {
+    loom::model(|| {
+        let shared = shared();
+        let draining = Arc::new(AtomicBool::new(false));
+        let app = {
+            let shared = shared.clone();
+            let draining = draining.clone();
+            thread::spawn(move || {
+                let mut seen = Vec::new();
+                while let Some(job) = shared.jobs.pop() {
+                    // As the exchange reads it when the response begins.
+                    seen.push((job, draining.load(Ordering::Relaxed)));
+                }
+                seen
+            })
+        };
+        assert!(shared.jobs.push(1).is_ok());
+        // The loop's order: the flag (Relaxed, as in AppPool::set_draining),
+        // then the next hand-over through the queue's lock.
+        draining.store(true, Ordering::Relaxed);
+        assert!(shared.jobs.push(2).is_ok());
+        shared.jobs.close();
+        let seen = app.join().unwrap();
+        assert_eq!(seen.len(), 2);
+        assert_eq!(seen[1], (2, true), "job 2 missed the draining flag");
     });
 }

@@ -323,13 +323,14 @@ def test_reload_restarts_the_worker_on_a_source_change(serve, tmp_path):
     assert f"Worker reloading: {extra} modified" in server.log()
 
 
-def test_hup_and_worker_recycling_under_load_lose_no_request(serve):
+@pytest.mark.parametrize("worker_args", [[], ["--threads", "4"]], ids=["sync", "gthread"])
+def test_hup_and_worker_recycling_under_load_lose_no_request(serve, worker_args):
     """Clients on fresh and kept-alive connections while the workers are
     replaced again and again: every request gets its answer."""
     import threading
     import time
 
-    server = serve(["basic:app", "-w", "2", "--max-requests", "40"], workers=2)
+    server = serve(["basic:app", "-w", "2", "--max-requests", "40", *worker_args], workers=2)
     stop = threading.Event()
     failures, done = [], []
 
