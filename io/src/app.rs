@@ -23,6 +23,15 @@ pub trait App {
         false
     }
 
+    /// Called by a gthread worker's loop about once a second, before it
+    /// beats the heartbeat: returns once the application runtime can run
+    /// code. A runtime wedged for good (Python's GIL held and never given
+    /// back) keeps the loop here, the heartbeat goes stale and the master
+    /// replaces the worker after `timeout`: gunicorn's gthread worker, whose
+    /// loop is Python code, dies the same way. A long request that lets
+    /// other threads run is not affected.
+    fn runtime_responsive(&mut self) {}
+
     /// Runs an application thread's whole life (`run`) in a gthread
     /// worker, so a runtime can attach the thread once rather than per
     /// request (Python keeps the thread's state, and its `threading.local`

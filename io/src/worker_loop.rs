@@ -48,6 +48,9 @@ const SIGNALS: Token = Token(0);
 const WAKER: Token = Token(1);
 const FIRST_LISTENER: usize = 2;
 const FIRST_CONNECTION: usize = 1 << 20;
+/// How often a gthread worker's loop checks that the application runtime
+/// can run ([`App::runtime_responsive`]) before it beats.
+const RUNTIME_CHECK_EVERY: Duration = Duration::from_secs(1);
 /// The longest the loop waits to write an error response.
 const REJECT_WRITE_WAIT: Duration = Duration::from_millis(100);
 
@@ -197,6 +200,7 @@ fn run_worker<A: App>(
     let mut returned = Vec::new();
     let mut received = Vec::new();
     let mut restarting = false;
+    let mut runtime_checked = StdInstant::now();
     loop {
         worker.heartbeat.beat(clock::monotonic_ms());
         if let Some(code) = worker.exit_code {
@@ -207,6 +211,12 @@ fn run_worker<A: App>(
             if e.kind() != io::ErrorKind::Interrupted {
                 return Err(e);
             }
+        }
+        if worker.pool.is_some() && runtime_checked.elapsed() >= RUNTIME_CHECK_EVERY {
+            // The loop beats for the whole worker, so it first makes sure
+            // the application threads could run at all.
+            worker.app.runtime_responsive();
+            runtime_checked = StdInstant::now();
         }
         worker.heartbeat.beat(clock::monotonic_ms());
         for event in events.iter() {

@@ -293,6 +293,12 @@ impl App for WsgiApp {
         }
     }
 
+    /// Taking the GIL is the check: it waits until the thread holding it
+    /// lets go, which a healthy interpreter does every switch interval.
+    fn runtime_responsive(&mut self) {
+        Python::attach(|_py| ());
+    }
+
     fn signals_arrived(&mut self) {
         Python::attach(|py| {
             if let Err(e) = py.check_signals() {

@@ -1,6 +1,7 @@
 """The gthread worker: one I/O thread holds every connection, N threads run
 the application. Real `rcorn`, real sockets, real signals."""
 
+import os
 import re
 import selectors
 import signal
@@ -274,3 +275,25 @@ def test_wsgi_input_used_from_another_thread_is_refused_with_a_clear_error(serve
         refused, _, body = r.text.partition(" | ")
         assert refused == "wsgi.input read after its request ended, or from a thread other than the request's"
         assert body == "the body"
+
+
+def test_timeout_still_kills_a_gthread_worker_whose_interpreter_is_wedged(serve):
+    # A request that never gives the GIL back stops every thread of the
+    # worker, as it stops gunicorn's gthread loop: the loop checks it can
+    # take the GIL before it beats, so the master replaces the worker.
+    server = serve(["basic:app", "--threads", "2", "-t", "2"])
+    [worker] = server.workers()
+    def hog_request():
+        try:
+            httpx.get(server.url + "/hog-gil?30", timeout=40)
+        except httpx.HTTPError:
+            pass  # the worker is killed under it
+
+    hog = threading.Thread(target=hog_request, daemon=True)
+    hog.start()
+    wait_for(lambda: "hogging the GIL" in server.log(), 10, "the GIL to be taken")
+    t0 = time.monotonic()
+    wait_for(lambda: server.workers() and worker not in server.workers(), 15, "the wedged worker's replacement")
+    assert time.monotonic() - t0 < 8
+    assert f"WORKER TIMEOUT (pid:{worker})" in server.log()
+    assert httpx.get(server.url + "/", timeout=5).status_code == 200

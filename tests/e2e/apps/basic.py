@@ -188,7 +188,20 @@ def input_elsewhere(environ, start_response):
     return [outcome[0].encode(), b" | ", environ["wsgi.input"].read()]
 
 
+def hog_gil(environ, start_response):
+    """Holds the GIL for a while: a C call made through ctypes.PyDLL keeps
+    it, so no other thread of the process can run Python meanwhile."""
+    import ctypes
+
+    seconds = int(environ.get("QUERY_STRING") or 10)
+    print(f"hogging the GIL in {os.getpid()}", file=sys.stderr, flush=True)
+    ctypes.PyDLL(None).sleep(seconds)
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"done"]
+
+
 ROUTES = {
+    "/hog-gil": hog_gil,
     "/input-elsewhere": input_elsewhere,
     "/osenv": osenv,
     "/environ": environ_json,
