@@ -14,9 +14,11 @@ step() { printf '\n== %s ==\n' "$*"; }
 if [ -z "${RCORN_SKIP_INSTALL:-}" ]; then
     step "system packages"
     # curl is a client of the end-to-end tests; strace shows they use
-    # sendfile; ss (iproute2) shows a listener's backlog.
-    if ! command -v curl >/dev/null || ! command -v strace >/dev/null || ! command -v ss >/dev/null; then
-        apt-get update -qq && apt-get install -y -qq curl strace iproute2 >/dev/null
+    # sendfile; ss (iproute2) shows a listener's backlog; wrk drives the
+    # soak test.
+    if ! command -v curl >/dev/null || ! command -v strace >/dev/null \
+        || ! command -v ss >/dev/null || ! command -v wrk >/dev/null; then
+        apt-get update -qq && apt-get install -y -qq curl strace iproute2 wrk >/dev/null
     fi
     step "python packages"
     python3 -m pip install -q --disable-pip-version-check -r tests/requirements.txt
@@ -37,4 +39,6 @@ step "loom models: heartbeat slot, gthread hand-off"
 RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=3 CARGO_TARGET_DIR=target/loom \
     cargo test -p sim --test loom_heartbeat --test loom_handoff
 step "end-to-end tests"
-python3 -m pytest tests/e2e -q -p no:cacheprovider
+python3 -m pytest tests/e2e -q -p no:cacheprovider -m "not load"
+step "load, restart and hostile-client tests"
+python3 -m pytest tests/e2e -q -p no:cacheprovider -m load

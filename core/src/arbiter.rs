@@ -14,7 +14,8 @@
 //!   `graceful_timeout`;
 //! - a worker exiting with 3 (boot error) or 4 (app load error) halts the
 //!   master with that code, instead of a respawn loop; other crashes are
-//!   replaced with an exponential back-off while they keep dying young;
+//!   replaced with an exponential back-off while they keep dying young (a
+//!   ready worker exiting 0, recycled by max_requests, is not a crash);
 //! - signals are handled in arrival order; no signal ever goes to a pid that
 //!   was already reaped (workers leave the table only when reaped).
 
@@ -463,7 +464,13 @@ impl Arbiter {
                 return;
             }
         }
-        if !expected {
+        let retired = status == ExitStatus::Code(0) && worker.state == WorkerState::Ready;
+        if !expected && retired {
+            // A ready worker that exits 0 on its own was recycled
+            // (max_requests, --reload), however soon: proof the workers are
+            // healthy, so any crash loop is over.
+            self.young_deaths = 0;
+        } else if !expected {
             // Died on its own: count it towards a crash loop if it died young.
             if self.now.saturating_since(worker.spawned_at) < self.settings.crash_window {
                 self.young_deaths += 1;

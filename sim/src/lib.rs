@@ -67,6 +67,9 @@ pub enum Action {
     ReapStranger,
     /// The n-th live worker is SIGKILLed by someone else (the OOM killer).
     OomKill(u8),
+    /// The n-th live worker, if ready, exits 0 on its own: it reached
+    /// `max_requests`, or `--reload` saw a change.
+    Recycle(u8),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -521,6 +524,14 @@ impl World {
                 if let Some(p) = self.nth_live(n) {
                     if p.exit_at.is_none() {
                         p.exit_at = Some((now, ExitStatus::Signaled(11)));
+                    }
+                }
+            }
+            Action::Recycle(n) => {
+                let now = self.now;
+                if let Some(p) = self.nth_live(n) {
+                    if p.exit_at.is_none() && p.state == ProcState::Ready {
+                        p.exit_at = Some((now, ExitStatus::Code(0)));
                     }
                 }
             }
@@ -1065,6 +1076,7 @@ pub fn random_schedule(seed: u64, steps: usize) -> Vec<Action> {
             81..=83 => Action::ForkFailNext,
             84 => Action::ReapStranger,
             85 => Action::OomKill(rng.next_u64() as u8),
+            89..=91 => Action::Recycle(rng.next_u64() as u8),
             86 if rng.chance(20) => Action::BootFailNext,
             // A stop late in the schedule, so most runs exercise the
             // steady state first.

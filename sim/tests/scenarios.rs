@@ -499,3 +499,30 @@ fn during_a_crash_loop_workers_are_probed_one_at_a_time() {
     assert_eq!(w.spawned(), 6);
     w.settle().unwrap();
 }
+
+#[test]
+fn workers_recycled_by_max_requests_are_replaced_at_once_however_often() {
+    // A busy worker with a small max_requests exits cleanly soon after it
+    // is ready, again and again: that is not a crash loop, and a back-off
+    // here would leave the server without workers under load.
+    let mut w = World::new(sim_settings(2), 21);
+    w.apply(Action::Advance(3_000)).unwrap();
+    for i in 0..30 {
+        w.apply(Action::Recycle(i % 2)).unwrap();
+        // Longer than the slowest boot: the replacement is ready again.
+        w.apply(Action::Advance(2_100)).unwrap();
+    }
+    assert!(
+        !w.notices()
+            .iter()
+            .any(|n| matches!(n, Notice::CrashLoop { .. })),
+        "{:?}",
+        w.notices()
+    );
+    assert_eq!(
+        w.spawned(),
+        2 + 30,
+        "every recycled worker replaced at once"
+    );
+    w.settle().unwrap();
+}

@@ -92,6 +92,7 @@ fn action() -> impl Strategy<Value = Action> {
         1 => Just(Action::ForkFailNext),
         1 => Just(Action::ReapStranger),
         1 => any::<u8>().prop_map(Action::OomKill),
+        1 => any::<u8>().prop_map(Action::Recycle),
     ]
 }
 

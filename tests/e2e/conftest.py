@@ -188,6 +188,7 @@ def serve(tmp_path):
 
 
 def pytest_configure(config):
+    config.addinivalue_line("markers", "load: minutes-long load, restart and hostile-client tests")
     if RCORN is None:
         raise pytest.UsageError("the `rcorn` command is not installed: run `pip install .` first")
     sys.path.insert(0, str(APPS))
