@@ -49,7 +49,10 @@ pub struct ArbiterSettings {
     /// First and largest delay before replacing a worker that died young.
     pub backoff_initial: Duration,
     pub backoff_max: Duration,
-    /// A worker that lived less than this counts towards a crash loop.
+    /// A worker that dies before it is ready, or less than this after,
+    /// counts towards a crash loop. Short: a crash loop is a worker that
+    /// cannot boot or dies on its first requests; one killed from outside
+    /// every few seconds (an OOM killer, an operator) is replaced at once.
     pub crash_window: Duration,
 }
 
@@ -64,7 +67,7 @@ impl Default for ArbiterSettings {
             max_queued_signals: 64,
             backoff_initial: Duration::from_millis(100),
             backoff_max: Duration::from_secs(10),
-            crash_window: Duration::from_secs(10),
+            crash_window: Duration::from_secs(1),
         }
     }
 }
@@ -259,6 +262,8 @@ pub struct Worker {
     pub generation: u64,
     pub state: WorkerState,
     pub spawned_at: Instant,
+    /// When it reported ready; `None` while booting.
+    pub ready_at: Option<Instant>,
     pub last_beat: Instant,
 }
 
@@ -375,6 +380,7 @@ impl Arbiter {
                         generation: self.generation,
                         state: WorkerState::Booting,
                         spawned_at: self.now,
+                        ready_at: None,
                         last_beat: self.now,
                     });
                     // A worker forked after shutdown began is stopped at once.
@@ -395,6 +401,7 @@ impl Arbiter {
                 if let Some(w) = self.worker_mut(pid) {
                     if w.state == WorkerState::Booting {
                         w.state = WorkerState::Ready;
+                        w.ready_at = Some(now);
                         w.last_beat = now;
                     }
                 }
@@ -472,7 +479,10 @@ impl Arbiter {
             self.young_deaths = 0;
         } else if !expected {
             // Died on its own: count it towards a crash loop if it died young.
-            if self.now.saturating_since(worker.spawned_at) < self.settings.crash_window {
+            let young = worker
+                .ready_at
+                .is_none_or(|ready| self.now.saturating_since(ready) < self.settings.crash_window);
+            if young {
                 self.young_deaths += 1;
             } else {
                 self.young_deaths = 1;

@@ -362,11 +362,11 @@ fn a_worker_that_lived_a_full_crash_window_does_not_count_as_dying_young() {
     let settings = sim_settings(1);
     let window = settings.crash_window.as_millis() as u32;
     let mut w = World::new(settings, 13);
-    // One young death (replaced at once), then the replacement lives
-    // exactly crash_window before it dies too.
+    // One young death (replaced at once), then the replacement boots (2 s
+    // at most) and lives a full crash_window once ready before it dies too.
     w.apply(Action::Advance(1_000)).unwrap();
     w.apply(Action::Crash(0)).unwrap();
-    w.apply(Action::Advance(window)).unwrap();
+    w.apply(Action::Advance(2_000 + window)).unwrap();
     w.apply(Action::Crash(0)).unwrap();
     assert!(
         !w.notices()
@@ -483,7 +483,12 @@ fn missing_workers_are_forked_together_unless_backing_off() {
 fn during_a_crash_loop_workers_are_probed_one_at_a_time() {
     // Regression: each event after a back-off ran out forked one more
     // worker, so heartbeats and a tick at one instant forked several.
-    let mut w = World::new(sim_settings(3), 17);
+    // A crash window long enough that deaths 3 s in are young.
+    let settings = ArbiterSettings {
+        crash_window: Duration::from_secs(10),
+        ..sim_settings(3)
+    };
+    let mut w = World::new(settings, 17);
     w.apply(Action::Advance(3_000)).unwrap();
     // Three young deaths at one instant: the first is replaced at once,
     // the next two start a back-off.
@@ -524,5 +529,28 @@ fn workers_recycled_by_max_requests_are_replaced_at_once_however_often() {
         2 + 30,
         "every recycled worker replaced at once"
     );
+    w.settle().unwrap();
+}
+
+#[test]
+fn workers_killed_from_outside_every_two_seconds_are_replaced_at_once() {
+    // An OOM killer (or an operator) SIGKILLs a worker every 2 s: each had
+    // been serving for longer than the crash window, so this is no crash
+    // loop and every one is replaced without a back-off.
+    let mut w = World::new(sim_settings(2), 23);
+    w.apply(Action::Advance(3_000)).unwrap();
+    for _ in 0..20 {
+        // The oldest live worker: ready for at least 2 s by now.
+        w.apply(Action::OomKill(0)).unwrap();
+        w.apply(Action::Advance(2_000)).unwrap();
+    }
+    assert!(
+        !w.notices()
+            .iter()
+            .any(|n| matches!(n, Notice::CrashLoop { .. })),
+        "{:?}",
+        w.notices()
+    );
+    assert_eq!(w.spawned(), 2 + 20);
     w.settle().unwrap();
 }

@@ -326,3 +326,56 @@ def test_hostile_clients_leave_a_well_behaved_one_answered_quickly(serve):
         assert rss_kib(w) - before_rss[w] < 32 * 1024, (w, rss_kib(w), before_rss[w])
         wait_for(lambda: len(os.listdir(f"/proc/{w}/fd")) <= before_fds[w], 40,
                  f"worker {w}'s descriptors back to {before_fds[w]}")
+
+
+def _established_connections(pid, port):
+    """TCP connections on `port` that process `pid` holds, established."""
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except FileNotFoundError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    count = 0
+    with open(f"/proc/{pid}/net/tcp") as f:
+        next(f)
+        for line in f:
+            fields = line.split()
+            local_port = int(fields[1].split(":")[1], 16)
+            # state 01 is ESTABLISHED; fields[9] is the inode.
+            if local_port == port and fields[3] == "01" and fields[9] in inodes:
+                count += 1
+    return count
+
+
+def test_sigkill_of_a_worker_every_two_seconds_fails_only_its_own_connections(serve, load):
+    """Under a closed-loop keep-alive load every connection always has one
+    request outstanding, so a killed worker costs exactly one failed
+    request per connection it held: the one in flight on it, or the next
+    one sent on it. The test freezes the victim (SIGSTOP), counts its
+    connections, kills it, and compares with what the client saw."""
+    server = serve(["basic:app", "-w", "2"], workers=2)
+    running = load(server)
+    rng = random.Random(11)
+    held, replaced_in = 0, []
+    deadline = time.monotonic() + LOAD_SECONDS - 2
+    pace(1)
+    while time.monotonic() < deadline:
+        workers = server.workers()
+        victim = rng.choice(workers)
+        os.kill(victim, signal.SIGSTOP)
+        held += _established_connections(victim, server.port)
+        os.kill(victim, signal.SIGKILL)
+        t0 = time.monotonic()
+        wait_for(lambda: len(server.workers()) == 2 and victim not in server.workers(), 5,
+                 "the killed worker's replacement")
+        replaced_in.append(time.monotonic() - t0)
+        pace(2)
+    result = running.result()
+    failures = sum(result["failures"].values())
+    assert set(result["failures"]) <= {"reset", "closed_before_response", "incomplete"}, result
+    assert failures == held, (failures, held, result)
+    assert result["ok"] > 1000
+    assert max(replaced_in) < 1.0, replaced_in
