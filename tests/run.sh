@@ -15,10 +15,11 @@ if [ -z "${RCORN_SKIP_INSTALL:-}" ]; then
     step "system packages"
     # curl is a client of the end-to-end tests; strace shows they use
     # sendfile; ss (iproute2) shows a listener's backlog; wrk drives the
-    # soak test.
+    # soak test; nginx is the reverse proxy of the smuggling test.
     if ! command -v curl >/dev/null || ! command -v strace >/dev/null \
-        || ! command -v ss >/dev/null || ! command -v wrk >/dev/null; then
-        apt-get update -qq && apt-get install -y -qq curl strace iproute2 wrk >/dev/null
+        || ! command -v ss >/dev/null || ! command -v wrk >/dev/null \
+        || ! command -v nginx >/dev/null; then
+        apt-get update -qq && apt-get install -y -qq curl strace iproute2 wrk nginx-light >/dev/null
     fi
     step "python packages"
     python3 -m pip install -q --disable-pip-version-check -r tests/requirements.txt
