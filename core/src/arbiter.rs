@@ -126,12 +126,31 @@ pub enum KillSignal {
 pub enum Event {
     Boot,
     Signal(Signal),
-    Spawned { id: WorkerId, pid: Pid },
-    SpawnFailed { id: WorkerId },
-    WorkerReady { pid: Pid },
-    Heartbeat { pid: Pid },
-    ChildExited { pid: Pid, status: ExitStatus },
-    ReExecSpawned { pid: Pid },
+    Spawned {
+        id: WorkerId,
+        pid: Pid,
+    },
+    SpawnFailed {
+        id: WorkerId,
+    },
+    WorkerReady {
+        pid: Pid,
+    },
+    /// The worker's slot holds a beat stamped `at` that the master had
+    /// not seen. The stamp, not the time the master read it, is what the
+    /// silence check counts from: the master reads slots only when it
+    /// wakes, up to `timeout` after the beat.
+    Heartbeat {
+        pid: Pid,
+        at: Instant,
+    },
+    ChildExited {
+        pid: Pid,
+        status: ExitStatus,
+    },
+    ReExecSpawned {
+        pid: Pid,
+    },
     Tick,
 }
 
@@ -406,10 +425,12 @@ impl Arbiter {
                     }
                 }
             }
-            Event::Heartbeat { pid } => {
-                let now = self.now;
+            Event::Heartbeat { pid, at } => {
+                // Never later than now (the clock is shared, but a stamp
+                // from the future must not postpone the check), never back.
+                let at = at.min(self.now);
                 if let Some(w) = self.worker_mut(pid) {
-                    w.last_beat = now;
+                    w.last_beat = w.last_beat.max(at);
                 }
             }
             Event::ChildExited { pid, status } => self.on_child_exit(pid, status, out),

@@ -233,7 +233,8 @@ pub fn run_master<H: Host>(
             let beat = region.slot(worker.slot).last_beat();
             if beat != worker.last_beat {
                 worker.last_beat = beat;
-                arbiter.handle(clock::now(), Event::Heartbeat { pid }, &mut scratch);
+                let at = rcorn_core::time::Instant::from_millis(beat);
+                arbiter.handle(clock::now(), Event::Heartbeat { pid, at }, &mut scratch);
             }
         }
         let now = clock::now();

@@ -89,6 +89,10 @@ struct Proc {
     aborted: bool,
     /// The last heartbeat the master was told of.
     last_beat: Instant,
+    /// The worker's own last beat, as its slot holds it. The master reads
+    /// it only when it wakes, so it may learn of a beat late: the arbiter
+    /// must judge silence by this stamp, not by when it read it.
+    stamp: Instant,
     /// The first TERM/INT/QUIT, and the SIGABRT, the master sent it.
     asked_to_stop_at: Option<Instant>,
     aborted_at: Option<Instant>,
@@ -322,6 +326,7 @@ impl World {
                         hung_since: None,
                         aborted: false,
                         last_beat: self.now,
+                        stamp: self.now,
                         asked_to_stop_at: None,
                         aborted_at: None,
                         killed: false,
@@ -404,12 +409,12 @@ impl World {
             .iter()
             .find(|p| p.pid == pid)
             .and_then(|p| match signal {
-                KillSignal::Abort if now.saturating_since(p.last_beat) <= self.settings.timeout => {
+                KillSignal::Abort if now.saturating_since(p.stamp) <= self.settings.timeout => {
                     Some((
                         2,
                         format!(
                             "SIGABRT to pid {pid}, which beat at {:?}",
-                            p.last_beat.since_epoch()
+                            p.stamp.since_epoch()
                         ),
                     ))
                 }
@@ -538,7 +543,12 @@ impl World {
             Action::Hang(n) => {
                 let now = self.now;
                 if let Some(p) = self.nth_live(n) {
-                    p.hung_since.get_or_insert(now);
+                    if p.hung_since.is_none() {
+                        // It beat just before it hung; the master learns of
+                        // that beat at its next wake.
+                        p.hung_since = Some(now);
+                        p.stamp = now;
+                    }
                 }
             }
             Action::OomKill(n) => {
@@ -670,18 +680,20 @@ impl World {
         for pid in ready {
             self.deliver(Event::WorkerReady { pid });
         }
-        // Heartbeats: every worker that is not hung has a fresh stamp.
-        let beating: Vec<Pid> = self
-            .procs
-            .iter()
-            .filter(|p| p.hung_since.is_none())
-            .map(|p| p.pid)
-            .collect();
-        for pid in beating {
-            if let Some(p) = self.procs.iter_mut().find(|p| p.pid == pid) {
-                p.last_beat = now;
+        // Heartbeats: every worker that is not hung has a fresh stamp; the
+        // master reports each stamp it has not reported yet.
+        let mut fresh = Vec::new();
+        for p in &mut self.procs {
+            if p.hung_since.is_none() {
+                p.stamp = now;
             }
-            self.deliver(Event::Heartbeat { pid });
+            if p.stamp > p.last_beat {
+                p.last_beat = p.stamp;
+                fresh.push((p.pid, p.stamp));
+            }
+        }
+        for (pid, at) in fresh {
+            self.deliver(Event::Heartbeat { pid, at });
         }
         if self.arbiter.next_deadline().is_some_and(|d| d <= now) {
             self.deliver(Event::Tick);
