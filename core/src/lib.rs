@@ -11,5 +11,6 @@ pub mod config;
 pub mod handoff;
 pub mod heartbeat;
 pub mod http;
+pub mod statsd;
 pub mod time;
 pub mod worker;

@@ -19,6 +19,7 @@ pub mod log;
 pub mod master;
 pub mod reexec;
 pub mod signals;
+pub mod statsd;
 pub mod stream;
 pub mod systemd;
 pub mod worker_loop;

@@ -129,6 +129,19 @@ pub fn enabled(level: Level) -> bool {
 
 /// Writes one error-log line: `[date] [pid] [LEVEL] message`.
 pub fn log(level: Level, message: fmt::Arguments<'_>) {
+    // Counted whatever the log level lets through, as gunicorn does.
+    crate::statsd::log_line(level);
+    write_line(level, message);
+}
+
+/// Logs an exception (message and traceback) at error level; statsd
+/// counts it as `gunicorn.log.exception`, not as an error.
+pub fn exception(message: fmt::Arguments<'_>) {
+    crate::statsd::exception();
+    write_line(Level::Error, message);
+}
+
+fn write_line(level: Level, message: fmt::Arguments<'_>) {
     let mut guard = LOGGER.lock().unwrap_or_else(|p| p.into_inner());
     let Some(logger) = guard.as_mut() else {
         // Before init (argument errors): plain stderr, still one line.

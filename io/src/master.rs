@@ -108,6 +108,8 @@ pub fn run_master<H: Host>(
 
     let mut arbiter = Arbiter::new(cfg.arbiter);
     let mut workers: HashMap<Pid, LiveWorker> = HashMap::new();
+    // The `gunicorn.workers` gauge goes to statsd when the count changes.
+    let mut reported_workers = usize::MAX;
     let mut queue: VecDeque<Command> = VecDeque::new();
     let mut scratch: Vec<Command> = Vec::new();
     let mut received: Vec<Signal> = Vec::new();
@@ -201,6 +203,10 @@ pub fn run_master<H: Host>(
             }
         }
 
+        if workers.len() != reported_workers {
+            reported_workers = workers.len();
+            crate::statsd::workers(reported_workers);
+        }
         let timeout = arbiter.next_deadline().map(|d| {
             d.saturating_since(clock::now())
                 .max(Duration::from_millis(1))

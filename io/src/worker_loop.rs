@@ -626,6 +626,7 @@ pub(crate) fn serve_exchange<A: App + ?Sized>(
     if let Some(logger) = access_log {
         logger.log(conn, &summary);
     }
+    crate::statsd::request(summary.status, summary.duration);
     keep_alive
 }
 

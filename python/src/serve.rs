@@ -12,6 +12,7 @@ use rcorn_core::config::{Settings, Value};
 use rcorn_core::http::forwarded::{SchemePolicy, TrustedPeers};
 use rcorn_core::http::proxy_protocol::ProxyMode;
 use rcorn_core::http::DecoderConfig;
+use rcorn_core::statsd::{StatsdAddress, StatsdFormat};
 use rcorn_core::worker::WorkerSettings;
 use rcorn_io::listener::{self, BindAddress, BindOptions, Listener};
 use rcorn_io::log::{Level, LogConfig};
@@ -69,6 +70,9 @@ pub fn main(py: Python<'_>, argv: Vec<String>) -> i32 {
     }) {
         eprintln!("Error: {e}");
         return 1;
+    }
+    if let Some(Value::Str(host)) = settings.get("statsd_host") {
+        start_statsd(&settings, host);
     }
     for (setting, why) in settings.unsupported_in_use() {
         rcorn_io::warning!("setting '{}' has no effect in rcorn: {why}", setting.name);
@@ -213,6 +217,24 @@ pub fn main(py: Python<'_>, argv: Vec<String>) -> i32 {
             rcorn_io::critical!("master failed: {e}");
             1
         }
+    }
+}
+
+/// Connects the statsd client in the master, so the workers inherit it.
+/// An unreachable server turns metrics off with a warning, as gunicorn
+/// (which goes on silently) would serve anyway.
+fn start_statsd(settings: &Settings, host: &str) {
+    // The value was checked when the settings were read.
+    let Ok(address) = StatsdAddress::parse(host) else {
+        return;
+    };
+    let text = |name| match settings.get(name) {
+        Some(Value::Str(s)) => s.as_str(),
+        _ => "",
+    };
+    let format = StatsdFormat::new(text("statsd_prefix"), text("dogstatsd_tags"));
+    if let Err(e) = rcorn_io::statsd::init(&address, format) {
+        rcorn_io::warning!("statsd_host: cannot reach {host}: {e}; no metrics will be sent");
     }
 }
 

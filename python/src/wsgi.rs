@@ -341,5 +341,5 @@ pub fn log_exception(py: Python<'_>, err: &PyErr, message: &str) {
             Ok(text)
         })
         .unwrap_or_else(|_| format!("{err}\n"));
-    rcorn_io::error!("{message}\n{}", formatted.trim_end());
+    rcorn_io::log::exception(format_args!("{message}\n{}", formatted.trim_end()));
 }

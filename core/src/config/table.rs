@@ -10,7 +10,7 @@ use super::values::{
     check_addr_list, check_asgi_lifespan, check_asgi_loop, check_bind_list, check_cert_reqs,
     check_env_list, check_frame_size, check_header_map, check_http2_cleartext, check_http_parser,
     check_http_protocols, check_loglevel, check_proxy_protocol, check_reload_engine,
-    check_worker_class,
+    check_statsd_host, check_worker_class,
 };
 use super::{DefaultValue as D, IntSyntax, Kind, Setting};
 
@@ -37,7 +37,7 @@ const NO_PASTE: &str = "PasteDeploy apps are not supported by rcorn";
 const NO_UWSGI: &str = "the uWSGI protocol is not supported by rcorn";
 const STRICT_PARSER: &str =
     "rcorn's HTTP parser enforces RFC 9112 strictly and offers no such relaxation";
-const NO_STATSD: &str = "statsd metrics are not implemented yet";
+const NO_BACKLOG_METRIC: &str = "the statsd backlog metric is not implemented yet";
 const NO_SYSLOG: &str = "syslog output is not implemented yet";
 
 const fn s(
@@ -628,7 +628,8 @@ pub static SETTINGS: &[Setting] = &[
         D::None,
         "StatsD server to send metrics to: HOST:PORT or unix://PATH.",
     )
-    .no_effect(NO_STATSD),
+    .implemented()
+    .checked(check_statsd_host),
     s(
         "dogstatsd_tags",
         LOG,
@@ -638,7 +639,7 @@ pub static SETTINGS: &[Setting] = &[
         D::Str(""),
         "Comma-separated dogstatsd tags added to every metric.",
     )
-    .no_effect(NO_STATSD),
+    .implemented(),
     s(
         "statsd_prefix",
         LOG,
@@ -648,7 +649,7 @@ pub static SETTINGS: &[Setting] = &[
         D::Str(""),
         "Prefix for statsd metric names.",
     )
-    .no_effect(NO_STATSD),
+    .implemented(),
     s(
         "enable_backlog_metric",
         LOG,
@@ -658,7 +659,7 @@ pub static SETTINGS: &[Setting] = &[
         D::Bool(false),
         "Report the listen backlog length as a statsd metric (Linux).",
     )
-    .no_effect(NO_STATSD),
+    .no_effect(NO_BACKLOG_METRIC),
     // ---- Process Naming
     s(
         "proc_name",

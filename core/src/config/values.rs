@@ -231,6 +231,13 @@ fn one_of(v: Value, choices: &[&str]) -> Result<Value, String> {
     }
 }
 
+pub fn check_statsd_host(v: Value) -> Result<Value, String> {
+    match &v {
+        Value::Str(text) => crate::statsd::StatsdAddress::parse(text).map(|_| v),
+        _ => Ok(v),
+    }
+}
+
 pub fn check_worker_class(v: Value) -> Result<Value, String> {
     let name = str_of(&v);
     let canonical = match name {

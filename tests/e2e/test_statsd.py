@@ -1,0 +1,71 @@
+"""statsd metrics (`--statsd-host`) captured on a real datagram socket,
+with gunicorn's metric names and line format."""
+
+import re
+import socket
+import subprocess
+import time
+
+import httpx
+
+from conftest import APPS, RCORN
+
+
+def collect(sock, until, timeout=10.0):
+    """Receives lines until `until(lines)` holds; fails after `timeout`."""
+    lines = []
+    deadline = time.monotonic() + timeout
+    while not until(lines):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError(f"statsd lines so far: {lines}")
+        sock.settimeout(left)
+        try:
+            lines.append(sock.recv(65536).decode())
+        except socket.timeout:
+            pass
+    return lines
+
+
+def has(prefix):
+    return lambda lines: any(line.startswith(prefix) for line in lines)
+
+
+def test_requests_statuses_durations_workers_and_log_counters_over_udp(serve):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sink:
+        sink.bind(("127.0.0.1", 0))
+        port = sink.getsockname()[1]
+        server = serve(["basic:app", "-w", "2", "--statsd-host", f"127.0.0.1:{port}",
+                        "--statsd-prefix", "shop.web..", "--dogstatsd-tags", "env:test,team:a"], workers=2)
+        tags = "|#env:test,team:a"
+        lines = collect(sink, has("shop.web.gunicorn.workers:2|g"))
+        assert f"shop.web.gunicorn.workers:2|g{tags}" in lines
+        assert httpx.get(server.url + "/", timeout=5).status_code == 200
+        assert httpx.get(server.url + "/crash-before", timeout=5).status_code == 500
+        lines = collect(sink, has("shop.web.gunicorn.request.status.500"))
+        assert f"shop.web.gunicorn.requests:1|c|@1.0{tags}" in lines
+        assert f"shop.web.gunicorn.request.status.200:1|c|@1.0{tags}" in lines
+        assert f"shop.web.gunicorn.request.status.500:1|c|@1.0{tags}" in lines
+        durations = [line for line in lines if line.startswith("shop.web.gunicorn.request.duration:")]
+        assert len(durations) >= 2
+        for line in durations:
+            assert re.fullmatch(r"shop\.web\.gunicorn\.request\.duration:\d+\.\d+\|ms\|#env:test,team:a", line), line
+        # The application's exception is logged with its traceback: counted
+        # as an exception, as gunicorn's log.exception is.
+        assert f"shop.web.gunicorn.log.exception:1|c|@1.0{tags}" in lines
+
+
+def test_unix_datagram_sink_and_a_bad_address_named_in_one_line(serve, tmp_path):
+    path = tmp_path / "statsd.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sink:
+        sink.bind(str(path))
+        server = serve(["basic:app", "--statsd-host", f"unix://{path}"])
+        assert httpx.get(server.url + "/", timeout=5).status_code == 200
+        lines = collect(sink, has("gunicorn.request.status.200"))
+        assert "gunicorn.requests:1|c|@1.0" in lines
+    bad = subprocess.run([RCORN, "--statsd-host", "localhost:notaport", "basic:app"], cwd=APPS,
+                         capture_output=True, text=True, timeout=20)
+    assert bad.returncode != 0
+    message = bad.stderr.strip()
+    assert "statsd_host" in message and "HOST:PORT or unix://PATH" in message, message
+    assert len(message.splitlines()) == 1, message
