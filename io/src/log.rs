@@ -8,6 +8,7 @@
 use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
+use std::os::fd::AsRawFd;
 use std::sync::Mutex;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -85,8 +86,23 @@ impl Sink {
     }
 }
 
+/// `--capture-output`: points stdout and stderr at the error log file, so
+/// what the application prints lands there (gunicorn does the same, and
+/// again after each reopen). Nothing to do when the error log is stderr.
+fn capture_output(sink: &Sink) {
+    if let Sink::File { file, .. } = sink {
+        let _ = std::io::stdout().lock().flush();
+        // SAFETY: dup2 onto the standard descriptors, from a file we own.
+        unsafe {
+            libc::dup2(file.as_raw_fd(), libc::STDOUT_FILENO);
+            libc::dup2(file.as_raw_fd(), libc::STDERR_FILENO);
+        }
+    }
+}
+
 struct Logger {
     level: Level,
+    capture_output: bool,
     error: Sink,
     access: Option<Sink>,
     line: Vec<u8>,
@@ -99,6 +115,9 @@ pub struct LogConfig<'a> {
     pub level: Level,
     pub errorlog: &'a str,
     pub accesslog: Option<&'a str>,
+    /// `capture_output`: the process's stdout and stderr go to the error
+    /// log file.
+    pub capture_output: bool,
 }
 
 /// Opens the sinks. Errors name the file at fault.
@@ -108,8 +127,12 @@ pub fn init(cfg: &LogConfig<'_>) -> Result<(), String> {
         .accesslog
         .map(|t| Sink::open(t, Sink::Stdout))
         .transpose()?;
+    if cfg.capture_output {
+        capture_output(&error);
+    }
     let logger = Logger {
         level: cfg.level,
+        capture_output: cfg.capture_output,
         error,
         access,
         line: Vec::with_capacity(256),
@@ -198,6 +221,9 @@ pub fn reopen() {
     let mut guard = LOGGER.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(logger) = guard.as_mut() {
         logger.error.reopen();
+        if logger.capture_output {
+            capture_output(&logger.error);
+        }
         if let Some(a) = logger.access.as_mut() {
             a.reopen();
         }

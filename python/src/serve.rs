@@ -67,6 +67,7 @@ pub fn main(py: Python<'_>, argv: Vec<String>) -> i32 {
         level,
         errorlog: settings.errorlog(),
         accesslog: settings.accesslog(),
+        capture_output: settings.get("capture_output") == Some(&Value::Bool(true)),
     }) {
         eprintln!("Error: {e}");
         return 1;

@@ -143,3 +143,19 @@ def test_conformance_fixtures_over_the_socket():
     unexpected = failed - CONFORMANCE_EXCEPTIONS.keys()
     assert not unexpected, "\n".join(l for l in lines if l.startswith("FAIL "))
     assert int(m.group(1)) >= 97, summary
+
+
+def test_capture_output_sends_what_the_app_prints_to_the_error_log(serve, tmp_path):
+    errors = tmp_path / "errors.log"
+    server = serve(["basic:app", "--error-logfile", str(errors), "--capture-output"])
+    assert httpx.get(server.url + "/print", timeout=5).text == "printed"
+    text = wait_for(lambda: "to stderr by the app" in errors.read_text() and errors.read_text(), 5,
+                    "the printed lines in the error log")
+    assert "printed by the app" in text
+    assert "Booting worker" in text  # the log's own lines are there too
+    # Without it, the error log file has only log lines.
+    plain_log = tmp_path / "plain.log"
+    plain = serve(["basic:app", "--error-logfile", str(plain_log)])
+    assert httpx.get(plain.url + "/print", timeout=5).text == "printed"
+    wait_for(lambda: "printed by the app" in plain.log(), 5, "the print on the process's stdout")
+    assert "printed by the app" not in plain_log.read_text()

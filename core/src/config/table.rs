@@ -531,7 +531,8 @@ pub static SETTINGS: &[Setting] = &[
         "",
         D::Bool(false),
         "Send the application's stdout and stderr to the error log file.",
-    ),
+    )
+    .implemented(),
     s(
         "logger_class",
         LOG,

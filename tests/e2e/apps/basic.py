@@ -200,7 +200,16 @@ def hog_gil(environ, start_response):
     return [b"done"]
 
 
+def prints(environ, start_response):
+    """Writes to stdout and stderr as an application's print() does."""
+    print("printed by the app", flush=True)
+    print("to stderr by the app", file=sys.stderr, flush=True)
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"printed"]
+
+
 ROUTES = {
+    "/print": prints,
     "/hog-gil": hog_gil,
     "/input-elsewhere": input_elsewhere,
     "/osenv": osenv,
