@@ -126,7 +126,7 @@ impl AccessRecord for Record<'_> {
         (self.started.as_secs() as i64, self.started.subsec_nanos())
     }
     fn utc_offset_secs(&self) -> i32 {
-        0
+        crate::clock::utc_offset_secs(self.started.as_secs() as i64)
     }
     fn remote_user(&self) -> Option<&str> {
         None

@@ -26,3 +26,31 @@ pub fn unix_secs() -> u64 {
         .map(|d| d.as_secs())
         .unwrap_or(0)
 }
+
+/// The local time zone's offset from UTC at `unix_secs`, in seconds, as
+/// gunicorn's log timestamps show it (`+0100`). Looked up once per second
+/// and thread, since daylight saving may change it.
+pub fn utc_offset_secs(unix_secs: i64) -> i32 {
+    use std::cell::Cell;
+    thread_local! {
+        static CACHED: Cell<(i64, i32)> = const { Cell::new((i64::MIN, 0)) };
+    }
+    CACHED.with(|cached| {
+        let (at, offset) = cached.get();
+        if at == unix_secs {
+            return offset;
+        }
+        let t = unix_secs as libc::time_t;
+        // SAFETY: localtime_r fills the tm we pass; a zeroed tm is valid.
+        let offset = unsafe {
+            let mut tm: libc::tm = std::mem::zeroed();
+            if libc::localtime_r(&t, &mut tm).is_null() {
+                0
+            } else {
+                tm.tm_gmtoff as i32
+            }
+        };
+        cached.set((unix_secs, offset));
+        offset
+    })
+}

@@ -175,9 +175,10 @@ fn write_line(level: Level, message: fmt::Arguments<'_>) {
         return;
     }
     logger.line.clear();
+    let now = crate::clock::unix_secs() as i64;
     rcorn_core::access_log::error_log_prefix(
-        crate::clock::unix_secs() as i64,
-        0,
+        now,
+        crate::clock::utc_offset_secs(now),
         std::process::id(),
         level.name(),
         &mut logger.line,

@@ -1,6 +1,7 @@
 """Mistakes by the operator, the application and the client: a clear
 answer, no crash, no hang, no respawn loop."""
 
+import re
 import socket
 import subprocess
 import time
@@ -159,3 +160,14 @@ def test_capture_output_sends_what_the_app_prints_to_the_error_log(serve, tmp_pa
     assert httpx.get(plain.url + "/print", timeout=5).text == "printed"
     wait_for(lambda: "printed by the app" in plain.log(), 5, "the print on the process's stdout")
     assert "printed by the app" not in plain_log.read_text()
+
+
+def test_log_timestamps_are_in_local_time_with_its_offset(serve, tmp_path):
+    access = tmp_path / "access.log"
+    # A POSIX TZ string: needs no zoneinfo files. UTC+05:30, no DST.
+    server = serve(["basic:app", "--access-logfile", str(access)], env={"TZ": "XST-5:30"})
+    assert httpx.get(server.url + "/", timeout=5).status_code == 200
+    line = wait_for(lambda: access.read_text().strip(), 5, "the access log line")
+    assert re.search(r"\[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d \+0530\]", line), line
+    first = server.log().splitlines()[0]
+    assert re.match(r"\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+0530\] \[\d+\] \[INFO\]", first), first
