@@ -12,5 +12,6 @@ pub mod handoff;
 pub mod heartbeat;
 pub mod http;
 pub mod statsd;
+pub mod syslog;
 pub mod time;
 pub mod worker;

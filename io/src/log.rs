@@ -100,9 +100,128 @@ fn capture_output(sink: &Sink) {
     }
 }
 
+/// `--log-syslog`: the same lines, also sent to syslog.
+pub struct SyslogConfig {
+    pub address: rcorn_core::syslog::SyslogAddress,
+    pub facility: u8,
+    /// `--log-syslog-prefix`, else the process name.
+    pub prefix: String,
+    /// Access lines go to syslog too (unless
+    /// `--disable-redirect-access-to-syslog`).
+    pub access: bool,
+}
+
+enum SyslogSocket {
+    Udp(std::net::UdpSocket),
+    Tcp(std::net::TcpStream),
+    UnixDgram(std::os::unix::net::UnixDatagram),
+    UnixStream(std::os::unix::net::UnixStream),
+}
+
+struct Syslog {
+    socket: SyslogSocket,
+    facility: u8,
+    error_tag: String,
+    /// `None` when access lines stay out of syslog.
+    access_tag: Option<String>,
+    text: Vec<u8>,
+    packet: Vec<u8>,
+}
+
+impl Syslog {
+    fn connect(cfg: &SyslogConfig) -> std::io::Result<Syslog> {
+        use rcorn_core::syslog::SyslogAddress;
+        use std::net::ToSocketAddrs;
+        let resolve = |host: &str, port: u16| {
+            (host, port)
+                .to_socket_addrs()?
+                .next()
+                .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no address"))
+        };
+        let socket = match &cfg.address {
+            SyslogAddress::Udp { host, port } => {
+                let target = resolve(host, *port)?;
+                let local = if target.is_ipv6() {
+                    "[::]:0"
+                } else {
+                    "0.0.0.0:0"
+                };
+                let s = std::net::UdpSocket::bind(local)?;
+                s.connect(target)?;
+                SyslogSocket::Udp(s)
+            }
+            SyslogAddress::Tcp { host, port } => {
+                SyslogSocket::Tcp(std::net::TcpStream::connect(resolve(host, *port)?)?)
+            }
+            SyslogAddress::Unix { path, stream } => {
+                let dgram = || -> std::io::Result<SyslogSocket> {
+                    let s = std::os::unix::net::UnixDatagram::unbound()?;
+                    s.connect(path)?;
+                    Ok(SyslogSocket::UnixDgram(s))
+                };
+                let stream_socket =
+                    || std::os::unix::net::UnixStream::connect(path).map(SyslogSocket::UnixStream);
+                match stream {
+                    Some(false) => dgram()?,
+                    Some(true) => stream_socket()?,
+                    None => dgram().or_else(|_| stream_socket())?,
+                }
+            }
+        };
+        Ok(Syslog {
+            socket,
+            facility: cfg.facility,
+            error_tag: rcorn_core::syslog::tag(&cfg.prefix, "error"),
+            access_tag: cfg
+                .access
+                .then(|| rcorn_core::syslog::tag(&cfg.prefix, "access")),
+            text: Vec::with_capacity(256),
+            packet: Vec::with_capacity(256),
+        })
+    }
+
+    fn send(&mut self, severity: rcorn_core::syslog::Severity, access: bool) {
+        let tag = if access {
+            match &self.access_tag {
+                Some(t) => t,
+                None => return,
+            }
+        } else {
+            &self.error_tag
+        };
+        rcorn_core::syslog::message(
+            self.facility,
+            severity,
+            tag,
+            std::process::id(),
+            &self.text,
+            &mut self.packet,
+        );
+        // Like any log write, a failed one must not take a request down.
+        let _ = match &mut self.socket {
+            SyslogSocket::Udp(s) => s.send(&self.packet).map(drop),
+            SyslogSocket::UnixDgram(s) => s.send(&self.packet).map(drop),
+            SyslogSocket::Tcp(s) => s.write_all(&self.packet),
+            SyslogSocket::UnixStream(s) => s.write_all(&self.packet),
+        };
+    }
+}
+
+fn severity(level: Level) -> rcorn_core::syslog::Severity {
+    use rcorn_core::syslog::Severity;
+    match level {
+        Level::Debug => Severity::Debug,
+        Level::Info => Severity::Info,
+        Level::Warning => Severity::Warning,
+        Level::Error => Severity::Error,
+        Level::Critical => Severity::Critical,
+    }
+}
+
 struct Logger {
     level: Level,
     capture_output: bool,
+    syslog: Option<Syslog>,
     error: Sink,
     access: Option<Sink>,
     line: Vec<u8>,
@@ -118,6 +237,7 @@ pub struct LogConfig<'a> {
     /// `capture_output`: the process's stdout and stderr go to the error
     /// log file.
     pub capture_output: bool,
+    pub syslog: Option<SyslogConfig>,
 }
 
 /// Opens the sinks. Errors name the file at fault.
@@ -130,9 +250,18 @@ pub fn init(cfg: &LogConfig<'_>) -> Result<(), String> {
     if cfg.capture_output {
         capture_output(&error);
     }
+    let syslog = cfg
+        .syslog
+        .as_ref()
+        .map(|s| {
+            Syslog::connect(s)
+                .map_err(|e| format!("log_syslog_to: cannot reach {:?}: {e}", s.address))
+        })
+        .transpose()?;
     let logger = Logger {
         level: cfg.level,
         capture_output: cfg.capture_output,
+        syslog,
         error,
         access,
         line: Vec::with_capacity(256),
@@ -184,8 +313,18 @@ fn write_line(level: Level, message: fmt::Arguments<'_>) {
         &mut logger.line,
     );
     let _ = writeln!(logger.line, "{message}");
-    let Logger { error, line, .. } = logger;
+    let Logger {
+        error,
+        line,
+        syslog,
+        ..
+    } = logger;
     error.write_line(line);
+    if let Some(syslog) = syslog {
+        syslog.text.clear();
+        let _ = write!(syslog.text, "{message}");
+        syslog.send(severity(level), false);
+    }
 }
 
 /// Writes text as it is to the error log (`wsgi.errors`).
@@ -202,18 +341,29 @@ pub fn raw_error(text: &[u8]) {
 pub fn access_enabled() -> bool {
     LOGGER
         .lock()
-        .map(|g| g.as_ref().is_some_and(|l| l.access.is_some()))
+        .map(|g| {
+            g.as_ref().is_some_and(|l| {
+                l.access.is_some() || l.syslog.as_ref().is_some_and(|s| s.access_tag.is_some())
+            })
+        })
         .unwrap_or(false)
 }
 
 /// Writes one rendered access-log line (the caller formats it).
 pub fn access(line: &[u8]) {
     let mut guard = LOGGER.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(Logger {
-        access: Some(sink), ..
-    }) = guard.as_mut()
-    {
+    let Some(logger) = guard.as_mut() else {
+        return;
+    };
+    if let Some(sink) = logger.access.as_mut() {
         sink.write_line(line);
+    }
+    if let Some(syslog) = logger.syslog.as_mut() {
+        syslog.text.clear();
+        syslog
+            .text
+            .extend_from_slice(line.strip_suffix(b"\n").unwrap_or(line));
+        syslog.send(rcorn_core::syslog::Severity::Info, true);
     }
 }
 

@@ -67,7 +67,8 @@ pub fn main(py: Python<'_>, argv: Vec<String>) -> i32 {
         level,
         errorlog: settings.errorlog(),
         accesslog: settings.accesslog(),
-        capture_output: settings.get("capture_output") == Some(&Value::Bool(true)),
+        capture_output: flag(&settings, "capture_output"),
+        syslog: syslog_config(&settings),
     }) {
         eprintln!("Error: {e}");
         return 1;
@@ -113,9 +114,11 @@ pub fn main(py: Python<'_>, argv: Vec<String>) -> i32 {
     if settings.check_config() {
         return 0;
     }
-    let access_format = match settings
-        .accesslog()
-        .map(|_| rcorn_core::access_log::AccessLogFormat::parse(settings.access_log_format()))
+    // Access lines are made when they go somewhere: a file, or syslog.
+    let access_wanted = settings.accesslog().is_some()
+        || (flag(&settings, "syslog") && !flag(&settings, "disable_redirect_access_to_syslog"));
+    let access_format = match access_wanted
+        .then(|| rcorn_core::access_log::AccessLogFormat::parse(settings.access_log_format()))
     {
         Some(Err(e)) => {
             eprintln!("Error: access_log_format: {e}");
@@ -219,6 +222,28 @@ pub fn main(py: Python<'_>, argv: Vec<String>) -> i32 {
             1
         }
     }
+}
+
+/// `--log-syslog`: where to, which facility, and the name in the tag. The
+/// address and facility were checked when the settings were read.
+fn syslog_config(settings: &Settings) -> Option<rcorn_io::log::SyslogConfig> {
+    if !flag(settings, "syslog") {
+        return None;
+    }
+    let text = |name| match settings.get(name) {
+        Some(Value::Str(s)) => Some(s.as_str()),
+        _ => None,
+    };
+    let address = rcorn_core::syslog::SyslogAddress::parse(text("syslog_addr")?).ok()?;
+    let facility = rcorn_core::syslog::facility(text("syslog_facility").unwrap_or("user"))?;
+    Some(rcorn_io::log::SyslogConfig {
+        address,
+        facility,
+        prefix: text("syslog_prefix")
+            .unwrap_or(settings.effective_proc_name())
+            .to_owned(),
+        access: !flag(settings, "disable_redirect_access_to_syslog"),
+    })
 }
 
 /// Connects the statsd client in the master, so the workers inherit it.

@@ -979,9 +979,13 @@ impl Settings {
         self.str("default_proc_name")
     }
 
-    /// The name in process titles: `proc_name`, else `default_proc_name`.
+    /// The name in process titles and syslog tags: `proc_name`, else the
+    /// application (gunicorn makes it `default_proc_name`), else
+    /// `default_proc_name`.
     pub fn effective_proc_name(&self) -> &str {
-        self.proc_name().unwrap_or_else(|| self.default_proc_name())
+        self.proc_name()
+            .or_else(|| self.wsgi_app())
+            .unwrap_or_else(|| self.default_proc_name())
     }
 
     /// The error-log level, lower-cased: debug, info, warning, error or

@@ -10,7 +10,7 @@ use super::values::{
     check_addr_list, check_asgi_lifespan, check_asgi_loop, check_bind_list, check_cert_reqs,
     check_env_list, check_frame_size, check_header_map, check_http2_cleartext, check_http_parser,
     check_http_protocols, check_loglevel, check_proxy_protocol, check_reload_engine,
-    check_statsd_host, check_worker_class,
+    check_statsd_host, check_syslog_addr, check_syslog_facility, check_worker_class,
 };
 use super::{DefaultValue as D, IntSyntax, Kind, Setting};
 
@@ -38,7 +38,6 @@ const NO_UWSGI: &str = "the uWSGI protocol is not supported by rcorn";
 const STRICT_PARSER: &str =
     "rcorn's HTTP parser enforces RFC 9112 strictly and offers no such relaxation";
 const NO_BACKLOG_METRIC: &str = "the statsd backlog metric is not implemented yet";
-const NO_SYSLOG: &str = "syslog output is not implemented yet";
 
 const fn s(
     name: &'static str,
@@ -491,7 +490,7 @@ pub static SETTINGS: &[Setting] = &[
         D::Bool(false),
         "Keep access lines out of syslog when --log-syslog is on.",
     )
-    .no_effect(NO_SYSLOG),
+    .implemented(),
     s(
         "access_log_format",
         LOG,
@@ -579,7 +578,8 @@ pub static SETTINGS: &[Setting] = &[
         D::Str("udp://localhost:514"),
         "Syslog address: unix://PATH#TYPE, udp://HOST:PORT or tcp://HOST:PORT.",
     )
-    .no_effect(NO_SYSLOG),
+    .implemented()
+    .checked(check_syslog_addr),
     s(
         "syslog",
         LOG,
@@ -589,7 +589,7 @@ pub static SETTINGS: &[Setting] = &[
         D::Bool(false),
         "Send the logs to syslog as well.",
     )
-    .no_effect(NO_SYSLOG),
+    .implemented(),
     s(
         "syslog_prefix",
         LOG,
@@ -599,7 +599,7 @@ pub static SETTINGS: &[Setting] = &[
         D::None,
         "Program name to use in syslog entries.",
     )
-    .no_effect(NO_SYSLOG),
+    .implemented(),
     s(
         "syslog_facility",
         LOG,
@@ -609,7 +609,8 @@ pub static SETTINGS: &[Setting] = &[
         D::Str("user"),
         "Syslog facility name.",
     )
-    .no_effect(NO_SYSLOG),
+    .implemented()
+    .checked(check_syslog_facility),
     s(
         "enable_stdio_inheritance",
         LOG,

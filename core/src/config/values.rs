@@ -231,6 +231,20 @@ fn one_of(v: Value, choices: &[&str]) -> Result<Value, String> {
     }
 }
 
+pub fn check_syslog_addr(v: Value) -> Result<Value, String> {
+    crate::syslog::SyslogAddress::parse(str_of(&v)).map(|_| v)
+}
+
+pub fn check_syslog_facility(v: Value) -> Result<Value, String> {
+    match crate::syslog::facility(str_of(&v)) {
+        Some(_) => Ok(v),
+        None => Err(format!(
+            "unknown facility name {:?} (user, daemon, local0 … local7, …)",
+            str_of(&v)
+        )),
+    }
+}
+
 pub fn check_statsd_host(v: Value) -> Result<Value, String> {
     match &v {
         Value::Str(text) => crate::statsd::StatsdAddress::parse(text).map(|_| v),
