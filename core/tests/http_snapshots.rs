@@ -214,3 +214,30 @@ fn every_error_response() {
     }
     insta::assert_snapshot!(all);
 }
+
+/// The body bytes the access log reports are those on the wire.
+#[test]
+fn body_written_counts_only_what_is_sent() {
+    let sent = |req: RequestFacts, status: u16, headers: &[(&str, &str)], body: &[&[u8]]| {
+        let mut enc = ResponseEncoder::new(b"rcorn");
+        let mut out = Vec::new();
+        enc.start(req, status, b"X", &mut out).unwrap();
+        for (n, v) in headers {
+            enc.header(n.as_bytes(), v.as_bytes(), &mut out).unwrap();
+        }
+        enc.finish_head(DATE, None, &mut out).unwrap();
+        for chunk in body {
+            enc.body(chunk, &mut out).unwrap();
+        }
+        enc.body_written()
+    };
+    assert_eq!(sent(facts(1, true, false), 200, &[], &[b"abc", b"de"]), 5);
+    assert_eq!(sent(facts(1, true, true), 200, &[], &[b"abc"]), 0, "HEAD");
+    assert_eq!(sent(facts(1, true, false), 304, &[], &[b"abc"]), 0, "304");
+    let declared = [("Content-Length", "2")];
+    assert_eq!(
+        sent(facts(1, true, false), 200, &declared, &[b"abc"]),
+        2,
+        "truncated"
+    );
+}

@@ -238,6 +238,12 @@ impl<'a> Exchange<'a> {
         &self.conn.peer
     }
 
+    /// The peer of the socket itself: the proxy when a PROXY preamble
+    /// named another client. Trust decisions are about it.
+    pub fn socket_peer(&self) -> &PeerAddr {
+        self.conn.via.as_ref().unwrap_or(&self.conn.peer)
+    }
+
     pub fn server(&self) -> &ServerAddr {
         &self.conn.server
     }
@@ -460,7 +466,7 @@ impl<'a> Exchange<'a> {
             .encoder
             .body(chunk, &mut self.conn.out)
             .map_err(|e| ExchangeError::Protocol(e.to_string()))?;
-        self.body_bytes += chunk.len() as u64;
+        self.body_bytes = self.conn.encoder.body_written();
         if self.conn.out.len() >= FLUSH_AT {
             let deadline = self.deadline();
             if let Err(e) = self.conn.flush(deadline) {

@@ -7,6 +7,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 use pyo3::{intern, Py};
 
+use pyo3::exceptions::PyValueError;
+use rcorn_core::http::forwarded::TrustedPeers;
 use rcorn_io::stream::PeerAddr;
 use rcorn_io::Exchange;
 
@@ -20,6 +22,10 @@ const HEADER_KEY_CACHE_LIMIT: usize = 512;
 pub struct EnvironBuilder {
     template: Py<PyDict>,
     script_name: String,
+    /// `forwarder_headers`, upper-case, and the peers allowed to send them
+    /// (`forwarded_allow_ips`).
+    forwarder_headers: Vec<String>,
+    forwarders: TrustedPeers,
     casefold_method: bool,
     map_underscore_headers: bool,
     header_keys: HashMap<Vec<u8>, Option<Py<PyString>>>,
@@ -36,6 +42,10 @@ pub struct EnvironConstants {
     pub casefold_method: bool,
     /// `header_map = dangerous`: map `_` in field names like `-`.
     pub map_underscore_headers: bool,
+    /// Header names with `_` a trusted proxy may send (`forwarder_headers`;
+    /// `*` for any); `SCRIPT_NAME` among them sets the environ's.
+    pub forwarder_headers: Vec<String>,
+    pub forwarders: TrustedPeers,
 }
 
 impl EnvironBuilder {
@@ -63,6 +73,12 @@ impl EnvironBuilder {
         Ok(EnvironBuilder {
             template: template.unbind(),
             script_name: constants.script_name,
+            forwarder_headers: constants
+                .forwarder_headers
+                .iter()
+                .map(|h| h.to_ascii_uppercase())
+                .collect(),
+            forwarders: constants.forwarders,
             casefold_method: constants.casefold_method,
             map_underscore_headers: constants.map_underscore_headers,
             header_keys: HashMap::new(),
@@ -76,6 +92,8 @@ impl EnvironBuilder {
         EnvironBuilder {
             template: self.template.clone_ref(py),
             script_name: self.script_name.clone(),
+            forwarder_headers: self.forwarder_headers.clone(),
+            forwarders: self.forwarders.clone(),
             casefold_method: self.casefold_method,
             map_underscore_headers: self.map_underscore_headers,
             header_keys: HashMap::new(),
@@ -115,19 +133,28 @@ impl EnvironBuilder {
             intern!(py, "QUERY_STRING"),
             latin1::decode(py, head.query())?,
         )?;
-        let path = percent_decode(head.path());
-        let path_info: &[u8] = match path.strip_prefix(self.script_name.as_bytes()) {
-            Some(rest) if !self.script_name.is_empty() => rest,
-            _ => &path,
-        };
-        env.set_item(intern!(py, "PATH_INFO"), latin1::decode(py, path_info)?)?;
-
         let mut host_header: Option<&[u8]> = None;
+        let mut forwarded_script_name: Option<&[u8]> = None;
+        let mut by_forwarder: Option<bool> = None;
         for (name, value) in head.headers() {
             if name.eq_ignore_ascii_case(b"host") {
                 host_header = Some(value);
             }
             let Some(key) = self.header_key(py, name) else {
+                // A name with `_` is kept only from a trusted proxy that
+                // may send it (gunicorn's `forwarder_headers`).
+                if self.is_forwarder_header(name)
+                    && *by_forwarder.get_or_insert_with(|| self.sent_by_forwarder(ex))
+                {
+                    if name.eq_ignore_ascii_case(b"script_name") {
+                        forwarded_script_name = Some(value);
+                    }
+                    let key = format!(
+                        "HTTP_{}",
+                        String::from_utf8_lossy(name).to_ascii_uppercase()
+                    );
+                    env.set_item(key, latin1::decode(py, value)?)?;
+                }
                 continue;
             };
             let key = key.bind(py);
@@ -141,6 +168,26 @@ impl EnvironBuilder {
                 None => env.set_item(key, value)?,
             }
         }
+
+        let path = percent_decode(head.path());
+        let path_info: &[u8] = match forwarded_script_name {
+            Some(script_name) => {
+                let rest = path.strip_prefix(script_name).ok_or_else(|| {
+                    PyValueError::new_err(format!(
+                        "Request path {:?} does not start with SCRIPT_NAME {:?}",
+                        String::from_utf8_lossy(&path),
+                        String::from_utf8_lossy(script_name)
+                    ))
+                })?;
+                env.set_item(intern!(py, "SCRIPT_NAME"), latin1::decode(py, script_name)?)?;
+                rest
+            }
+            None => match path.strip_prefix(self.script_name.as_bytes()) {
+                Some(rest) if !self.script_name.is_empty() => rest,
+                _ => &path,
+            },
+        };
+        env.set_item(intern!(py, "PATH_INFO"), latin1::decode(py, path_info)?)?;
 
         match ex.peer() {
             PeerAddr::Ip(addr) => {
@@ -167,6 +214,21 @@ impl EnvironBuilder {
             env.set_item(intern!(py, "SERVER_PORT"), server.port.as_str())?;
         }
         Ok(env)
+    }
+
+    fn is_forwarder_header(&self, name: &[u8]) -> bool {
+        self.forwarder_headers
+            .iter()
+            .any(|h| h == "*" || h.as_bytes().eq_ignore_ascii_case(name))
+    }
+
+    /// Whether the socket's peer is a proxy trusted with forwarder headers.
+    fn sent_by_forwarder(&self, ex: &Exchange<'_>) -> bool {
+        let ip = match ex.socket_peer() {
+            PeerAddr::Ip(addr) => Some(addr.ip()),
+            PeerAddr::Unix => None,
+        };
+        self.forwarders.trusts(ip)
     }
 
     /// The environ key for a request header: `CONTENT_TYPE`,

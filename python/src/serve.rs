@@ -456,6 +456,13 @@ fn run_worker(
             Err(code) => return code,
         },
     };
+    let scheme_policy = match scheme_policy(settings) {
+        Ok(p) => p,
+        Err(e) => {
+            rcorn_io::error!("forwarded_allow_ips: {e}");
+            return WORKER_BOOT_ERROR;
+        }
+    };
     let constants = EnvironConstants {
         multiprocess: settings.workers() > 1,
         multithread: threaded(settings),
@@ -463,18 +470,16 @@ fn run_worker(
         script_name: std::env::var("SCRIPT_NAME").unwrap_or_default(),
         casefold_method: flag(settings, "casefold_http_method"),
         map_underscore_headers: settings.get("header_map") == Some(&Value::Str("dangerous".into())),
+        forwarder_headers: match settings.get("forwarder_headers") {
+            Some(Value::List(names)) => names.clone(),
+            _ => Vec::new(),
+        },
+        forwarders: scheme_policy.trusted.clone(),
     };
     let mut wsgi = match WsgiApp::new(py, app, constants, sendfile_enabled(settings)) {
         Ok(w) => w,
         Err(e) => {
             log_exception(py, &e, "Exception in worker process");
-            return WORKER_BOOT_ERROR;
-        }
-    };
-    let scheme_policy = match scheme_policy(settings) {
-        Ok(p) => p,
-        Err(e) => {
-            rcorn_io::error!("forwarded_allow_ips: {e}");
             return WORKER_BOOT_ERROR;
         }
     };

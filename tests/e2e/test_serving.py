@@ -377,3 +377,21 @@ def test_a_head_larger_than_one_read_is_served(serve):
         raw = recv_all(s)
     assert raw.startswith(b"HTTP/1.1 200"), raw[:100]
     assert json.loads(raw.split(b"\r\n\r\n", 1)[1])["HTTP_X_BIG"] == big.decode()
+
+
+def test_forwarder_headers_from_a_trusted_proxy_set_script_name(serve):
+    trusted = serve(["basic:app", "--forwarder-headers", "SCRIPT_NAME,X_TENANT"])
+    env = httpx.get(trusted.url + "/app/environ", headers={"SCRIPT_NAME": "/app", "X_Tenant": "t1",
+                                                          "X_Other": "no"}, timeout=5).json()
+    assert (env["SCRIPT_NAME"], env["PATH_INFO"]) == ("/app", "/environ")
+    assert env["HTTP_SCRIPT_NAME"] == "/app" and env["HTTP_X_TENANT"] == "t1"
+    assert "HTTP_X_OTHER" not in env  # not listed: dropped as any name with '_'
+    # A path outside the proxy's prefix is a configuration mistake: 500.
+    r = httpx.get(trusted.url + "/elsewhere", headers={"SCRIPT_NAME": "/app"}, timeout=5)
+    assert r.status_code == 500
+    assert "does not start with SCRIPT_NAME" in trusted.log()
+    # From a peer outside forwarded_allow_ips the headers are dropped.
+    untrusted = serve(["basic:app", "--forwarded-allow-ips", "10.9.9.9"])
+    env = httpx.get(untrusted.url + "/environ", headers={"SCRIPT_NAME": "/app"}, timeout=5).json()
+    assert (env["SCRIPT_NAME"], env["PATH_INFO"]) == ("", "/environ")
+    assert "HTTP_SCRIPT_NAME" not in env

@@ -1050,8 +1050,9 @@ pub static SETTINGS: &[Setting] = &[
         Kind::CommaList,
         "FORWARDER_HEADERS",
         D::List(&["SCRIPT_NAME", "PATH_INFO"]),
-        "Headers a trusted proxy may set to override these environ keys (comma-separated).",
-    ),
+        "Header names with underscores a trusted proxy may send (comma-separated); SCRIPT_NAME sets the environ's.",
+    )
+    .implemented(),
     s(
         "header_map",
         MECH,

@@ -346,6 +346,13 @@ impl ResponseEncoder {
         Ok(ExternalBody { send, after })
     }
 
+    /// Body bytes of the current response that go on the wire: none for
+    /// HEAD, 1xx, 204 and 304, at most the declared Content-Length. This is
+    /// what gunicorn's access log reports (`%(b)s`, `%(B)s`).
+    pub fn body_written(&self) -> u64 {
+        self.written
+    }
+
     /// Ends the body. `Ok(keep_alive)`; an error when fewer bytes than the
     /// declared Content-Length were written (the connection must close).
     pub fn finish(&mut self, out: &mut Vec<u8>) -> Result<bool, EncodeError> {
