@@ -21,12 +21,16 @@ pub struct Reloader {
 }
 
 impl Reloader {
-    pub fn new(extra: Vec<String>) -> Reloader {
-        Reloader {
+    /// Takes the first look now, before the worker serves: a change made
+    /// after that, however soon, is one to act on.
+    pub fn new(py: Python<'_>, extra: Vec<String>) -> Reloader {
+        let mut reloader = Reloader {
             extra,
             seen: HashMap::new(),
             next_look: Instant::now(),
-        }
+        };
+        let _ = reloader.changed(py);
+        reloader
     }
 
     /// The first file found changed since it was first seen, looking at
