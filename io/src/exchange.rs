@@ -103,7 +103,21 @@ impl Connection {
             }
         }
         self.out.clear();
-        Ok(())
+        // A TLS layer may still hold records the socket had no room for.
+        loop {
+            match self.stream.drain() {
+                Ok(()) => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    blocking::wait(
+                        std::os::fd::AsRawFd::as_raw_fd(&self.stream),
+                        Interest::Write,
+                        deadline,
+                    )?;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// Waits until the socket has bytes (or the deadline passes) and reads

@@ -22,6 +22,7 @@ pub mod signals;
 pub mod statsd;
 pub mod stream;
 pub mod systemd;
+pub mod tls;
 pub mod worker_loop;
 
 pub use app::App;

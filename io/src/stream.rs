@@ -1,12 +1,16 @@
-//! A client connection of either kind, with the addresses WSGI reports.
+//! A client connection of any kind, with the addresses WSGI reports.
 
 use std::io::{self, IoSlice, Read, Write};
 use std::net::SocketAddr;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 
+use crate::tls::TlsStream;
+
 pub enum Stream {
     Tcp(mio::net::TcpStream),
     Unix(mio::net::UnixStream),
+    /// TLS over one of the others (`--certfile`).
+    Tls(Box<TlsStream>),
 }
 
 /// The peer and local addresses of a connection, as WSGI needs them.
@@ -23,6 +27,7 @@ impl Stream {
         match self {
             Stream::Tcp(s) => s.peer_addr().map(PeerAddr::Ip).unwrap_or(PeerAddr::Unix),
             Stream::Unix(_) => PeerAddr::Unix,
+            Stream::Tls(s) => s.inner().peer_addr(),
         }
     }
 
@@ -30,27 +35,52 @@ impl Stream {
         match self {
             Stream::Tcp(s) => s.local_addr().ok(),
             Stream::Unix(_) => None,
+            Stream::Tls(s) => s.inner().local_addr(),
         }
     }
 
     pub fn set_nodelay(&self) {
-        if let Stream::Tcp(s) = self {
+        match self {
             // Responses are written in one call; Nagle would only delay them.
-            let _ = s.set_nodelay(true);
+            Stream::Tcp(s) => {
+                let _ = s.set_nodelay(true);
+            }
+            Stream::Unix(_) => {}
+            Stream::Tls(s) => s.inner().set_nodelay(),
         }
     }
 
-    pub fn shutdown_write(&self) {
+    pub fn shutdown_write(&mut self) {
         let _ = match self {
             Stream::Tcp(s) => s.shutdown(std::net::Shutdown::Write),
             Stream::Unix(s) => s.shutdown(std::net::Shutdown::Write),
+            Stream::Tls(s) => {
+                s.shutdown_write();
+                Ok(())
+            }
         };
+    }
+
+    /// Whether bytes written reach the socket as they are (sendfile(2) can
+    /// only be used then).
+    pub fn is_plain(&self) -> bool {
+        !matches!(self, Stream::Tls(_))
+    }
+
+    /// `Ok(())` once everything written is on the socket; `WouldBlock`
+    /// while a TLS layer still holds records for a full socket.
+    pub fn drain(&mut self) -> io::Result<()> {
+        match self {
+            Stream::Tls(s) => s.drain(),
+            _ => Ok(()),
+        }
     }
 
     pub fn as_source(&mut self) -> &mut dyn mio::event::Source {
         match self {
             Stream::Tcp(s) => s,
             Stream::Unix(s) => s,
+            Stream::Tls(s) => s.inner_mut().as_source(),
         }
     }
 }
@@ -60,6 +90,7 @@ impl AsFd for Stream {
         match self {
             Stream::Tcp(s) => s.as_fd(),
             Stream::Unix(s) => s.as_fd(),
+            Stream::Tls(s) => s.inner().as_fd(),
         }
     }
 }
@@ -69,6 +100,7 @@ impl AsRawFd for Stream {
         match self {
             Stream::Tcp(s) => s.as_raw_fd(),
             Stream::Unix(s) => s.as_raw_fd(),
+            Stream::Tls(s) => s.inner().as_raw_fd(),
         }
     }
 }
@@ -78,6 +110,7 @@ impl Read for Stream {
         match self {
             Stream::Tcp(s) => s.read(buf),
             Stream::Unix(s) => s.read(buf),
+            Stream::Tls(s) => s.read(buf),
         }
     }
 }
@@ -87,6 +120,7 @@ impl Write for Stream {
         match self {
             Stream::Tcp(s) => s.write(buf),
             Stream::Unix(s) => s.write(buf),
+            Stream::Tls(s) => s.write(buf),
         }
     }
 
@@ -94,6 +128,7 @@ impl Write for Stream {
         match self {
             Stream::Tcp(s) => s.write_vectored(bufs),
             Stream::Unix(s) => s.write_vectored(bufs),
+            Stream::Tls(s) => s.write_vectored(bufs),
         }
     }
 

@@ -69,6 +69,8 @@ pub struct WorkerConfig {
     pub scheme_policy: SchemePolicy,
     /// Which peers may start with a PROXY protocol preamble.
     pub proxy: ProxyPolicy,
+    /// `--certfile`: every connection speaks TLS.
+    pub tls: Option<std::sync::Arc<rustls::ServerConfig>>,
 }
 
 /// `proxy_protocol` and `proxy_allow_ips`.
@@ -349,6 +351,16 @@ impl<A: App> Worker<'_, A> {
                 }
             };
             stream.set_nodelay();
+            let stream = match &self.cfg.tls {
+                Some(config) => match crate::tls::TlsStream::new(config.clone(), stream) {
+                    Ok(tls) => Stream::Tls(Box::new(tls)),
+                    Err(e) => {
+                        crate::warning!("TLS session could not start: {e}");
+                        continue;
+                    }
+                },
+                None => stream,
+            };
             let mut decoder = RequestDecoder::new(self.cfg.decoder.clone());
             if self.cfg.proxy.mode != ProxyMode::Off && self.cfg.proxy.allowed.trusts(ip_of(&peer))
             {

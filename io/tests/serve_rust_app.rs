@@ -114,6 +114,7 @@ fn start_server(workers: u32, max_requests: u64, threads: usize) -> (Pid, u16) {
                         access_log: None,
                         scheme_policy: Default::default(),
                         proxy: Default::default(),
+                        tls: None,
                     };
                     if threads == 0 {
                         run_sync_worker(start, cfg, &mut Echo).unwrap_or(1)

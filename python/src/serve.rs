@@ -143,6 +143,15 @@ pub fn main(py: Python<'_>, argv: Vec<String>) -> i32 {
         (server.clone_ref(py), settings.workers(), py.None()),
     );
     hooks.call(py, "on_starting", (server.clone_ref(py),));
+    // Certificates are read once, by the master, before it binds: a bad
+    // file stops the start-up with the setting and file named.
+    let tls = match tls_config(&settings) {
+        Ok(t) => t,
+        Err(e) => {
+            rcorn_io::error!("{e}");
+            return 1;
+        }
+    };
     let identity = match Identity::resolve(&settings) {
         Ok(i) => i,
         Err(e) => {
@@ -170,7 +179,9 @@ pub fn main(py: Python<'_>, argv: Vec<String>) -> i32 {
     rcorn_io::info!("Starting rcorn {}", env!("CARGO_PKG_VERSION"));
     for l in &listeners {
         let shown = match (&l.address, l.local_addr()) {
-            (BindAddress::Tcp(_) | BindAddress::Fd(_), Some(addr)) => format!("http://{addr}"),
+            (BindAddress::Tcp(_) | BindAddress::Fd(_), Some(addr)) => {
+                format!("{}://{addr}", if tls.is_some() { "https" } else { "http" })
+            }
             (other, _) => other.to_string(),
         };
         rcorn_io::info!("Listening at: {shown} ({})", std::process::id());
@@ -214,6 +225,7 @@ pub fn main(py: Python<'_>, argv: Vec<String>) -> i32 {
                 hooks: &hooks,
                 server: &server,
                 identity: &identity,
+                tls,
             };
             run_worker(py, start, worker, &app_spec, preloaded, access_format)
         }
@@ -222,6 +234,31 @@ pub fn main(py: Python<'_>, argv: Vec<String>) -> i32 {
             1
         }
     }
+}
+
+/// `--certfile` turns TLS on for every listener.
+fn tls_config(settings: &Settings) -> Result<Option<rcorn_io::tls::TlsConfig>, String> {
+    let text = |name| match settings.get(name) {
+        Some(Value::Str(s)) => Some(s.clone()),
+        _ => None,
+    };
+    let Some(certfile) = text("certfile") else {
+        if text("keyfile").is_some() {
+            return Err("keyfile: set, but TLS needs --certfile too".into());
+        }
+        return Ok(None);
+    };
+    let cert_reqs = match settings.get("cert_reqs") {
+        Some(Value::Int(n)) => *n,
+        _ => 0,
+    };
+    rcorn_io::tls::server_config(&rcorn_io::tls::TlsSettings {
+        certfile,
+        keyfile: text("keyfile"),
+        ca_certs: text("ca_certs"),
+        cert_reqs,
+    })
+    .map(Some)
 }
 
 /// `--log-syslog`: where to, which facility, and the name in the tag. The
@@ -418,6 +455,7 @@ struct WorkerContext<'a> {
     hooks: &'a HookSet,
     server: &'a Py<ServerProxy>,
     identity: &'a Identity,
+    tls: Option<rcorn_io::tls::TlsConfig>,
 }
 
 fn run_worker(
@@ -466,7 +504,7 @@ fn run_worker(
     let constants = EnvironConstants {
         multiprocess: settings.workers() > 1,
         multithread: threaded(settings),
-        url_scheme: "http",
+        url_scheme: if ctx.tls.is_some() { "https" } else { "http" },
         script_name: std::env::var("SCRIPT_NAME").unwrap_or_default(),
         casefold_method: flag(settings, "casefold_http_method"),
         map_underscore_headers: settings.get("header_map") == Some(&Value::Str("dangerous".into())),
@@ -476,7 +514,9 @@ fn run_worker(
         },
         forwarders: scheme_policy.trusted.clone(),
     };
-    let mut wsgi = match WsgiApp::new(py, app, constants, sendfile_enabled(settings)) {
+    // TLS must see every byte of a body: no sendfile(2) then, as in gunicorn.
+    let sendfile = sendfile_enabled(settings) && ctx.tls.is_none();
+    let mut wsgi = match WsgiApp::new(py, app, constants, sendfile) {
         Ok(w) => w,
         Err(e) => {
             log_exception(py, &e, "Exception in worker process");
@@ -532,6 +572,7 @@ fn run_worker(
         access_log: access_format.map(rcorn_io::access::AccessLogger::new),
         scheme_policy,
         proxy,
+        tls: ctx.tls.clone(),
     };
     if let Ok(mut w) = worker.bind(py).try_borrow_mut() {
         w.booted = true;
@@ -539,7 +580,7 @@ fn run_worker(
     wsgi.set_reloader(
         settings
             .reload()
-            .then(|| crate::reloader::Reloader::new(settings.reload_extra_files().to_vec())),
+            .then(|| crate::reloader::Reloader::new(py, settings.reload_extra_files().to_vec())),
     );
     match crate::request_hooks::RequestHooks::new(py, ctx.hooks, &worker) {
         Ok(hooks) => wsgi.set_request_hooks(hooks),

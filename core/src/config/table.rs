@@ -28,7 +28,6 @@ const DIRTY: &str = "Dirty Arbiters";
 const DIRTY_HOOKS: &str = "Dirty Arbiter Hooks";
 const CONTROL: &str = "Control";
 
-const NO_TLS: &str = "TLS is not implemented yet";
 const NO_H2: &str = "HTTP/2 is not supported by rcorn yet";
 const NO_ASGI: &str = "rcorn serves WSGI apps only (ASGI is not supported yet)";
 const NO_DIRTY: &str = "gunicorn's dirty arbiter is not supported by rcorn";
@@ -789,7 +788,7 @@ pub static SETTINGS: &[Setting] = &[
         D::Callable("NewSSLContext.ssl_context"),
         "ssl_context(config, default_factory): build the server's SSLContext.",
     )
-    .no_effect(NO_TLS),
+    .no_effect("rcorn's TLS is rustls, not Python's ssl module: configure it with the settings"),
     // ---- Server Mechanics (continued)
     s(
         "proxy_protocol",
@@ -845,7 +844,7 @@ pub static SETTINGS: &[Setting] = &[
         D::None,
         "TLS private key file.",
     )
-    .no_effect(NO_TLS),
+    .implemented(),
     s(
         "certfile",
         SSL,
@@ -855,7 +854,7 @@ pub static SETTINGS: &[Setting] = &[
         D::None,
         "TLS certificate file; setting it turns TLS on.",
     )
-    .no_effect(NO_TLS),
+    .implemented(),
     s(
         "ssl_version",
         SSL,
@@ -877,7 +876,7 @@ pub static SETTINGS: &[Setting] = &[
     )
     .checked(check_cert_reqs)
     .int_syntax(IntSyntax::Base0)
-    .no_effect(NO_TLS),
+    .implemented(),
     s(
         "ca_certs",
         SSL,
@@ -887,7 +886,7 @@ pub static SETTINGS: &[Setting] = &[
         D::None,
         "CA certificates used to verify client certificates.",
     )
-    .no_effect(NO_TLS),
+    .implemented(),
     s(
         "suppress_ragged_eofs",
         SSL,
@@ -897,7 +896,7 @@ pub static SETTINGS: &[Setting] = &[
         D::Bool(true),
         "Treat a TLS connection closed without close_notify as a clean EOF.",
     )
-    .no_effect(NO_TLS),
+    .no_effect("rcorn always treats a connection closed without close_notify as a clean end"),
     s(
         "do_handshake_on_connect",
         SSL,
@@ -907,7 +906,7 @@ pub static SETTINGS: &[Setting] = &[
         D::Bool(false),
         "Complete the TLS handshake as soon as a connection is accepted.",
     )
-    .no_effect(NO_TLS),
+    .no_effect("rcorn starts the handshake as soon as it accepts a connection"),
     s(
         "ciphers",
         SSL,
@@ -917,7 +916,7 @@ pub static SETTINGS: &[Setting] = &[
         D::None,
         "TLS cipher suites, as an OpenSSL cipher list.",
     )
-    .no_effect(NO_TLS),
+    .no_effect("rustls offers its own set of safe cipher suites"),
     // ---- HTTP/2
     s(
         "http_protocols",

@@ -31,6 +31,12 @@ impl Exchange<'_> {
                 "write() before start_response()".into(),
             ));
         }
+        if !self.conn.stream.is_plain() {
+            // TLS must see every byte; the server turns sendfile off then.
+            return Err(ExchangeError::Protocol(
+                "sendfile over a TLS connection".into(),
+            ));
+        }
         let plan = self
             .conn
             .encoder

@@ -1,0 +1,198 @@
+//! TLS (`--certfile`, `--keyfile`, `--ca-certs`, `--cert-reqs`) with
+//! rustls, over the same non-blocking sockets as plain connections.
+//!
+//! A [`TlsStream`] reads and writes plaintext like a socket does and keeps
+//! its non-blocking contract: `WouldBlock` means "wait for the socket and
+//! call again". Records rustls could not write yet stay in rustls and are
+//! pushed out before any new plaintext is taken, so a client that does not
+//! read never makes the server buffer more than one write's worth.
+
+use std::fs::File;
+use std::io::{self, BufReader, Read, Write};
+use std::sync::Arc;
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::WebPkiClientVerifier;
+use rustls::{RootCertStore, ServerConfig, ServerConnection};
+
+use crate::stream::Stream;
+
+/// A server configuration, shared by every connection of every worker.
+pub type TlsConfig = Arc<ServerConfig>;
+
+/// The TLS settings, as gunicorn names them.
+#[derive(Clone, Debug, Default)]
+pub struct TlsSettings {
+    pub certfile: String,
+    /// `None`: the key is in the certificate file.
+    pub keyfile: Option<String>,
+    pub ca_certs: Option<String>,
+    /// 0: no client certificate asked, 1: optional, 2: required.
+    pub cert_reqs: i64,
+}
+
+/// Builds the server configuration. Errors name the setting and file.
+pub fn server_config(settings: &TlsSettings) -> Result<TlsConfig, String> {
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&settings.certfile)
+        .and_then(|certs| certs.collect())
+        .map_err(|e| {
+            format!(
+                "certfile: cannot read certificates from '{}': {e}",
+                settings.certfile
+            )
+        })?;
+    if certs.is_empty() {
+        return Err(format!(
+            "certfile: no certificate in '{}'",
+            settings.certfile
+        ));
+    }
+    let (key_setting, key_path) = match &settings.keyfile {
+        Some(path) => ("keyfile", path.as_str()),
+        None => ("certfile", settings.certfile.as_str()),
+    };
+    let key = PrivateKeyDer::from_pem_file(key_path)
+        .map_err(|e| format!("{key_setting}: cannot read a private key from '{key_path}': {e}"))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS: {e}"))?;
+    let builder = match (settings.cert_reqs, &settings.ca_certs) {
+        (0, _) => builder.with_no_client_auth(),
+        (_, None) => {
+            return Err("cert_reqs: client certificates need --ca-certs to verify them".into())
+        }
+        (reqs, Some(ca_path)) => {
+            let mut roots = RootCertStore::empty();
+            let file = File::open(ca_path)
+                .map_err(|e| format!("ca_certs: cannot open '{ca_path}': {e}"))?;
+            for cert in CertificateDer::pem_reader_iter(BufReader::new(file)) {
+                let cert = cert.map_err(|e| format!("ca_certs: '{ca_path}': {e}"))?;
+                roots
+                    .add(cert)
+                    .map_err(|e| format!("ca_certs: '{ca_path}': {e}"))?;
+            }
+            let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
+            let verifier = if reqs == 1 {
+                verifier.allow_unauthenticated()
+            } else {
+                verifier
+            };
+            let verifier = verifier
+                .build()
+                .map_err(|e| format!("ca_certs: '{ca_path}': {e}"))?;
+            builder.with_client_cert_verifier(verifier)
+        }
+    };
+    let mut config = builder
+        .with_single_cert(certs, key)
+        .map_err(|e| format!("certfile/keyfile: {e}"))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// A TLS connection over a plain one.
+pub struct TlsStream {
+    tls: ServerConnection,
+    inner: Stream,
+}
+
+impl TlsStream {
+    pub fn new(config: Arc<ServerConfig>, inner: Stream) -> io::Result<TlsStream> {
+        let tls = ServerConnection::new(config).map_err(io::Error::other)?;
+        Ok(TlsStream { tls, inner })
+    }
+
+    pub fn inner(&self) -> &Stream {
+        &self.inner
+    }
+
+    pub fn inner_mut(&mut self) -> &mut Stream {
+        &mut self.inner
+    }
+
+    /// Writes out the records rustls holds, as far as the socket takes them.
+    fn push_records(&mut self) -> io::Result<()> {
+        while self.tls.wants_write() {
+            match self.tls.write_tls(&mut self.inner) {
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// `Ok(())` once every record is on the socket; `WouldBlock` while some
+    /// wait for room.
+    pub fn drain(&mut self) -> io::Result<()> {
+        self.push_records()?;
+        if self.tls.wants_write() {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        Ok(())
+    }
+
+    /// Sends close_notify, then ends the socket's writing side.
+    pub fn shutdown_write(&mut self) {
+        self.tls.send_close_notify();
+        let _ = self.push_records();
+        self.inner.shutdown_write();
+    }
+}
+
+impl Read for TlsStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            match self.tls.reader().read(buf) {
+                Ok(n) => return Ok(n),
+                // A peer gone without close_notify: an end like any other
+                // (gunicorn's suppress_ragged_eofs, on by default).
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(0),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(e),
+            }
+            // Handshake replies go out before waiting for more.
+            self.push_records()?;
+            match self.tls.read_tls(&mut self.inner) {
+                Ok(0) => {
+                    // The socket ended: let rustls say whether cleanly.
+                    let _ = self.tls.process_new_packets();
+                    return match self.tls.reader().read(buf) {
+                        Ok(n) => Ok(n),
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(0),
+                        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(0),
+                        Err(e) => Err(e),
+                    };
+                }
+                Ok(_) => {}
+                Err(e) => return Err(e),
+            }
+            if let Err(e) = self.tls.process_new_packets() {
+                // Tell the client why (an alert) before closing.
+                let _ = self.push_records();
+                return Err(io::Error::new(io::ErrorKind::InvalidData, e));
+            }
+        }
+    }
+}
+
+impl Write for TlsStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        // Records from the last write first: while they wait for room, no
+        // new plaintext is taken.
+        self.drain()?;
+        let n = self.tls.writer().write(buf)?;
+        self.push_records()?;
+        if n == 0 && !buf.is_empty() {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
