@@ -91,6 +91,11 @@ impl StatsdFormat {
         self.line(name, &value, "g", out);
     }
 
+    /// A histogram of whole numbers (gunicorn sends its timers this way).
+    pub fn histogram(&self, name: &str, value: u64, out: &mut String) {
+        self.line(name, &value, "ms", out);
+    }
+
     /// A timer in milliseconds, written as Python writes a float
     /// (`12.345`, `3.0`).
     pub fn timer_ms(&self, name: &str, millis: f64, out: &mut String) {
@@ -152,6 +157,8 @@ mod tests {
         assert_eq!(out, "gunicorn.request.duration:12.5|ms");
         plain.timer_ms("gunicorn.request.duration", 3.0, &mut out);
         assert_eq!(out, "gunicorn.request.duration:3.0|ms");
+        plain.histogram("gunicorn.backlog", 4, &mut out);
+        assert_eq!(out, "gunicorn.backlog:4|ms");
         // gunicorn's rule leaves a one-character prefix as it is.
         StatsdFormat::new("a", "").counter("x", 2, &mut out);
         assert_eq!(out, "ax:2|c|@1.0");

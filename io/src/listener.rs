@@ -127,6 +127,27 @@ impl Listener {
             .map(|v6| SocketAddr::from((v6.ip(), v6.port())))
     }
 
+    /// Connections waiting in a TCP listener's accept queue (Linux's
+    /// `tcpi_unacked` of a listening socket); `None` for unix sockets.
+    pub fn backlog(&self) -> Option<u32> {
+        if self.kind() != ListenerKind::Tcp {
+            return None;
+        }
+        // SAFETY: getsockopt writes at most `len` bytes into `info`.
+        unsafe {
+            let mut info: libc::tcp_info = std::mem::zeroed();
+            let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
+            let rc = libc::getsockopt(
+                self.fd.as_raw_fd(),
+                libc::IPPROTO_TCP,
+                libc::TCP_INFO,
+                (&mut info as *mut libc::tcp_info).cast(),
+                &mut len,
+            );
+            (rc == 0).then_some(info.tcpi_unacked)
+        }
+    }
+
     pub fn raw_fd(&self) -> RawFd {
         self.fd.as_raw_fd()
     }

@@ -75,6 +75,9 @@ pub struct WorkerStart {
 
 pub struct MasterConfig {
     pub arbiter: ArbiterSettings,
+    /// `enable_backlog_metric`: report the listeners' accept queues to
+    /// statsd once a second.
+    pub backlog_metric: bool,
 }
 
 struct LiveWorker {
@@ -110,6 +113,7 @@ pub fn run_master<H: Host>(
     let mut workers: HashMap<Pid, LiveWorker> = HashMap::new();
     // The `gunicorn.workers` gauge goes to statsd when the count changes.
     let mut reported_workers = usize::MAX;
+    let mut backlog_reported = std::time::Instant::now();
     let mut queue: VecDeque<Command> = VecDeque::new();
     let mut scratch: Vec<Command> = Vec::new();
     let mut received: Vec<Signal> = Vec::new();
@@ -207,10 +211,23 @@ pub fn run_master<H: Host>(
             reported_workers = workers.len();
             crate::statsd::workers(reported_workers);
         }
-        let timeout = arbiter.next_deadline().map(|d| {
+        if cfg.backlog_metric && backlog_reported.elapsed() >= Duration::from_secs(1) {
+            backlog_reported = std::time::Instant::now();
+            let waiting: u64 = listeners
+                .iter()
+                .filter_map(|l| l.backlog())
+                .map(u64::from)
+                .sum();
+            crate::statsd::backlog(waiting);
+        }
+        let mut timeout = arbiter.next_deadline().map(|d| {
             d.saturating_since(clock::now())
                 .max(Duration::from_millis(1))
         });
+        if cfg.backlog_metric {
+            timeout =
+                Some(timeout.map_or(Duration::from_secs(1), |t| t.min(Duration::from_secs(1))));
+        }
         if let Err(e) = poll.poll(&mut events, timeout) {
             if e.kind() != io::ErrorKind::Interrupted {
                 return Err(e);

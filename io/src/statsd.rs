@@ -101,6 +101,11 @@ pub fn exception() {
     send(|f, out| f.counter("gunicorn.log.exception", 1, out));
 }
 
+/// Connections waiting in the listeners' accept queues.
+pub fn backlog(waiting: u64) {
+    send(|f, out| f.histogram("gunicorn.backlog", waiting, out));
+}
+
 /// The number of workers the master runs.
 pub fn workers(count: usize) {
     send(|f, out| f.gauge("gunicorn.workers", count as u64, out));

@@ -197,6 +197,7 @@ pub fn main(py: Python<'_>, argv: Vec<String>) -> i32 {
     };
     let master = MasterConfig {
         arbiter: arbiter_settings(&settings),
+        backlog_metric: flag(&settings, "enable_backlog_metric"),
     };
     crate::proc_title::set(py, "master", settings.effective_proc_name());
     hooks.call(py, "when_ready", (server.clone_ref(py),));

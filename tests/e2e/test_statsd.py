@@ -69,3 +69,23 @@ def test_unix_datagram_sink_and_a_bad_address_named_in_one_line(serve, tmp_path)
     message = bad.stderr.strip()
     assert "statsd_host" in message and "HOST:PORT or unix://PATH" in message, message
     assert len(message.splitlines()) == 1, message
+
+
+def test_backlog_metric_reports_connections_waiting_to_be_accepted(serve):
+    import os
+    import signal
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sink:
+        sink.bind(("127.0.0.1", 0))
+        port = sink.getsockname()[1]
+        server = serve(["basic:app", "--statsd-host", f"127.0.0.1:{port}", "--enable-backlog-metric"])
+        collect(sink, has("gunicorn.backlog:0|ms"))
+        [worker] = server.workers()
+        os.kill(worker, signal.SIGSTOP)  # nobody accepts now
+        waiting = [socket.create_connection(("127.0.0.1", server.port), timeout=5) for _ in range(3)]
+        try:
+            collect(sink, lambda lines: "gunicorn.backlog:3|ms" in lines)
+        finally:
+            os.kill(worker, signal.SIGCONT)
+            for s in waiting:
+                s.close()

@@ -36,7 +36,6 @@ const NO_PASTE: &str = "PasteDeploy apps are not supported by rcorn";
 const NO_UWSGI: &str = "the uWSGI protocol is not supported by rcorn";
 const STRICT_PARSER: &str =
     "rcorn's HTTP parser enforces RFC 9112 strictly and offers no such relaxation";
-const NO_BACKLOG_METRIC: &str = "the statsd backlog metric is not implemented yet";
 
 const fn s(
     name: &'static str,
@@ -660,7 +659,7 @@ pub static SETTINGS: &[Setting] = &[
         D::Bool(false),
         "Report the listen backlog length as a statsd metric (Linux).",
     )
-    .no_effect(NO_BACKLOG_METRIC),
+    .implemented(),
     // ---- Process Naming
     s(
         "proc_name",
