@@ -109,6 +109,8 @@ struct SignalEffects {
     notices: usize,
     reopened_logs: usize,
     reexecs: usize,
+    /// A new master from an earlier USR2 was running.
+    upgrading: bool,
     usr1: Vec<(Pid, u32)>,
 }
 
@@ -160,6 +162,9 @@ pub struct World {
     hooks: Vec<Hook>,
     reopened_logs: usize,
     reexecs: usize,
+    /// The new master a USR2 started, and when it exits (the operator
+    /// retires it or it fails: gunicorn's rollback path).
+    new_master: Option<(Pid, Instant)>,
     /// The end of the last back-off the master announced (7).
     backing_off_until: Option<Instant>,
     /// The exit code the first reason to stop calls for (4, 7).
@@ -205,6 +210,7 @@ impl World {
             hooks: Vec::new(),
             reopened_logs: 0,
             reexecs: 0,
+            new_master: None,
             backing_off_until: None,
             stop_code: None,
             quick_since: None,
@@ -384,7 +390,13 @@ impl World {
                 if self.hooks.last() != Some(&Hook::PreExec) && self.bad_report.is_none() {
                     self.bad_report = Some((9, "re-exec without the pre_exec hook".into()));
                 }
-                self.reexecs += 1
+                self.reexecs += 1;
+                self.next_pid += 1;
+                let pid = self.next_pid;
+                let exit_at = self.now + Duration::from_millis(self.rng.range(100, 20_000));
+                self.new_master = Some((pid, exit_at));
+                self.arbiter
+                    .handle(self.now, Event::ReExecSpawned { pid }, out);
             }
             Command::Exit { code } => self.exit_code = Some(code),
         }
@@ -586,6 +598,7 @@ impl World {
 
     /// The next instant something happens in the process table.
     fn next_process_event(&self) -> Option<Instant> {
+        let new_master_exit = self.new_master.map(|(_, t)| t);
         self.procs
             .iter()
             .flat_map(|p| {
@@ -600,6 +613,7 @@ impl World {
                 [ready, p.exit_at.map(|(t, _)| t)]
             })
             .flatten()
+            .chain(new_master_exit)
             .min()
     }
 
@@ -643,6 +657,13 @@ impl World {
 
     fn run_due(&mut self) {
         let now = self.now;
+        if let Some((pid, _)) = self.new_master.filter(|&(_, t)| t <= now) {
+            self.new_master = None;
+            self.deliver(Event::ChildExited {
+                pid,
+                status: ExitStatus::Code(0),
+            });
+        }
         // Exits (reaped at once, as SIGCHLD wakes the master).
         while let Some(i) = self
             .procs
@@ -707,6 +728,7 @@ impl World {
             notices: self.notices.len(),
             reopened_logs: self.reopened_logs,
             reexecs: self.reexecs,
+            upgrading: self.new_master.is_some(),
             usr1: self.procs.iter().map(|p| (p.pid, p.usr1)).collect(),
         }
     }
@@ -756,8 +778,13 @@ impl World {
                 }
             }
             // No new master is ever reported here, so each USR2 re-execs.
-            Signal::Usr2 if self.reexecs != before.reexecs + 1 => {
-                Some((9, "USR2 did not re-exec".into()))
+            // While a new master runs, a second USR2 is ignored, as in
+            // gunicorn; otherwise it re-execs exactly once.
+            Signal::Usr2 if self.reexecs != before.reexecs + usize::from(!before.upgrading) => {
+                Some((
+                    9,
+                    "USR2 did not re-exec exactly when no upgrade was running".into(),
+                ))
             }
             Signal::Winch
                 if !self.settings.daemon
@@ -830,6 +857,18 @@ impl World {
         }
         if let Some((invariant, what)) = self.bad_report.take() {
             return Err(self.violation(invariant, what));
+        }
+        // The master knows a new master runs exactly while one does (it
+        // keeps the unix socket files for it).
+        if self.arbiter.upgrade_running() != self.new_master.is_some() {
+            return Err(self.violation(
+                6,
+                format!(
+                    "upgrade_running() is {} while the new master is {:?}",
+                    self.arbiter.upgrade_running(),
+                    self.new_master
+                ),
+            ));
         }
         // The master's table is the process table: a worker is in it from
         // its fork until it is reaped (5, 6).
