@@ -89,11 +89,7 @@ impl Connection {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) => written += n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    blocking::wait(
-                        std::os::fd::AsRawFd::as_raw_fd(&self.stream),
-                        Interest::Write,
-                        deadline,
-                    )?;
+                    self.wait_for(Interest::Write, deadline)?;
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
@@ -108,16 +104,20 @@ impl Connection {
             match self.stream.drain() {
                 Ok(()) => return Ok(()),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    blocking::wait(
-                        std::os::fd::AsRawFd::as_raw_fd(&self.stream),
-                        Interest::Write,
-                        deadline,
-                    )?;
+                    self.wait_for(Interest::Write, deadline)?;
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    fn wait_for(&self, interest: Interest, deadline: Option<Instant>) -> io::Result<()> {
+        blocking::wait(
+            std::os::fd::AsRawFd::as_raw_fd(&self.stream),
+            interest,
+            deadline,
+        )
     }
 
     /// Waits until the socket has bytes (or the deadline passes) and reads
@@ -126,11 +126,7 @@ impl Connection {
         loop {
             match self.fill() {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    blocking::wait(
-                        std::os::fd::AsRawFd::as_raw_fd(&self.stream),
-                        Interest::Read,
-                        deadline,
-                    )?;
+                    self.wait_for(Interest::Read, deadline)?;
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 other => return other,

@@ -18,6 +18,16 @@ fn ok(world: Result<World, Box<(sim::Violation, World)>>) -> World {
     }
 }
 
+fn assert_no_crash_loop(w: &World) {
+    assert!(
+        !w.notices()
+            .iter()
+            .any(|n| matches!(n, Notice::CrashLoop { .. })),
+        "{:?}",
+        w.notices()
+    );
+}
+
 #[test]
 fn hup_replaces_the_generation_without_a_gap() {
     let w = ok(run_schedule(
@@ -377,13 +387,7 @@ fn a_worker_that_lived_a_full_crash_window_does_not_count_as_dying_young() {
     assert_eq!(w.booting(), 0);
     w.apply(Action::Advance(window)).unwrap();
     w.apply(Action::Crash(0)).unwrap();
-    assert!(
-        !w.notices()
-            .iter()
-            .any(|n| matches!(n, Notice::CrashLoop { .. })),
-        "{:?}",
-        w.notices()
-    );
+    assert_no_crash_loop(&w);
     assert_eq!(w.spawned(), 3, "both replaced at once");
     // Whereas two young deaths in a row start a back-off.
     w.apply(Action::Advance(1_000)).unwrap();
@@ -526,13 +530,7 @@ fn workers_recycled_by_max_requests_are_replaced_at_once_however_often() {
         // Longer than the slowest boot: the replacement is ready again.
         w.apply(Action::Advance(2_100)).unwrap();
     }
-    assert!(
-        !w.notices()
-            .iter()
-            .any(|n| matches!(n, Notice::CrashLoop { .. })),
-        "{:?}",
-        w.notices()
-    );
+    assert_no_crash_loop(&w);
     assert_eq!(
         w.spawned(),
         2 + 30,
@@ -553,13 +551,7 @@ fn workers_killed_from_outside_every_two_seconds_are_replaced_at_once() {
         w.apply(Action::OomKill(0)).unwrap();
         w.apply(Action::Advance(2_000)).unwrap();
     }
-    assert!(
-        !w.notices()
-            .iter()
-            .any(|n| matches!(n, Notice::CrashLoop { .. })),
-        "{:?}",
-        w.notices()
-    );
+    assert_no_crash_loop(&w);
     assert_eq!(w.spawned(), 2 + 20);
     w.settle().unwrap();
 }

@@ -34,6 +34,32 @@ def wait_for(condition, timeout=10.0, what="condition", interval=0.02):
         time.sleep(interval)
 
 
+def end_process(proc):
+    """Asks a process a test started to stop, then makes sure it has."""
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
+def recv_datagrams(sock, until, timeout=10.0):
+    """Receives datagrams until `until(received)` holds; fails after `timeout`."""
+    received = []
+    deadline = time.monotonic() + timeout
+    while not until(received):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError(f"datagrams so far: {received}")
+        sock.settimeout(left)
+        try:
+            received.append(sock.recv(65536))
+        except socket.timeout:
+            pass
+    return received
+
+
 def free_port(family=socket.AF_INET, host="127.0.0.1"):
     with socket.socket(family, socket.SOCK_STREAM) as s:
         s.bind((host, 0))

@@ -12,7 +12,7 @@ import sys
 import httpx
 import pytest
 
-from conftest import APPS, Server, free_port, wait_for
+from conftest import APPS, end_process, free_port, wait_for
 
 FORMAT = ('%(h)s %(l)s %(u)s "%(r)s" %(s)s %(b)s %(B)s "%(f)s" "%(a)s" %(m)s %(U)s %(q)s %(H)s '
           '%({x-test}i)s %({content-type}o)s %({wsgi.url_scheme}e)s %({nosuch}i)s')
@@ -50,12 +50,7 @@ def gunicorn(tmp_path):
         wait_for(up, 20, "gunicorn to serve")
         yield f"http://127.0.0.1:{port}", log
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        end_process(proc)
 
 
 def test_access_lines_match_gunicorns_byte_for_byte(serve, gunicorn, tmp_path):

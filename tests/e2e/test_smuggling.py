@@ -16,7 +16,7 @@ import subprocess
 
 import pytest
 
-from conftest import free_port, recv_all, wait_for
+from conftest import end_process, free_port, recv_all, wait_for
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
@@ -121,12 +121,7 @@ http {{
         wait_for(up, 10, "nginx to listen")
         yield port, record, nginx_dir / "access.log"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        end_process(proc)
 
 
 def test_no_request_reaches_the_app_that_nginx_did_not_see(proxied):

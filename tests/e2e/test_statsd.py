@@ -4,27 +4,15 @@ with gunicorn's metric names and line format."""
 import re
 import socket
 import subprocess
-import time
 
 import httpx
 
-from conftest import APPS, RCORN
+from conftest import APPS, RCORN, recv_datagrams
 
 
-def collect(sock, until, timeout=10.0):
-    """Receives lines until `until(lines)` holds; fails after `timeout`."""
-    lines = []
-    deadline = time.monotonic() + timeout
-    while not until(lines):
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise AssertionError(f"statsd lines so far: {lines}")
-        sock.settimeout(left)
-        try:
-            lines.append(sock.recv(65536).decode())
-        except socket.timeout:
-            pass
-    return lines
+def collect(sock, until):
+    """statsd lines received until `until(lines)` holds."""
+    return [d.decode() for d in recv_datagrams(sock, lambda ds: until([d.decode() for d in ds]))]
 
 
 def has(prefix):

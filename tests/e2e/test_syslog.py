@@ -4,26 +4,14 @@ sends gunicorn's, captured on a real datagram socket."""
 import re
 import socket
 import subprocess
-import time
 
 import httpx
 
-from conftest import APPS, RCORN
+from conftest import APPS, RCORN, recv_datagrams
 
 
-def collect(sock, until, timeout=10.0):
-    packets = []
-    deadline = time.monotonic() + timeout
-    while not until(packets):
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise AssertionError(f"syslog packets so far: {packets}")
-        sock.settimeout(left)
-        try:
-            packets.append(sock.recv(65536))
-        except socket.timeout:
-            pass
-    return packets
+def collect(sock, until):
+    return recv_datagrams(sock, until)
 
 
 def test_error_and_access_lines_reach_syslog_with_facility_and_tag(serve):
