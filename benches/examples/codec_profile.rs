@@ -1,6 +1,6 @@
 //! Runs the codec bench's decode inputs in a plain loop, for profilers that
 //! count instructions (`valgrind --tool=callgrind`) rather than time them,
-//! or (`time`) alternates batches of bare httparse (on the constant input
+//! or (`time`, or `stream` for 16 pipelined messages per read) alternates batches of bare httparse (on the constant input
 //! and on a just-filled buffer, as in the bench) and rcorn, and reports
 //! each one's fastest batch: on a shared, noisy machine the minimum is the
 //! steadier estimate.
@@ -9,7 +9,10 @@
 //! then `valgrind --tool=callgrind target/release/examples/codec_profile get rcorn`
 //! or `target/release/examples/codec_profile post time`.
 
-use rcorn_benches::{decode_all, httparse_bare, httparse_fed, BROWSER_GET, SMALL_POST};
+use rcorn_benches::{
+    decode_all, decode_buffered, httparse_bare, httparse_fed, httparse_stream, pipelined,
+    BROWSER_GET, SMALL_POST,
+};
 use rcorn_core::http::{DecoderConfig, RequestDecoder};
 use std::hint::black_box;
 use std::time::Instant;
@@ -28,6 +31,34 @@ fn main() {
             for _ in 0..iterations {
                 seen += usize::from(httparse_bare(black_box(input)));
             }
+        }
+        Some("stream") => {
+            // As the bench's decode_in_buffer group: 16 pipelined messages
+            // per round, the fastest of many batches on each side.
+            const ROUNDS: u32 = 1_000;
+            const MESSAGES: usize = 16;
+            let stream = pipelined(input, MESSAGES);
+            let per_message =
+                |t: Instant| t.elapsed().as_secs_f64() * 1e9 / f64::from(ROUNDS) / MESSAGES as f64;
+            let (mut bare, mut rcorn) = (f64::MAX, f64::MAX);
+            for _ in 0..iterations.div_ceil(ROUNDS as usize * MESSAGES) {
+                let t = Instant::now();
+                for _ in 0..ROUNDS {
+                    seen += httparse_stream(black_box(&stream), input.len());
+                }
+                bare = bare.min(per_message(t));
+                let t = Instant::now();
+                for _ in 0..ROUNDS {
+                    decoder.feed(black_box(&stream));
+                    seen += decode_buffered(&mut decoder);
+                }
+                rcorn = rcorn.min(per_message(t));
+            }
+            println!(
+                "pipelined: httparse {bare:.1} ns, rcorn {rcorn:.1} ns per message; \
+                 rcorn/httparse {:.2}",
+                rcorn / bare
+            );
         }
         Some("time") => {
             const BATCH: u32 = 10_000;

@@ -60,3 +60,38 @@ pub fn decode_all(decoder: &mut RequestDecoder, input: &[u8]) -> usize {
         }
     }
 }
+
+/// `n` copies of `message` back to back, as a pipelining client (or a busy
+/// keep-alive connection) leaves them in the read buffer.
+pub fn pipelined(message: &[u8], n: usize) -> Vec<u8> {
+    message.repeat(n)
+}
+
+/// Bare httparse over `n` messages of `message_len` bytes already in
+/// `stream`: each head parsed where the last message ended, its body (if
+/// any) stepped over by the known length.
+#[inline]
+pub fn httparse_stream(stream: &[u8], message_len: usize) -> usize {
+    let mut parsed = 0;
+    for message in stream.chunks_exact(message_len) {
+        parsed += usize::from(httparse_bare(message));
+    }
+    parsed
+}
+
+/// Decodes every message a decoder holds (fed before, outside the
+/// measured time), as the worker does once a read has filled its buffer:
+/// the counterpart of [`httparse_stream`].
+#[inline]
+pub fn decode_buffered(decoder: &mut RequestDecoder) -> usize {
+    let mut seen = 0;
+    loop {
+        match decoder.next_event() {
+            Ok(Event::Head(h)) => seen += h.header_count(),
+            Ok(Event::Body(b)) => seen += b.len(),
+            Ok(Event::End) => {}
+            Ok(_) => return seen,
+            Err(e) => panic!("benchmark input rejected: {e}"),
+        }
+    }
+}
