@@ -3,7 +3,14 @@
 
 use std::mem::MaybeUninit;
 
-use rcorn_core::http::{Event, RequestDecoder};
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::time::Duration;
+
+use rcorn_core::http::{DateCache, DecoderConfig, Event, RequestDecoder, ResponseEncoder};
+use rcorn_io::exchange::{Connection, Exchange, ExchangeContext, ServerAddr};
+use rcorn_io::stream::{PeerAddr, Stream};
+use rcorn_io::App;
 
 /// A typical browser GET (about 500 bytes of head).
 pub const BROWSER_GET: &[u8] =
@@ -93,5 +100,94 @@ pub fn decode_buffered(decoder: &mut RequestDecoder) -> usize {
             Ok(_) => return seen,
             Err(e) => panic!("benchmark input rejected: {e}"),
         }
+    }
+}
+
+/// The server end of a connected socket pair as the worker holds a
+/// connection, and the client end that talks to it.
+pub fn socket_pair_connection() -> (Connection, UnixStream) {
+    let (server, client) = match UnixStream::pair() {
+        Ok(pair) => pair,
+        Err(e) => panic!("socketpair: {e}"),
+    };
+    server
+        .set_nonblocking(true)
+        .expect("non-blocking server end");
+    let conn = Connection {
+        stream: Stream::Unix(mio::net::UnixStream::from_std(server)),
+        decoder: RequestDecoder::new(DecoderConfig::default()),
+        encoder: ResponseEncoder::new(b"rcorn"),
+        out: Vec::with_capacity(4096),
+        peer: PeerAddr::Unix,
+        via: None,
+        log_fields: Default::default(),
+        server: ServerAddr {
+            name: "bench".into(),
+            port: String::new(),
+            unix: true,
+        },
+    };
+    (conn, client)
+}
+
+/// Reads from the socket and decodes until a request head is complete, as
+/// the worker loop does before it makes an exchange.
+pub fn read_head(conn: &mut Connection) {
+    loop {
+        match conn.fill() {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) => panic!("server read: {e}"),
+        }
+        match conn.decoder.next_event() {
+            Ok(Event::Head(_)) => return,
+            Ok(Event::End) | Ok(Event::NeedData) => continue,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+/// What an exchange is told about the worker around it: a keep-alive
+/// connection, no proxy, no draining.
+pub fn exchange_context(dates: &mut DateCache) -> ExchangeContext<'_> {
+    ExchangeContext {
+        dates,
+        io_timeout: Duration::from_secs(5),
+        forwarded_scheme: None,
+        keep_alive: true,
+        draining: None,
+        keep_response_headers: false,
+    }
+}
+
+/// One whole request: `request` written by the client, read, decoded and
+/// answered by `app` on the server end, the response read back.
+pub fn serve_one(
+    conn: &mut Connection,
+    client: &mut UnixStream,
+    dates: &mut DateCache,
+    app: &mut impl App,
+    request: &[u8],
+    response: &mut [u8],
+) -> usize {
+    client.write_all(request).expect("client write");
+    read_head(conn);
+    let mut ex = Exchange::new(conn, exchange_context(dates)).expect("a head");
+    app.call(&mut ex);
+    let (keep_alive, _) = ex.finish();
+    assert!(keep_alive, "the response closed the connection");
+    client.read(response).expect("client read")
+}
+
+/// A hello-world application in Rust: the server's cost alone.
+pub struct RustHello;
+
+impl App for RustHello {
+    fn call(&mut self, ex: &mut Exchange<'_>) {
+        let body = b"Hello, World!\n";
+        let _ = ex.start_response(200, b"OK");
+        let _ = ex.header(b"Content-Type", b"text/plain");
+        let _ = ex.end_head(Some(body.len() as u64));
+        let _ = ex.write_body(body);
     }
 }

@@ -2,6 +2,7 @@
 //! the constant entries and interned keys.
 
 use std::collections::HashMap;
+use std::io::Write;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
@@ -28,7 +29,10 @@ pub struct EnvironBuilder {
     forwarders: TrustedPeers,
     casefold_method: bool,
     map_underscore_headers: bool,
-    header_keys: HashMap<Vec<u8>, Option<Py<PyString>>>,
+    /// foldhash, not SipHash: a lookup per request header is the largest
+    /// Rust-side cost of the environ, and the seeded hash with the bounded
+    /// size keeps a client from making the cache slow.
+    header_keys: HashMap<Vec<u8>, Option<Py<PyString>>, foldhash::fast::RandomState>,
     key_buf: Vec<u8>,
 }
 
@@ -81,7 +85,7 @@ impl EnvironBuilder {
             forwarders: constants.forwarders,
             casefold_method: constants.casefold_method,
             map_underscore_headers: constants.map_underscore_headers,
-            header_keys: HashMap::new(),
+            header_keys: HashMap::default(),
             key_buf: Vec::with_capacity(64),
         })
     }
@@ -96,7 +100,7 @@ impl EnvironBuilder {
             forwarders: self.forwarders.clone(),
             casefold_method: self.casefold_method,
             map_underscore_headers: self.map_underscore_headers,
-            header_keys: HashMap::new(),
+            header_keys: HashMap::default(),
             key_buf: Vec::with_capacity(64),
         }
     }
@@ -159,13 +163,10 @@ impl EnvironBuilder {
             };
             let key = key.bind(py);
             let value = latin1::decode(py, value)?;
-            match env.get_item(key)? {
+            if let Some(previous) = set_default(&env, key, &value)? {
                 // Repeated fields are joined with commas (RFC 9110 §5.3).
-                Some(previous) => {
-                    let joined = format!("{},{}", previous.extract::<&str>()?, value.to_str()?);
-                    env.set_item(key, joined)?;
-                }
-                None => env.set_item(key, value)?,
+                let joined = format!("{},{}", previous.extract::<&str>()?, value.to_str()?);
+                env.set_item(key, joined)?;
             }
         }
 
@@ -191,8 +192,15 @@ impl EnvironBuilder {
 
         match ex.peer() {
             PeerAddr::Ip(addr) => {
-                env.set_item(intern!(py, "REMOTE_ADDR"), addr.ip().to_string())?;
-                env.set_item(intern!(py, "REMOTE_PORT"), addr.port().to_string())?;
+                let mut text = [0u8; 64];
+                env.set_item(
+                    intern!(py, "REMOTE_ADDR"),
+                    latin1::decode(py, format_into(&mut text, addr.ip()))?,
+                )?;
+                env.set_item(
+                    intern!(py, "REMOTE_PORT"),
+                    latin1::decode(py, format_into(&mut text, addr.port()))?,
+                )?;
             }
             PeerAddr::Unix => {
                 env.set_item(intern!(py, "REMOTE_ADDR"), "")?;
@@ -203,12 +211,12 @@ impl EnvironBuilder {
         if server.unix {
             // WSGI has no notion of unix sockets; like gunicorn, describe the
             // server by the Host header when there is one.
-            let (name, port) = match host_header.map(|h| String::from_utf8_lossy(h).into_owned()) {
-                Some(host) => split_host(&host),
-                None => (server.name.clone(), String::new()),
+            let (name, port) = match host_header {
+                Some(host) => split_host(host),
+                None => (server.name.as_bytes(), &b""[..]),
             };
-            env.set_item(intern!(py, "SERVER_NAME"), name)?;
-            env.set_item(intern!(py, "SERVER_PORT"), port)?;
+            env.set_item(intern!(py, "SERVER_NAME"), latin1::decode(py, name)?)?;
+            env.set_item(intern!(py, "SERVER_PORT"), latin1::decode(py, port)?)?;
         } else {
             env.set_item(intern!(py, "SERVER_NAME"), server.name.as_str())?;
             env.set_item(intern!(py, "SERVER_PORT"), server.port.as_str())?;
@@ -280,15 +288,48 @@ fn method_str<'py>(py: Python<'py>, method: &str) -> Bound<'py, PyString> {
     }
 }
 
-fn split_host(host: &str) -> (String, String) {
-    if let Some(rest) = host.strip_prefix('[') {
-        if let Some((h, p)) = rest.split_once(']') {
-            return (h.to_owned(), p.strip_prefix(':').unwrap_or("80").to_owned());
+/// `env[key] = value` unless `key` is there already; then the value that
+/// is there. One dict lookup where `get_item` and `set_item` take two.
+fn set_default<'py>(
+    env: &Bound<'py, PyDict>,
+    key: &Bound<'py, PyString>,
+    value: &Bound<'py, PyString>,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
+    // SAFETY: all three are live objects; PyDict_SetDefault returns a
+    // borrowed reference to the value now under `key`, or NULL with an
+    // exception set.
+    let present =
+        unsafe { pyo3::ffi::PyDict_SetDefault(env.as_ptr(), key.as_ptr(), value.as_ptr()) };
+    if present.is_null() {
+        return Err(PyErr::fetch(env.py()));
+    }
+    if present == value.as_ptr() {
+        return Ok(None);
+    }
+    // SAFETY: a borrowed reference, made owned before the dict changes.
+    Ok(Some(unsafe { Bound::from_borrowed_ptr(env.py(), present) }))
+}
+
+/// `value` as text in `buf`, with no allocation (an address or a port).
+fn format_into(buf: &mut [u8; 64], value: impl std::fmt::Display) -> &[u8] {
+    let mut cursor = std::io::Cursor::new(&mut buf[..]);
+    // Addresses and ports fit in 64 bytes; a failed write leaves it short.
+    let _ = write!(cursor, "{value}");
+    let len = cursor.position() as usize;
+    &buf[..len]
+}
+
+/// The Host header as SERVER_NAME and SERVER_PORT (80 when it has none).
+fn split_host(host: &[u8]) -> (&[u8], &[u8]) {
+    if let Some(rest) = host.strip_prefix(b"[") {
+        if let Some(close) = rest.iter().position(|&b| b == b']') {
+            let port = rest[close + 1..].strip_prefix(b":").unwrap_or(b"80");
+            return (&rest[..close], port);
         }
     }
-    match host.rsplit_once(':') {
-        Some((h, p)) => (h.to_owned(), p.to_owned()),
-        None => (host.to_owned(), "80".to_owned()),
+    match host.iter().rposition(|&b| b == b':') {
+        Some(colon) => (&host[..colon], &host[colon + 1..]),
+        None => (host, b"80"),
     }
 }
 
@@ -338,13 +379,14 @@ mod tests {
     #[test]
     fn host_header_splits_into_name_and_port() {
         assert_eq!(
-            split_host("example.com:8080"),
-            ("example.com".into(), "8080".into())
+            split_host(b"example.com:8080"),
+            (&b"example.com"[..], &b"8080"[..])
         );
         assert_eq!(
-            split_host("example.com"),
-            ("example.com".into(), "80".into())
+            split_host(b"example.com"),
+            (&b"example.com"[..], &b"80"[..])
         );
-        assert_eq!(split_host("[::1]:9"), ("::1".into(), "9".into()));
+        assert_eq!(split_host(b"[::1]:9"), (&b"::1"[..], &b"9"[..]));
+        assert_eq!(split_host(b"[::1]"), (&b"::1"[..], &b"80"[..]));
     }
 }

@@ -4,13 +4,17 @@
 //! from there — settings, binding, the master loop, forking workers, and the
 //! WSGI calls in them — happens in Rust, with the GIL held only while Python
 //! code runs.
+//!
+//! The WSGI modules are public so that the criterion benches in `benches/`
+//! can time environ building, `start_response` and a whole Python request
+//! apart; nothing else links this crate.
 
 mod cli;
 mod config_file;
 mod daemon;
-mod environ;
+pub mod environ;
 mod errors_stream;
-mod exchange_ref;
+pub mod exchange_ref;
 mod file_wrapper;
 mod hooks;
 mod host;
@@ -22,9 +26,9 @@ mod proc_title;
 mod reloader;
 mod request_hooks;
 mod serve;
-mod start_response;
+pub mod start_response;
 mod worker_signals;
-mod wsgi;
+pub mod wsgi;
 
 use pyo3::prelude::*;
 
