@@ -126,11 +126,10 @@ def _one_line(exc):
     return " ".join(line.strip() for line in joined.splitlines() if line.strip())
 
 
-def _merged(user, setting, shown):
+def _merged(user, problem):
+    """gunicorn's defaults with the operator's top-level keys put over them."""
     if not isinstance(user, dict):
-        raise LogConfigError(
-            f"{setting}: {shown} must hold a dictionary, not {type(user).__name__}"
-        )
+        raise LogConfigError(problem(type(user).__name__))
     config = copy.deepcopy(_DICT_DEFAULTS)
     config.update(user)
     return config
@@ -141,13 +140,13 @@ def _apply_dict(config, setting, shown):
         logging.config.dictConfig(config)
     except Exception as exc:
         raise LogConfigError(
-            f"{setting}: {shown} was refused by logging.config.dictConfig: {_one_line(exc)}"
+            f"{setting}: logging.config.dictConfig refused {shown}: {_one_line(exc)}"
         ) from None
 
 
 def _from_dict(user):
-    _apply_dict(_merged(user, "logconfig_dict", "the dictionary"), "logconfig_dict",
-                "the dictionary")
+    config = _merged(user, lambda kind: f"logconfig_dict: expected a dictionary, not {kind}")
+    _apply_dict(config, "logconfig_dict", "the dictionary")
 
 
 def _from_json(path):
@@ -163,7 +162,10 @@ def _from_json(path):
         ) from None
     except ValueError as exc:
         raise LogConfigError(f"logconfig_json: {shown} is not valid JSON: {exc}") from None
-    _apply_dict(_merged(user, "logconfig_json", shown), "logconfig_json", shown)
+    config = _merged(
+        user, lambda kind: f"logconfig_json: {shown} holds a JSON {kind}, not an object"
+    )
+    _apply_dict(config, "logconfig_json", shown)
 
 
 def _from_file(path):

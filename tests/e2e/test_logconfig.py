@@ -186,6 +186,9 @@ BAD_INPUTS = {
     "rejected-dict": lambda tmp: (["-c", write(tmp / "conf.py", 'logconfig_dict = {"handlers": '
                                               '{"h": {"class": "nosuch.module.Handler"}}}\n')],
                                   "logconfig_dict", "nosuch.module.Handler"),
+    "dict-not-a-dict": lambda tmp: (["-c", write(tmp / "conf.py", "import collections\n"
+                                                "logconfig_dict = collections.UserDict(version=1)\n")],
+                                    "logconfig_dict", "UserDict"),
     "invalid-json": lambda tmp: (["--log-config-json", write(tmp / "bad.json", '{"version": 1,')],
                                  "logconfig_json", str(tmp / "bad.json")),
     "json-not-an-object": lambda tmp: (["--log-config-json", write(tmp / "list.json", "[1, 2]")],
