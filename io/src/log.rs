@@ -4,12 +4,18 @@
 //! the files: `-` means stderr (error log) or stdout (access log), anything
 //! else is a path opened for append and reopened on USR1 so log rotation
 //! works as with gunicorn.
+//!
+//! When the operator configures logging in the application's language
+//! (gunicorn's `logconfig` settings), a [`Forwarder`] takes every line
+//! instead; the sinks here are then reached only through it
+//! ([`sink_error_line`], [`sink_access_line`]), as one handler among the
+//! operator's.
 
 use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::os::fd::AsRawFd;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
@@ -39,6 +45,30 @@ impl Level {
             Level::Warning => "WARNING",
             Level::Error => "ERROR",
             Level::Critical => "CRITICAL",
+        }
+    }
+
+    /// The level's number in gunicorn's (Python's) logging: DEBUG is 10,
+    /// each level above it 10 more.
+    pub fn number(self) -> i64 {
+        match self {
+            Level::Debug => 10,
+            Level::Info => 20,
+            Level::Warning => 30,
+            Level::Error => 40,
+            Level::Critical => 50,
+        }
+    }
+
+    /// The level a logging number falls in: a custom level between two
+    /// named ones counts as the lower, anything below DEBUG as DEBUG.
+    pub fn from_number(number: i64) -> Level {
+        match number {
+            n if n >= 50 => Level::Critical,
+            n if n >= 40 => Level::Error,
+            n if n >= 30 => Level::Warning,
+            n if n >= 20 => Level::Info,
+            _ => Level::Debug,
         }
     }
 }
@@ -229,6 +259,36 @@ struct Logger {
 
 static LOGGER: Mutex<Option<Logger>> = Mutex::new(None);
 
+/// Where error and access lines go instead of the sinks, once installed:
+/// the python crate sends them to the `gunicorn.error` and
+/// `gunicorn.access` loggers, whose configuration decides their format
+/// and destination. io knows nothing of Python; without a forwarder
+/// (the default) nothing here costs more than one atomic load.
+#[derive(Clone, Copy)]
+pub struct Forwarder {
+    /// One error-log message (no date, pid or level prefix, no newline).
+    /// The forwarder filters by level itself.
+    pub error: fn(Level, &str),
+    /// One rendered access line, without its newline.
+    pub access: fn(&[u8]),
+    /// USR1: reopen whatever files the forwarded logging writes.
+    pub reopen: fn(),
+}
+
+static FORWARDER: OnceLock<Forwarder> = OnceLock::new();
+
+/// Sends every later error and access line through `forwarder`. Only the
+/// first call has an effect. Installed in the master before any fork, so
+/// every worker inherits it.
+pub fn set_forwarder(forwarder: Forwarder) {
+    let _ = FORWARDER.set(forwarder);
+}
+
+/// Whether lines go through a [`Forwarder`].
+pub fn forwarded() -> bool {
+    FORWARDER.get().is_some()
+}
+
 /// Where logs go, from the `loglevel`, `errorlog` and `accesslog` settings.
 pub struct LogConfig<'a> {
     pub level: Level,
@@ -271,6 +331,10 @@ pub fn init(cfg: &LogConfig<'_>) -> Result<(), String> {
 }
 
 pub fn enabled(level: Level) -> bool {
+    if forwarded() {
+        // The forwarded logging's own levels decide.
+        return true;
+    }
     match LOGGER.lock() {
         Ok(guard) => guard
             .as_ref()
@@ -283,24 +347,42 @@ pub fn enabled(level: Level) -> bool {
 pub fn log(level: Level, message: fmt::Arguments<'_>) {
     // Counted whatever the log level lets through, as gunicorn does.
     crate::statsd::log_line(level);
-    write_line(level, message);
+    dispatch(level, message);
 }
 
 /// Logs an exception (message and traceback) at error level; statsd
 /// counts it as `gunicorn.log.exception`, not as an error.
 pub fn exception(message: fmt::Arguments<'_>) {
     crate::statsd::exception();
-    write_line(Level::Error, message);
+    dispatch(Level::Error, message);
 }
 
-fn write_line(level: Level, message: fmt::Arguments<'_>) {
+/// To the forwarder when there is one, else to the sinks if `level` is
+/// at or above `loglevel`.
+fn dispatch(level: Level, message: fmt::Arguments<'_>) {
+    match FORWARDER.get() {
+        // Called with no lock of ours held: the forwarder may take the
+        // application runtime's lock and come back through the sinks.
+        Some(f) => (f.error)(level, &message.to_string()),
+        None => write_line(level, message, true),
+    }
+}
+
+/// Writes one error-log line to rcorn's own sinks (the error log file or
+/// stderr, and syslog), whatever `loglevel` says: the forwarded logging
+/// calls this for lines its own levels let through.
+pub fn sink_error_line(level: Level, message: &str) {
+    write_line(level, format_args!("{message}"), false);
+}
+
+fn write_line(level: Level, message: fmt::Arguments<'_>, filter: bool) {
     let mut guard = LOGGER.lock().unwrap_or_else(|p| p.into_inner());
     let Some(logger) = guard.as_mut() else {
         // Before init (argument errors): plain stderr, still one line.
         eprintln!("[{}] {}", level.name(), message);
         return;
     };
-    if level < logger.level {
+    if filter && level < logger.level {
         return;
     }
     logger.line.clear();
@@ -339,6 +421,9 @@ pub fn raw_error(text: &[u8]) {
 }
 
 pub fn access_enabled() -> bool {
+    if forwarded() {
+        return true;
+    }
     LOGGER
         .lock()
         .map(|g| {
@@ -351,6 +436,23 @@ pub fn access_enabled() -> bool {
 
 /// Writes one rendered access-log line (the caller formats it).
 pub fn access(line: &[u8]) {
+    match FORWARDER.get() {
+        Some(f) => (f.access)(line.strip_suffix(b"\n").unwrap_or(line)),
+        None => sink_access_line(line),
+    }
+}
+
+/// Writes one access line to rcorn's own sinks (`--access-logfile`, and
+/// syslog unless `--disable-redirect-access-to-syslog`); a missing newline
+/// is added.
+pub fn sink_access_line(line: &[u8]) {
+    let with_newline;
+    let line = if line.ends_with(b"\n") {
+        line
+    } else {
+        with_newline = [line, b"\n"].concat();
+        &with_newline
+    };
     let mut guard = LOGGER.lock().unwrap_or_else(|p| p.into_inner());
     let Some(logger) = guard.as_mut() else {
         return;
@@ -369,15 +471,20 @@ pub fn access(line: &[u8]) {
 
 /// USR1: reopen log files so rotated files are let go.
 pub fn reopen() {
-    let mut guard = LOGGER.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(logger) = guard.as_mut() {
-        logger.error.reopen();
-        if logger.capture_output {
-            capture_output(&logger.error);
+    {
+        let mut guard = LOGGER.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(logger) = guard.as_mut() {
+            logger.error.reopen();
+            if logger.capture_output {
+                capture_output(&logger.error);
+            }
+            if let Some(a) = logger.access.as_mut() {
+                a.reopen();
+            }
         }
-        if let Some(a) = logger.access.as_mut() {
-            a.reopen();
-        }
+    }
+    if let Some(f) = FORWARDER.get() {
+        (f.reopen)();
     }
 }
 
@@ -391,3 +498,34 @@ macro_rules! warning { ($($t:tt)*) => { $crate::log::log($crate::log::Level::War
 macro_rules! error { ($($t:tt)*) => { $crate::log::log($crate::log::Level::Error, format_args!($($t)*)) } }
 #[macro_export]
 macro_rules! critical { ($($t:tt)*) => { $crate::log::log($crate::log::Level::Critical, format_args!($($t)*)) } }
+
+#[cfg(test)]
+mod tests {
+    use super::Level;
+
+    #[test]
+    fn level_numbers_are_pythons_and_round_trip() {
+        let all = [
+            Level::Debug,
+            Level::Info,
+            Level::Warning,
+            Level::Error,
+            Level::Critical,
+        ];
+        let numbers: Vec<i64> = all.iter().map(|l| l.number()).collect();
+        assert_eq!(numbers, [10, 20, 30, 40, 50]);
+        for level in all {
+            assert_eq!(Level::from_number(level.number()), level);
+        }
+    }
+
+    #[test]
+    fn custom_levels_count_as_the_named_level_below() {
+        assert_eq!(Level::from_number(25), Level::Info);
+        assert_eq!(Level::from_number(5), Level::Debug);
+        assert_eq!(Level::from_number(0), Level::Debug);
+        assert_eq!(Level::from_number(-3), Level::Debug);
+        assert_eq!(Level::from_number(49), Level::Error);
+        assert_eq!(Level::from_number(1000), Level::Critical);
+    }
+}

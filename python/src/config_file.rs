@@ -11,10 +11,14 @@ use rcorn_core::config::{self, Kind, Settings, Source, Value};
 /// One top-level name of the file: its value and the line assigning it.
 type FileValue<'py> = (String, Bound<'py, PyAny>, Option<u32>);
 
-/// Server hooks the config file defined, by setting name.
+/// The Python objects of the config file that settings values cannot
+/// hold: the server hooks it defined, by setting name, and its
+/// `logconfig_dict` (whose handler classes, streams or factories may be
+/// objects, not names).
 #[derive(Default)]
 pub struct Hooks {
     pub callables: HashMap<&'static str, Py<PyAny>>,
+    pub logconfig_dict: Option<Py<PyAny>>,
 }
 
 /// Which file to read: the one named by `-c` (already in `settings` when
@@ -75,6 +79,9 @@ pub fn apply(
             hooks.callables.insert(setting.name, value.clone().unbind());
             Value::Callable(qualname(&value))
         } else {
+            if setting.name == "logconfig_dict" {
+                hooks.logconfig_dict = Some(value.clone().unbind());
+            }
             to_value(&value)
         };
         settings

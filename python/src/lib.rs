@@ -23,6 +23,7 @@ mod latin1;
 mod pidfile;
 mod privileges;
 mod proc_title;
+mod python_logging;
 mod reloader;
 mod request_hooks;
 mod serve;
@@ -44,5 +45,7 @@ fn _rcorn(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(run, m)?)?;
     m.add_class::<file_wrapper::FileWrapper>()?;
+    m.add_function(wrap_pyfunction!(python_logging::sink_error_line, m)?)?;
+    m.add_function(wrap_pyfunction!(python_logging::sink_access_line, m)?)?;
     Ok(())
 }

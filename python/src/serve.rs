@@ -94,6 +94,23 @@ pub fn main(py: Python<'_>, argv: Vec<String>) -> i32 {
         rcorn_io::error!("{e}");
         return 1;
     }
+    // Access lines are made when they go somewhere: a file, syslog, or a
+    // logging configuration (whose `gunicorn.access` logger decides).
+    let own_access = settings.accesslog().is_some()
+        || (flag(&settings, "syslog") && !flag(&settings, "disable_redirect_access_to_syslog"));
+    // After --chdir and --pythonpath, as gunicorn does: the configuration
+    // may name handler classes of the application's own packages.
+    if let Err(e) = crate::python_logging::configure(
+        py,
+        &settings,
+        crate::python_logging::LoggingInputs {
+            dict: hooks.logconfig_dict.as_ref(),
+            own_access,
+        },
+    ) {
+        eprintln!("Error: {e}");
+        return 1;
+    }
     if settings.reload() && settings.preload_app() {
         rcorn_io::warning!(
             "--reload and --preload do not mix: the application is loaded by each worker"
@@ -114,9 +131,7 @@ pub fn main(py: Python<'_>, argv: Vec<String>) -> i32 {
     if settings.check_config() {
         return 0;
     }
-    // Access lines are made when they go somewhere: a file, or syslog.
-    let access_wanted = settings.accesslog().is_some()
-        || (flag(&settings, "syslog") && !flag(&settings, "disable_redirect_access_to_syslog"));
+    let access_wanted = own_access || rcorn_io::log::forwarded();
     let access_format = match access_wanted
         .then(|| rcorn_core::access_log::AccessLogFormat::parse(settings.access_log_format()))
     {

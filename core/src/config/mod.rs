@@ -16,8 +16,11 @@
 use std::fmt;
 use std::time::Duration;
 
+mod logging;
 mod table;
 mod values;
+
+pub use logging::{LoggingChoice, LoggingConfig};
 
 pub use values::parse_ip_network;
 

@@ -547,8 +547,9 @@ pub static SETTINGS: &[Setting] = &[
         Kind::OptStr,
         "FILE",
         D::None,
-        "Configure logging from a Python logging config file.",
-    ),
+        "Configure logging from a logging.config.fileConfig file: error and access lines go through the gunicorn.error and gunicorn.access loggers.",
+    )
+    .implemented(),
     s(
         "logconfig_dict",
         LOG,
@@ -556,8 +557,9 @@ pub static SETTINGS: &[Setting] = &[
         Kind::Dict,
         "",
         D::Dict(&[]),
-        "Configure logging from a logging.config.dictConfig dictionary (config file only).",
-    ),
+        "Configure logging from a logging.config.dictConfig dictionary merged onto gunicorn's defaults (config file only; before logconfig_json and logconfig).",
+    )
+    .implemented(),
     s(
         "logconfig_json",
         LOG,
@@ -565,8 +567,9 @@ pub static SETTINGS: &[Setting] = &[
         Kind::OptStr,
         "FILE",
         D::None,
-        "Configure logging from a JSON file in dictConfig form.",
-    ),
+        "Configure logging from a JSON file in dictConfig form, merged onto gunicorn's defaults (before logconfig).",
+    )
+    .implemented(),
     s(
         "syslog_addr",
         LOG,
