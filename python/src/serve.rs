@@ -258,6 +258,7 @@ fn tls_config(settings: &Settings) -> Result<Option<rcorn_io::tls::TlsConfig>, S
         keyfile: text("keyfile"),
         ca_certs: text("ca_certs"),
         cert_reqs,
+        ciphers: text("ciphers"),
     })
     .map(Some)
 }
