@@ -292,7 +292,17 @@ const KEYWORDS: &[&str] = &[
     "SUITEB128",
     "SUITEB128ONLY",
     "SUITEB192",
+    "SUITEB128C2",
     "CBC",
+    "SSLv2",
+    "TLSv1.1",
+    "kECDH",
+    "kECDHr",
+    "kECDHe",
+    "aECDH",
+    "ECDHEPSK",
+    "DHEPSK",
+    "RSAPSK",
 ];
 
 /// A cipher list, read.
@@ -329,6 +339,7 @@ fn is_keyword(name: &str) -> bool {
 }
 
 /// Reads a cipher list: elements separated by colons, commas or spaces.
+/// An empty list changes nothing (gunicorn skips `set_ciphers` for one).
 /// The error names the first element that is neither a suite rcorn knows
 /// nor an OpenSSL keyword.
 pub fn parse(list: &str) -> Result<CipherList, String> {
@@ -337,35 +348,44 @@ pub fn parse(list: &str) -> Result<CipherList, String> {
         .split(|c: char| c == ':' || c == ',' || c.is_whitespace())
         .filter(|e| !e.is_empty());
     for element in elements {
-        if element.starts_with('@') {
-            out.keywords.push(element.to_owned());
-            continue;
+        // A directive may follow an element directly: `DEFAULT@SECLEVEL=1`.
+        let (element, directive) = match element.find('@') {
+            Some(at) => (&element[..at], Some(&element[at..])),
+            None => (element, None),
+        };
+        if !element.is_empty() {
+            out.read_element(element)?;
         }
+        if let Some(directive) = directive {
+            out.keywords.push(directive.to_owned());
+        }
+    }
+    Ok(out)
+}
+
+impl CipherList {
+    /// One element: a suite name, maybe after `!`, `-` or `+`, or keywords.
+    fn read_element(&mut self, element: &str) -> Result<(), String> {
         let (op, name) = match element.chars().next() {
             Some(op @ ('!' | '-' | '+')) => (Some(op), &element[1..]),
             _ => (None, element),
         };
         match (op, suite_named(name)) {
             (None, Some(suite)) => {
-                if !out.selected.contains(&suite) {
-                    out.selected.push(suite);
+                if !self.selected.contains(&suite) {
+                    self.selected.push(suite);
                 }
             }
-            (Some('!' | '-'), Some(suite)) => out.removed.push(suite),
+            (Some('!' | '-'), Some(suite)) => self.removed.push(suite),
             // `+NAME` moves a suite to the end of OpenSSL's list; the order
             // here is the order named, so it is reported like a keyword.
-            (_, Some(_)) => out.keywords.push(element.to_owned()),
-            (_, None) if is_keyword(name) => out.keywords.push(element.to_owned()),
+            (_, Some(_)) => self.keywords.push(element.to_owned()),
+            (_, None) if is_keyword(name) => self.keywords.push(element.to_owned()),
             (_, None) => return Err(format!("'{element}' is no cipher suite or OpenSSL keyword")),
         }
+        Ok(())
     }
-    if out.selected.is_empty() && out.removed.is_empty() && out.keywords.is_empty() {
-        return Err("the list is empty".into());
-    }
-    Ok(out)
-}
 
-impl CipherList {
     /// The suites to offer, given those the TLS library offers by default
     /// (`offered`: code points in its preference order, with whether each
     /// is a TLS 1.3 suite). A version whose suites the list does not name

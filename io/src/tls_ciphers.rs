@@ -61,7 +61,7 @@ pub fn choose(
 fn warn_about_the_rest(list: &str, parsed: &CipherList, missing: &[&cipher_list::Suite]) {
     if !parsed.keywords.is_empty() {
         crate::warning!(
-            "--ciphers '{list}': rustls has no equivalent of {}: its default suites stand in for them",
+            "--ciphers '{list}': ignored {} (rustls has no equivalent; suite names select, else rustls's safe defaults stand)",
             parsed.keywords.join(", ")
         );
     }
