@@ -7,6 +7,7 @@
 
 pub mod access_log;
 pub mod arbiter;
+pub mod cipher_list;
 pub mod config;
 pub mod handoff;
 pub mod heartbeat;

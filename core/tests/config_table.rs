@@ -15,6 +15,7 @@ fn sample(kind: Kind, name: &str) -> &'static str {
         (_, "loglevel") => "warning",
         (_, "reload_engine") => "poll",
         (_, "cert_reqs") => "2",
+        (_, "ciphers") => "ECDHE-RSA-AES128-GCM-SHA256:HIGH",
         (_, "http2_max_frame_size") => "32768",
         (_, "proxy_protocol") => "v2",
         (_, "http2_cleartext") => "upgrade",

@@ -23,6 +23,7 @@ pub mod statsd;
 pub mod stream;
 pub mod systemd;
 pub mod tls;
+mod tls_ciphers;
 pub mod worker_loop;
 
 pub use app::App;

@@ -17,7 +17,7 @@ use nix::sys::signal::{SigSet, SigmaskHow, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{ForkResult, Pid as NixPid};
 use rcorn_core::arbiter::{
-    Arbiter, ArbiterSettings, Command, Event, ExitStatus, Hook, KillSignal, Notice, Phase, Pid,
+    Arbiter, ArbiterSettings, Command, Event, ExitStatus, Hook, KillSignal, Phase, Pid,
     Signal as ArbiterSignal, WorkerId,
 };
 use rcorn_core::heartbeat::HeartbeatSlot;
@@ -51,9 +51,13 @@ pub trait Host {
         None
     }
 
-    /// A USR2 upgrade has started (`true`) or its new master has exited
-    /// (`false`): gunicorn moves the pidfile aside and back.
-    fn reexec_changed(&mut self, _running: bool) {}
+    /// Called on every wake of the master loop; returns how soon the host
+    /// wants the next wake at the latest (`None`: no need). A master a USR2
+    /// upgrade started looks, about once a second as gunicorn's does, for
+    /// its old master's exit.
+    fn on_wake(&mut self) -> Option<Duration> {
+        None
+    }
 }
 
 /// How `run_master` ended, in this process.
@@ -177,7 +181,6 @@ pub fn run_master<H: Host>(
                         match crate::reexec::spawn(&spec, &fds) {
                             Ok(pid) => {
                                 crate::info!("Started a new master (pid: {pid}) for the upgrade");
-                                host.reexec_changed(true);
                                 arbiter.handle(
                                     clock::now(),
                                     Event::ReExecSpawned { pid: pid.as_raw() },
@@ -190,9 +193,6 @@ pub fn run_master<H: Host>(
                     }
                 }
                 Command::Log(notice) => {
-                    if let Notice::NewMasterExited { .. } = notice {
-                        host.reexec_changed(false);
-                    }
                     crate::log::log(notice_level(&notice), format_args!("{notice}"));
                 }
                 Command::Exit { code } => {
@@ -227,6 +227,9 @@ pub fn run_master<H: Host>(
         if cfg.backlog_metric {
             timeout =
                 Some(timeout.map_or(Duration::from_secs(1), |t| t.min(Duration::from_secs(1))));
+        }
+        if let Some(at_most) = host.on_wake() {
+            timeout = Some(timeout.map_or(at_most, |t| t.min(at_most)));
         }
         if let Err(e) = poll.poll(&mut events, timeout) {
             if e.kind() != io::ErrorKind::Interrupted {

@@ -1,5 +1,5 @@
-//! TLS (`--certfile`, `--keyfile`, `--ca-certs`, `--cert-reqs`) with
-//! rustls, over the same non-blocking sockets as plain connections.
+//! TLS (`--certfile`, `--keyfile`, `--ca-certs`, `--cert-reqs`,
+//! `--ciphers`) with rustls, over the same non-blocking sockets as plain connections.
 //!
 //! A [`TlsStream`] reads and writes plaintext like a socket does and keeps
 //! its non-blocking contract: `WouldBlock` means "wait for the socket and
@@ -30,6 +30,8 @@ pub struct TlsSettings {
     pub ca_certs: Option<String>,
     /// 0: no client certificate asked, 1: optional, 2: required.
     pub cert_reqs: i64,
+    /// An OpenSSL cipher list (`--ciphers`); `None`: rustls's defaults.
+    pub ciphers: Option<String>,
 }
 
 /// Builds the server configuration. Errors name the setting and file.
@@ -54,9 +56,27 @@ pub fn server_config(settings: &TlsSettings) -> Result<TlsConfig, String> {
     };
     let key = PrivateKeyDer::from_pem_file(key_path)
         .map_err(|e| format!("{key_setting}: cannot read a private key from '{key_path}': {e}"))?;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut provider = rustls::crypto::ring::default_provider();
+    let mut server_order = false;
+    if let Some(list) = &settings.ciphers {
+        let algorithm = provider
+            .key_provider
+            .load_private_key(key.clone_key())
+            .map_err(|e| format!("{key_setting}: '{key_path}': {e}"))?
+            .algorithm();
+        let chosen = crate::tls_ciphers::choose(provider, list, algorithm)?;
+        provider = chosen.provider;
+        server_order = chosen.server_order;
+    }
+    // Only the versions some chosen suite can serve.
+    let versions: Vec<&'static rustls::SupportedProtocolVersion> =
+        [&rustls::version::TLS13, &rustls::version::TLS12]
+            .into_iter()
+            .filter(|v| provider.cipher_suites.iter().any(|s| s.version() == *v))
+            .collect();
+    let provider = Arc::new(provider);
     let builder = ServerConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
+        .with_protocol_versions(&versions)
         .map_err(|e| format!("TLS: {e}"))?;
     let builder = match (settings.cert_reqs, &settings.ca_certs) {
         (0, _) => builder.with_no_client_auth(),
@@ -89,6 +109,7 @@ pub fn server_config(settings: &TlsSettings) -> Result<TlsConfig, String> {
         .with_single_cert(certs, key)
         .map_err(|e| format!("certfile/keyfile: {e}"))?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.ignore_client_order = server_order;
     Ok(Arc::new(config))
 }
 

@@ -2,6 +2,7 @@
 //! server hooks the arbiter asks for.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use nix::unistd::ForkResult;
 use pyo3::ffi;
@@ -12,13 +13,21 @@ use rcorn_io::reexec::{self, cstring, ExecSpec};
 use rcorn_io::Host;
 
 use crate::hooks::{HookSet, ServerProxy, WorkerProxy};
-use crate::pidfile::Pidfile;
+use crate::new_master::NewMaster;
+use crate::pidfile::{self, Pidfile};
+
+/// How often a new master looks for its old master's exit (gunicorn's
+/// loop wakes once a second).
+const PROMOTION_CHECK: Duration = Duration::from_secs(1);
 
 pub struct PythonHost<'a> {
     pub hooks: &'a HookSet,
     pub server: &'a Py<ServerProxy>,
     pub settings: &'a Settings,
     pub pidfile: Option<Pidfile>,
+    /// `Some` while this master, started by a USR2 upgrade, waits for its
+    /// old master to exit.
+    pub new_master: Option<NewMaster>,
     /// The working directory rcorn was started in: a USR2 upgrade execs
     /// the new master there, so relative paths mean the same.
     pub start_dir: PathBuf,
@@ -33,6 +42,25 @@ impl PythonHost<'_> {
         let mut worker = WorkerProxy::new(py, self.settings, id, master)?;
         worker.pid = pid.unwrap_or(master);
         Py::new(py, worker)
+    }
+
+    /// gunicorn's promotion: the old master is gone, so this one takes the
+    /// pidfile's plain name, its plain title, and leaves the environment
+    /// of an upgrade.
+    fn promote(&mut self) {
+        self.new_master = None;
+        rcorn_io::info!("Master has been promoted.");
+        if let (Some(pidfile), Some(configured)) = (&mut self.pidfile, self.settings.pidfile()) {
+            if let Err(e) = pidfile.rename(pidfile::path_for(configured, false)) {
+                rcorn_io::error!("{e}");
+            }
+        }
+        Python::attach(|py| {
+            if let Ok(environ) = py.import("os").and_then(|os| os.getattr("environ")) {
+                let _ = environ.call_method1("pop", (reexec::PARENT_VAR, py.None()));
+            }
+            crate::proc_title::set(py, "master", self.settings.effective_proc_name());
+        });
     }
 
     fn worker_hook(&self, py: Python<'_>, name: &str, id: u64, pid: Option<u32>) {
@@ -57,7 +85,9 @@ impl Host for PythonHost<'_> {
     /// The same interpreter running the same command line, with the
     /// environment as it is now, as gunicorn re-execs itself.
     fn reexec_spec(&mut self) -> Option<ExecSpec> {
-        if upgraded_from_a_live_parent() {
+        // Started by an upgrade whose old master still lives: another
+        // upgrade now would leave three masters.
+        if self.new_master.as_ref().is_some_and(|m| !m.promoted()) {
             rcorn_io::warning!("USR2 signal ignored. Parent exists.");
             return None;
         }
@@ -93,14 +123,13 @@ impl Host for PythonHost<'_> {
         }
     }
 
-    fn reexec_changed(&mut self, running: bool) {
-        if let Some(pidfile) = &mut self.pidfile {
-            if running {
-                pidfile.move_aside();
-            } else {
-                pidfile.restore();
-            }
+    fn on_wake(&mut self) -> Option<Duration> {
+        let promoted = self.new_master.as_ref()?.promoted();
+        if promoted {
+            self.promote();
+            return None;
         }
+        Some(PROMOTION_CHECK)
     }
 
     /// gunicorn's master-side hooks, with its arguments.
@@ -124,15 +153,6 @@ impl Host for PythonHost<'_> {
             }
         })
     }
-}
-
-/// This master was started by a USR2 upgrade whose old master is still our
-/// parent: a second upgrade now would leave three masters.
-fn upgraded_from_a_live_parent() -> bool {
-    std::env::var(reexec::PARENT_VAR)
-        .ok()
-        .and_then(|p| p.parse::<i32>().ok())
-        .is_some_and(|parent| nix::unistd::getppid().as_raw() == parent)
 }
 
 /// Forks as `os.fork()` does: CPython's at-fork handlers (and

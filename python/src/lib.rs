@@ -20,6 +20,7 @@ mod hooks;
 mod host;
 mod input;
 mod latin1;
+mod new_master;
 mod pidfile;
 mod privileges;
 mod proc_title;

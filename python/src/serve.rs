@@ -24,7 +24,8 @@ use crate::cli::{self, CliOutcome};
 use crate::environ::EnvironConstants;
 use crate::hooks::{HookSet, ServerProxy, WorkerProxy};
 use crate::host::PythonHost;
-use crate::pidfile::Pidfile;
+use crate::new_master::{self, NewMaster};
+use crate::pidfile::{self, Pidfile};
 use crate::privileges::Identity;
 use crate::wsgi::{log_exception, WsgiApp};
 
@@ -203,7 +204,11 @@ pub fn main(py: Python<'_>, argv: Vec<String>) -> i32 {
     }
     rcorn_io::info!("Using worker: {}", settings.effective_worker_class());
 
-    let pidfile = match settings.pidfile().map(Pidfile::create).transpose() {
+    let new_master = NewMaster::from_env();
+    let pidfile = settings
+        .pidfile()
+        .map(|p| Pidfile::create(pidfile::path_for(p, new_master.is_some())));
+    let pidfile = match pidfile.transpose() {
         Ok(p) => p,
         Err(e) => {
             rcorn_io::error!("{e}");
@@ -214,7 +219,8 @@ pub fn main(py: Python<'_>, argv: Vec<String>) -> i32 {
         arbiter: arbiter_settings(&settings),
         backlog_metric: flag(&settings, "enable_backlog_metric"),
     };
-    crate::proc_title::set(py, "master", settings.effective_proc_name());
+    let title = new_master::proc_name(settings.effective_proc_name(), new_master.is_some());
+    crate::proc_title::set(py, "master", &title);
     hooks.call(py, "when_ready", (server.clone_ref(py),));
     rcorn_io::systemd::notify("READY=1\nSTATUS=rcorn arbiter booted");
     let mut host = PythonHost {
@@ -222,13 +228,15 @@ pub fn main(py: Python<'_>, argv: Vec<String>) -> i32 {
         server: &server,
         settings: &settings,
         pidfile,
+        new_master,
         start_dir,
     };
     let outcome = py.detach(|| rcorn_io::run_master(listeners, master, &mut host));
     let pidfile = host.pidfile.take();
+    let name = new_master::master_name(host.new_master.is_some());
     match outcome {
         Ok(MasterOutcome::Exit(code)) => {
-            rcorn_io::info!("Shutting down: Master");
+            rcorn_io::info!("Shutting down: {name}");
             hooks.call(py, "on_exit", (server.clone_ref(py),));
             drop(pidfile);
             code
@@ -273,6 +281,7 @@ fn tls_config(settings: &Settings) -> Result<Option<rcorn_io::tls::TlsConfig>, S
         keyfile: text("keyfile"),
         ca_certs: text("ca_certs"),
         cert_reqs,
+        ciphers: text("ciphers"),
     })
     .map(Some)
 }
@@ -484,7 +493,12 @@ fn run_worker(
 ) -> i32 {
     let settings = ctx.settings;
     rcorn_io::info!("Booting worker with pid: {}", std::process::id());
-    crate::proc_title::set(py, "worker", settings.effective_proc_name());
+    // Forked before its master's promotion, a worker is still `NAME.2`.
+    let title = new_master::proc_name(
+        settings.effective_proc_name(),
+        NewMaster::from_env().is_some(),
+    );
+    crate::proc_title::set(py, "worker", &title);
     if let Err(e) = ctx.identity.assume() {
         rcorn_io::error!("{e}");
         return WORKER_BOOT_ERROR;

@@ -175,46 +175,80 @@ def _alive(pid):
     return os.path.exists(f"/proc/{pid}") and not _zombie(pid)
 
 
-def test_usr2_upgrade_then_term_the_old_master(serve, tmp_path):
-    pidfile = tmp_path / "rcorn.pid"
-    oldbin = tmp_path / "rcorn.pid.oldbin"
-    server = serve(["basic:app", "--pid", str(pidfile)])
+def _titles_shown():
+    try:
+        import setproctitle  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _pid_in(path):
+    try:
+        return int(path.read_text() or 0)
+    except (FileNotFoundError, ValueError):
+        return 0
+
+
+def _start_upgrade(server, pidfile):
+    """USR2, then the new master's pid once it has written `FILE.2`."""
     old = server.pid
     server.signal(signal.SIGUSR2)
-    # The new master writes the pidfile; the old one's moved aside.
-    new = wait_for(lambda: pidfile.exists() and int(pidfile.read_text() or 0) not in (0, old)
-                   and int(pidfile.read_text()), 20, f"a new master; log:\n{server.log()}")
-    assert int(oldbin.read_text()) == old
+    second = pidfile.with_name(pidfile.name + ".2")
+    new = wait_for(lambda: _pid_in(second) not in (0, old) and _pid_in(second), 20,
+                   f"the new master's {second.name}; log:\n{server.log()}")
     assert new in children_of(old)
     wait_for(lambda: children_of(new), 20, "the new master's workers")
+    # As in gunicorn: the old master keeps FILE, nothing moves aside.
+    assert _pid_in(pidfile) == old
+    assert not pidfile.with_name(pidfile.name + ".oldbin").exists()
+    return new, second
+
+
+def test_usr2_upgrade_then_term_the_old_master(serve, tmp_path):
+    pidfile = tmp_path / "rcorn.pid"
+    server = serve(["basic:app", "--pid", str(pidfile), "-n", "shop"])
+    new, second = _start_upgrade(server, pidfile)
+    if _titles_shown():
+        assert _cmdline(new) == "rcorn: master [shop.2]"
+        assert all(_cmdline(w) == "rcorn: worker [shop.2]" for w in children_of(new))
     assert httpx.get(server.url + "/", timeout=5).status_code == 200
 
-    # Retire the old master: the new one keeps the sockets and serves.
+    # Retire the old master: the new one keeps the sockets and serves, and
+    # once it sees its parent gone it is promoted and takes FILE.
     server.signal(signal.SIGTERM)
     assert server.wait_exit() == 0
-    assert not oldbin.exists()
+    wait_for(lambda: _pid_in(pidfile) == new, 10, f"the promotion; log:\n{server.log()}")
+    assert not second.exists()
+    assert "Master has been promoted." in server.log()
+    if _titles_shown():
+        assert _cmdline(new) == "rcorn: master [shop]"
     new_workers = children_of(new)
     for _ in range(5):
         pid = int(httpx.get(server.url + "/pid", timeout=5).text)
         assert pid in new_workers
     os.kill(new, signal.SIGTERM)
     wait_for(lambda: not _alive(new), 15, "the new master to stop")
-    assert not pidfile.exists()
+    assert not pidfile.exists() and not second.exists()
+    assert server.log().rstrip().endswith("Shutting down: Master")
 
 
 def test_usr2_rollback_when_the_new_master_dies(serve, tmp_path):
     pidfile = tmp_path / "rcorn.pid"
     server = serve(["basic:app", "--pid", str(pidfile)])
     old = server.pid
-    server.signal(signal.SIGUSR2)
-    new = wait_for(lambda: pidfile.exists() and int(pidfile.read_text() or 0) not in (0, old)
-                   and int(pidfile.read_text()), 20, "a new master")
-    wait_for(lambda: children_of(new), 20, "the new master's workers")
-    # The operator kills the new master: the old one takes its pidfile back.
+    new, second = _start_upgrade(server, pidfile)
+    # The operator kills the new master: its FILE.2 goes, FILE still names
+    # the old master, which goes on serving.
     os.kill(new, signal.SIGTERM)
-    wait_for(lambda: pidfile.exists() and pidfile.read_text().strip() == str(old), 15, "the pidfile restored")
+    wait_for(lambda: "New master (pid:%d) exited" % new in server.log(), 15, "the new master's exit")
+    assert "Shutting down: Master.2" in server.log()
+    assert not second.exists()
+    assert _pid_in(pidfile) == old
     assert httpx.get(server.url + "/", timeout=5).status_code == 200
-    assert "New master (pid:%d) exited" % new in server.log()
+    # A second upgrade is possible again, and FILE.2 names its master.
+    newer, _ = _start_upgrade(server, pidfile)
+    assert newer != new
 
 
 def _ids(pid):

@@ -138,3 +138,64 @@ def test_bad_certificate_files_are_named_in_one_line(tmp_path, cert):
         assert bad.returncode == 1, (args, bad.stderr)
         lines = [line for line in bad.stderr.splitlines() if "[ERROR]" in line]
         assert len(lines) == 1 and setting in lines[0], (args, bad.stderr)
+
+
+def _exchange(port, crt, *, tls12_only=True, ciphers=None):
+    """One request over a fresh handshake: (protocol version, suite, reply)."""
+    ctx = trusting(crt)
+    if tls12_only:
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    if ciphers:
+        ctx.set_ciphers(ciphers)
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+        with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+            agreed = s.version(), s.cipher()[0]
+            s.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            reply = b""
+            while chunk := s.recv(65536):
+                reply += chunk
+            return *agreed, reply
+
+
+def test_ciphers_select_the_tls12_suite_and_a_client_without_it_is_refused(serve, cert):
+    server, _ = tls_server(serve, cert, "--ciphers", "ECDHE-RSA-AES128-GCM-SHA256")
+    crt, _ = cert
+    version, suite, reply = _exchange(server.port, crt)
+    assert (version, suite) == ("TLSv1.2", "ECDHE-RSA-AES128-GCM-SHA256")
+    assert reply.startswith(b"HTTP/1.1 200") and reply.endswith(b"Hello, World!\n")
+    # A client offering only a suite the list leaves out gets no handshake.
+    with pytest.raises(ssl.SSLError):
+        _exchange(server.port, crt, ciphers="ECDHE-RSA-AES256-GCM-SHA384")
+    # The list names no TLS 1.3 suite, so TLS 1.3 keeps rustls's (as
+    # OpenSSL's set_ciphers leaves TLS 1.3 alone).
+    version, suite, reply = _exchange(server.port, crt, tls12_only=False)
+    assert version == "TLSv1.3" and suite.startswith("TLS_") and reply.startswith(b"HTTP/1.1 200")
+    curl = subprocess.run(["curl", "-sS", "--cacert", str(crt), "--tls-max", "1.2", "--ciphers",
+                           "ECDHE-RSA-CHACHA20-POLY1305", "https://127.0.0.1:%d/" % server.port],
+                          capture_output=True, text=True, timeout=20)
+    assert curl.returncode != 0 and curl.stdout == "", curl
+    assert "WARNING" not in server.log() and len(server.workers()) == 1
+
+
+def test_ciphers_order_is_the_servers_preference_and_keywords_are_named(serve, cert):
+    server, _ = tls_server(serve, cert, "--ciphers",
+                           "HIGH:ECDHE-RSA-CHACHA20-POLY1305:!aNULL:ECDHE-RSA-AES256-GCM-SHA384")
+    crt, _ = cert
+    offered = "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305"
+    assert _exchange(server.port, crt, ciphers=offered)[1] == "ECDHE-RSA-CHACHA20-POLY1305"
+    assert _exchange(server.port, crt, ciphers="ECDHE-RSA-AES256-GCM-SHA384")[1] == \
+        "ECDHE-RSA-AES256-GCM-SHA384"
+    warned = [line for line in server.log().splitlines() if "[WARNING]" in line and "--ciphers" in line]
+    assert len(warned) == 1 and "HIGH, !aNULL" in warned[0], server.log()
+
+
+def test_bad_ciphers_stop_start_up_with_one_line_naming_the_setting(cert):
+    crt, key = cert
+    for value in ["NOT-A-CIPHER", "ECDHE-RSA-AES128-GCM-SHA256:high", "DHE-RSA-AES128-GCM-SHA256",
+                  "ECDHE-ECDSA-AES128-GCM-SHA256"]:
+        bad = subprocess.run([RCORN, "--certfile", str(crt), "--keyfile", str(key), "--ciphers", value,
+                              "basic:app"], cwd=APPS, capture_output=True, text=True, timeout=20)
+        assert bad.returncode != 0, (value, bad.stderr)
+        lines = [line for line in bad.stderr.splitlines() if "--ciphers" in line]
+        assert len(lines) == 1 and value in lines[0], (value, bad.stderr)
+        assert "Listening at" not in bad.stderr

@@ -8,9 +8,10 @@
 
 use super::values::{
     check_addr_list, check_asgi_lifespan, check_asgi_loop, check_bind_list, check_cert_reqs,
-    check_env_list, check_frame_size, check_header_map, check_http2_cleartext, check_http_parser,
-    check_http_protocols, check_loglevel, check_proxy_protocol, check_reload_engine,
-    check_statsd_host, check_syslog_addr, check_syslog_facility, check_worker_class,
+    check_ciphers, check_env_list, check_frame_size, check_header_map, check_http2_cleartext,
+    check_http_parser, check_http_protocols, check_loglevel, check_proxy_protocol,
+    check_reload_engine, check_statsd_host, check_syslog_addr, check_syslog_facility,
+    check_worker_class,
 };
 use super::{DefaultValue as D, IntSyntax, Kind, Setting};
 
@@ -916,9 +917,10 @@ pub static SETTINGS: &[Setting] = &[
         Kind::OptStr,
         "CIPHERS",
         D::None,
-        "TLS cipher suites, as an OpenSSL cipher list.",
+        "TLS cipher suites, as an OpenSSL cipher list (suite names select; keywords keep rustls's defaults).",
     )
-    .no_effect("rustls offers its own set of safe cipher suites"),
+    .checked(check_ciphers)
+    .implemented(),
     // ---- HTTP/2
     s(
         "http_protocols",

@@ -287,6 +287,16 @@ pub fn check_cert_reqs(v: Value) -> Result<Value, String> {
     }
 }
 
+/// `--ciphers`: an OpenSSL cipher list whose suite names rcorn knows (see
+/// `cipher_list`); which of them the TLS library has is checked when TLS
+/// starts.
+pub fn check_ciphers(v: Value) -> Result<Value, String> {
+    match &v {
+        Value::Str(list) => crate::cipher_list::parse(list).map(|_| v),
+        _ => Ok(v),
+    }
+}
+
 pub fn check_frame_size(v: Value) -> Result<Value, String> {
     match v {
         Value::Int(16384..=16_777_215) => Ok(v),
