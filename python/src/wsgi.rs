@@ -332,7 +332,15 @@ pub fn release_gil_while(wait: &mut dyn FnMut()) {
 pub fn log_exception(py: Python<'_>, err: &PyErr, message: &str) {
     let formatted = py
         .import(intern!(py, "traceback"))
-        .and_then(|tb| tb.call_method1(intern!(py, "format_exception"), (err.value(py),)))
+        // Type, value and traceback given apart: on Python 3.11 the value
+        // pyo3 hands over need not carry `__traceback__`, and the frames
+        // would be lost.
+        .and_then(|tb| {
+            tb.call_method1(
+                intern!(py, "format_exception"),
+                (err.get_type(py), err.value(py), err.traceback(py)),
+            )
+        })
         .and_then(|lines| {
             let mut text = String::new();
             for line in lines.try_iter()? {

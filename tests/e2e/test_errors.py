@@ -70,7 +70,12 @@ def test_app_exception_before_response_gives_500_and_traceback(serve):
     r = httpx.get(server.url + "/crash-before", timeout=5)
     assert r.status_code == 500
     wait_for(lambda: "RuntimeError: boom before the response" in server.log(), 5, "the traceback")
-    assert "Error handling request /crash-before" in server.log()
+    log = server.log()
+    assert "Error handling request /crash-before" in log
+    # The whole traceback, as gunicorn logs it: the frames, not only the
+    # last line.
+    assert "Traceback (most recent call last):" in log
+    assert "in crash_before" in log
     assert httpx.get(server.url + "/", timeout=5).status_code == 200
 
 
