@@ -586,6 +586,10 @@ fn run_worker(
             strip_header_spaces: flag(settings, "strip_header_spaces"),
             refuse_underscore_headers: settings.get("header_map")
                 == Some(&Value::Str("refuse".into())),
+            forwarder_headers: match settings.get("forwarder_headers") {
+                Some(Value::List(names)) => names.iter().map(|n| Box::from(n.as_str())).collect(),
+                _ => Default::default(),
+            },
         },
         server_header: b"rcorn".to_vec(),
         io_timeout: if timeout.is_zero() {
