@@ -48,10 +48,10 @@ impl PythonHost<'_> {
     /// pidfile's plain name, its plain title, and leaves the environment
     /// of an upgrade.
     fn promote(&mut self) {
-        self.new_master = None;
+        let old_master = self.new_master.take().map(|m| m.old_master());
         rcorn_io::info!("Master has been promoted.");
         if let (Some(pidfile), Some(configured)) = (&mut self.pidfile, self.settings.pidfile()) {
-            if let Err(e) = pidfile.rename(pidfile::path_for(configured, false)) {
+            if let Err(e) = pidfile.rename(pidfile::path_for(configured, false), old_master) {
                 rcorn_io::error!("{e}");
             }
         }

@@ -20,6 +20,11 @@ impl NewMaster {
         Some(NewMaster { old_master })
     }
 
+    /// The pid of the master whose upgrade started this one.
+    pub fn old_master(&self) -> u32 {
+        self.old_master.unsigned_abs()
+    }
+
     /// The old master has exited: this process is no longer its child.
     pub fn promoted(&self) -> bool {
         nix::unistd::getppid().as_raw() != self.old_master

@@ -158,6 +158,19 @@ pub fn main(py: Python<'_>, argv: Vec<String>) -> i32 {
         "nworkers_changed",
         (server.clone_ref(py), settings.workers(), py.None()),
     );
+    // Where gunicorn's arbiter writes it: before on_starting and binding, so
+    // a server already running on this pidfile stops the start-up first.
+    let new_master = NewMaster::from_env();
+    let pidfile = settings
+        .pidfile()
+        .map(|p| Pidfile::create(pidfile::path_for(p, new_master.is_some())));
+    let pidfile = match pidfile.transpose() {
+        Ok(p) => p,
+        Err(e) => {
+            rcorn_io::error!("{e}");
+            return 1;
+        }
+    };
     hooks.call(py, "on_starting", (server.clone_ref(py),));
     // Certificates are read once, by the master, before it binds: a bad
     // file stops the start-up with the setting and file named.
@@ -204,17 +217,6 @@ pub fn main(py: Python<'_>, argv: Vec<String>) -> i32 {
     }
     rcorn_io::info!("Using worker: {}", settings.effective_worker_class());
 
-    let new_master = NewMaster::from_env();
-    let pidfile = settings
-        .pidfile()
-        .map(|p| Pidfile::create(pidfile::path_for(p, new_master.is_some())));
-    let pidfile = match pidfile.transpose() {
-        Ok(p) => p,
-        Err(e) => {
-            rcorn_io::error!("{e}");
-            return 1;
-        }
-    };
     let master = MasterConfig {
         arbiter: arbiter_settings(&settings),
         backlog_metric: flag(&settings, "enable_backlog_metric"),

@@ -147,6 +147,36 @@ def test_pidfile_is_written_and_removed(serve, tmp_path):
     assert not pidfile.exists()
 
 
+def test_a_pidfile_naming_a_live_process_stops_start_up(serve, tmp_path):
+    # gunicorn's Pidfile.create: another live process in the file is a
+    # server already running, and nothing is bound or started.
+    pidfile = tmp_path / "rcorn.pid"
+    pidfile.write_text(f"{os.getpid()}\n")
+    server = serve(["basic:app", "--pid", str(pidfile)], ready=False)
+    assert server.wait_exit() == 1
+    line = f"Already running on PID {os.getpid()} (or pid file '{pidfile}' is stale)"
+    assert line in server.log(), server.log()
+    assert "Listening at" not in server.log()
+    assert pidfile.read_text() == f"{os.getpid()}\n"  # left as it was
+
+
+@pytest.mark.parametrize("stale", ["dead", "garbage", "empty"])
+def test_a_stale_pidfile_is_replaced(serve, tmp_path, stale):
+    pidfile = tmp_path / "rcorn.pid"
+    if stale == "dead":
+        gone = subprocess.Popen(["true"])
+        gone.wait(5)
+        pidfile.write_text(f"{gone.pid}\n")
+    else:
+        pidfile.write_text("not a pid\n" if stale == "garbage" else "")
+    server = serve(["basic:app", "--pid", str(pidfile)])
+    assert pidfile.read_text() == f"{server.pid}\n"
+    assert "Already running" not in server.log()
+    server.signal(signal.SIGTERM)
+    assert server.wait_exit() == 0
+    assert not pidfile.exists()
+
+
 def test_raw_env_and_config_file(serve, tmp_path):
     conf = tmp_path / "gunicorn.conf.py"
     conf.write_text("workers = 2\nraw_env = ['GREETING=from-config']\n")
