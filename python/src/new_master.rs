@@ -31,7 +31,8 @@ impl NewMaster {
     }
 }
 
-/// gunicorn's `proc_name` for titles: `NAME.2` until promotion.
+/// gunicorn's `proc_name` for titles and hooks' `server.proc_name`:
+/// `NAME.2` until promotion.
 pub fn proc_name(name: &str, new_master: bool) -> String {
     if new_master {
         format!("{name}.2")

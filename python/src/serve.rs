@@ -145,13 +145,15 @@ pub fn main(py: Python<'_>, argv: Vec<String>) -> i32 {
     };
 
     let hooks = HookSet::new(hooks.callables);
-    let server = match ServerProxy::new(py, &settings).and_then(|s| Py::new(py, s)) {
-        Ok(s) => s,
-        Err(e) => {
-            log_exception(py, &e, "cannot create the hooks' server object");
-            return 1;
-        }
-    };
+    let new_master = NewMaster::from_env();
+    let server =
+        match ServerProxy::new(py, &settings, new_master.is_some()).and_then(|s| Py::new(py, s)) {
+            Ok(s) => s,
+            Err(e) => {
+                log_exception(py, &e, "cannot create the hooks' server object");
+                return 1;
+            }
+        };
     // gunicorn sets its worker count (old value None) before on_starting.
     hooks.call(
         py,
@@ -160,7 +162,6 @@ pub fn main(py: Python<'_>, argv: Vec<String>) -> i32 {
     );
     // Where gunicorn's arbiter writes it: before on_starting and binding, so
     // a server already running on this pidfile stops the start-up first.
-    let new_master = NewMaster::from_env();
     let pidfile = settings
         .pidfile()
         .map(|p| Pidfile::create(pidfile::path_for(p, new_master.is_some())));

@@ -281,6 +281,39 @@ def test_usr2_rollback_when_the_new_master_dies(serve, tmp_path):
     assert newer != new
 
 
+def test_usr2_new_master_hooks_see_proc_name_with_2_until_promoted(serve, tmp_path):
+    # gunicorn's arbiter.proc_name carries ".2" in a new master until its
+    # promotion; cfg.proc_name does not change.
+    conf = tmp_path / "hooks.conf.py"
+    conf.write_text(
+        "import os\n"
+        "def when_ready(server):\n"
+        "    server.log.info('hook when_ready pid=%s proc_name=%s cfg=%s', os.getpid(),\n"
+        "                    server.proc_name, server.cfg.proc_name)\n"
+        "def nworkers_changed(server, new, old):\n"
+        "    server.log.info('hook nworkers_changed pid=%s %s->%s proc_name=%s', os.getpid(), old, new,\n"
+        "                    server.proc_name)\n"
+    )
+    pidfile = tmp_path / "rcorn.pid"
+    server = serve(["basic:app", "--pid", str(pidfile), "-n", "shop", "-c", str(conf)])
+    old = server.pid
+    assert f"hook when_ready pid={old} proc_name=shop cfg=shop" in server.log()
+    new, _ = _start_upgrade(server, pidfile)
+    wait_for(lambda: f"hook when_ready pid={new} proc_name=shop.2 cfg=shop" in server.log(), 10,
+             f"the new master's when_ready; log:\n{server.log()}")
+    os.kill(new, signal.SIGTTIN)
+    wait_for(lambda: f"hook nworkers_changed pid={new} 1->2 proc_name=shop.2" in server.log(), 10,
+             f"nworkers_changed before promotion; log:\n{server.log()}")
+    server.signal(signal.SIGTERM)
+    assert server.wait_exit() == 0
+    wait_for(lambda: _pid_in(pidfile) == new, 10, f"the promotion; log:\n{server.log()}")
+    os.kill(new, signal.SIGTTOU)
+    wait_for(lambda: f"hook nworkers_changed pid={new} 2->1 proc_name=shop" in server.log(), 10,
+             f"nworkers_changed after promotion; log:\n{server.log()}")
+    os.kill(new, signal.SIGTERM)
+    wait_for(lambda: not _alive(new), 15, "the new master to stop")
+
+
 def _ids(pid):
     with open(f"/proc/{pid}/status") as f:
         fields = dict(line.split(":", 1) for line in f)
