@@ -423,12 +423,6 @@ impl CipherList {
         }
         Ok(Choice { suites, missing })
     }
-
-    /// Whether the list names suites (and so replaces the defaults for at
-    /// least one TLS version).
-    pub fn names_suites(&self) -> bool {
-        !self.selected.is_empty()
-    }
 }
 
 #[cfg(test)]

@@ -257,6 +257,61 @@ fn a_request_after_an_error_is_never_decoded() {
     assert!(decoder.head().is_none());
 }
 
+/// `header_map = refuse` keeps a name listed in `forwarder_headers` when
+/// the connection's peer is trusted with them, and refuses every other
+/// name with `_`, whole or byte by byte.
+#[test]
+fn refused_underscores_spare_forwarder_headers_from_a_trusted_peer() {
+    let outcome = |list: &[&str], trusted: bool, field: &[u8], piece: usize| {
+        let cfg = DecoderConfig {
+            refuse_underscore_headers: true,
+            forwarder_headers: list.iter().map(|&n| Box::from(n)).collect(),
+            ..DecoderConfig::default()
+        };
+        let raw = with_field(field);
+        let mut decoder = RequestDecoder::new(cfg);
+        if trusted {
+            decoder.trust_forwarder_headers();
+        }
+        // Byte by byte, the head is scanned incrementally, not whole.
+        let mut chunks = raw.chunks(piece);
+        loop {
+            match decoder.next_event() {
+                Ok(Event::NeedData) => decoder.feed(chunks.next().expect("a complete head")),
+                Ok(Event::Head(head)) => {
+                    break Ok(head
+                        .headers()
+                        .find(|(n, _)| n.contains(&b'_'))
+                        .map(|(n, v)| (n.to_vec(), v.to_vec())))
+                }
+                Ok(other) => panic!("{other:?}"),
+                Err(e) => break Err((e.kind(), e.status())),
+            }
+        }
+    };
+    let refused = Err((K::InvalidHeaderName, 400));
+    let kept = |name: &[u8]| Ok(Some((name.to_vec(), b"/app".to_vec())));
+    for piece in [usize::MAX, 1] {
+        let listed = &["SCRIPT_NAME"][..];
+        assert_eq!(
+            outcome(listed, true, b"SCRIPT_NAME: /app", piece),
+            kept(b"SCRIPT_NAME")
+        );
+        assert_eq!(
+            outcome(listed, true, b"script_name: /app", piece),
+            kept(b"script_name")
+        );
+        assert_eq!(outcome(listed, false, b"SCRIPT_NAME: /app", piece), refused);
+        assert_eq!(outcome(listed, true, b"X_Other: /app", piece), refused);
+        assert_eq!(
+            outcome(&["*"], true, b"X_Other: /app", piece),
+            kept(b"X_Other")
+        );
+        assert_eq!(outcome(&["*"], false, b"X_Other: /app", piece), refused);
+        assert_eq!(outcome(&[], true, b"SCRIPT_NAME: /app", piece), refused);
+    }
+}
+
 const FACTS: RequestFacts = RequestFacts {
     head_request: false,
     http_minor: 1,

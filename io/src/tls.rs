@@ -57,16 +57,13 @@ pub fn server_config(settings: &TlsSettings) -> Result<TlsConfig, String> {
     let key = PrivateKeyDer::from_pem_file(key_path)
         .map_err(|e| format!("{key_setting}: cannot read a private key from '{key_path}': {e}"))?;
     let mut provider = rustls::crypto::ring::default_provider();
-    let mut server_order = false;
     if let Some(list) = &settings.ciphers {
         let algorithm = provider
             .key_provider
             .load_private_key(key.clone_key())
             .map_err(|e| format!("{key_setting}: '{key_path}': {e}"))?
             .algorithm();
-        let chosen = crate::tls_ciphers::choose(provider, list, algorithm)?;
-        provider = chosen.provider;
-        server_order = chosen.server_order;
+        provider = crate::tls_ciphers::choose(provider, list, algorithm)?;
     }
     // Only the versions some chosen suite can serve.
     let versions: Vec<&'static rustls::SupportedProtocolVersion> =
@@ -109,7 +106,10 @@ pub fn server_config(settings: &TlsSettings) -> Result<TlsConfig, String> {
         .with_single_cert(certs, key)
         .map_err(|e| format!("certfile/keyfile: {e}"))?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    config.ignore_client_order = server_order;
+    // The server's order of suites wins, with or without --ciphers:
+    // Python's ssl.SSLContext, which gunicorn serves through, sets
+    // OP_CIPHER_SERVER_PREFERENCE by default (since Python 3.6).
+    config.ignore_client_order = true;
     Ok(Arc::new(config))
 }
 

@@ -6,15 +6,8 @@ use rustls::{SignatureAlgorithm, SupportedCipherSuite};
 
 use rcorn_core::cipher_list::{self, CipherList};
 
-/// What the list made of the provider, ready for the server config.
-pub struct Chosen {
-    pub provider: CryptoProvider,
-    /// The list named suites: prefer them in its order over the client's,
-    /// as OpenSSL servers under Python do (`OP_CIPHER_SERVER_PREFERENCE`).
-    pub server_order: bool,
-}
-
-/// Narrows `provider` to the suites `list` chooses. `key` is the
+/// Narrows `provider` to the suites `list` chooses, in its order (which
+/// the server prefers over the client's, see `tls::server_config`). `key` is the
 /// certificate key's algorithm: TLS 1.2 suites named for another key type
 /// alone would fail every TLS 1.2 handshake, so that is an error. Errors
 /// and warnings are one line naming `--ciphers` and the list.
@@ -22,7 +15,7 @@ pub fn choose(
     mut provider: CryptoProvider,
     list: &str,
     key: SignatureAlgorithm,
-) -> Result<Chosen, String> {
+) -> Result<CryptoProvider, String> {
     let fail = |why: String| format!("--ciphers '{list}': {why}");
     let parsed = cipher_list::parse(list).map_err(fail)?;
     let offered: Vec<(u16, bool)> = provider
@@ -52,10 +45,7 @@ pub fn choose(
         )));
     }
     provider.cipher_suites = suites;
-    Ok(Chosen {
-        provider,
-        server_order: parsed.names_suites(),
-    })
+    Ok(provider)
 }
 
 fn warn_about_the_rest(list: &str, parsed: &CipherList, missing: &[&cipher_list::Suite]) {
@@ -82,9 +72,8 @@ mod tests {
         rustls::crypto::ring::default_provider()
     }
 
-    fn names(chosen: &Chosen) -> Vec<String> {
+    fn names(chosen: &CryptoProvider) -> Vec<String> {
         chosen
-            .provider
             .cipher_suites
             .iter()
             .map(|s| format!("{:?}", s.suite()))
@@ -109,14 +98,12 @@ mod tests {
                 "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
             ]
         );
-        assert!(chosen.server_order);
     }
 
     #[test]
     fn keywords_alone_leave_the_provider_as_it_was() {
         let chosen = choose(ring(), "HIGH:!aNULL", SignatureAlgorithm::ECDSA).unwrap();
-        assert_eq!(chosen.provider.cipher_suites, ring().cipher_suites);
-        assert!(!chosen.server_order);
+        assert_eq!(chosen.cipher_suites, ring().cipher_suites);
     }
 
     #[test]

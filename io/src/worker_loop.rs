@@ -366,6 +366,13 @@ impl<A: App> Worker<'_, A> {
             {
                 decoder.expect_proxy_preamble(self.cfg.proxy.mode);
             }
+            // Only `header_map = refuse` asks the decoder about forwarder
+            // headers; the environ decides on them otherwise.
+            if self.cfg.decoder.refuse_underscore_headers
+                && self.cfg.scheme_policy.trusted.trusts(ip_of(&peer))
+            {
+                decoder.trust_forwarder_headers();
+            }
             let conn = Box::new(Connection {
                 stream,
                 decoder,

@@ -162,20 +162,22 @@ pub struct ServerProxy {
     log: Py<HookLogger>,
     #[pyo3(get)]
     cfg: Py<HookConfig>,
+    /// gunicorn's `arbiter.proc_name`: `NAME.2` in a master a USR2 upgrade
+    /// started, until it is promoted (`cfg.proc_name` stays `NAME`).
     #[pyo3(get)]
-    proc_name: String,
+    pub proc_name: String,
     #[pyo3(get)]
     address: Vec<String>,
 }
 
 impl ServerProxy {
-    pub fn new(py: Python<'_>, settings: &Settings) -> PyResult<ServerProxy> {
+    pub fn new(py: Python<'_>, settings: &Settings, new_master: bool) -> PyResult<ServerProxy> {
         Ok(ServerProxy {
             pid: std::process::id(),
             num_workers: settings.workers(),
             log: Py::new(py, HookLogger)?,
             cfg: Py::new(py, HookConfig::new(py, settings)?)?,
-            proc_name: settings.effective_proc_name().to_owned(),
+            proc_name: crate::new_master::proc_name(settings.effective_proc_name(), new_master),
             address: settings.bind().to_vec(),
         })
     }

@@ -48,10 +48,10 @@ impl PythonHost<'_> {
     /// pidfile's plain name, its plain title, and leaves the environment
     /// of an upgrade.
     fn promote(&mut self) {
-        self.new_master = None;
+        let old_master = self.new_master.take().map(|m| m.old_master());
         rcorn_io::info!("Master has been promoted.");
         if let (Some(pidfile), Some(configured)) = (&mut self.pidfile, self.settings.pidfile()) {
-            if let Err(e) = pidfile.rename(pidfile::path_for(configured, false)) {
+            if let Err(e) = pidfile.rename(pidfile::path_for(configured, false), old_master) {
                 rcorn_io::error!("{e}");
             }
         }
@@ -59,7 +59,12 @@ impl PythonHost<'_> {
             if let Ok(environ) = py.import("os").and_then(|os| os.getattr("environ")) {
                 let _ = environ.call_method1("pop", (reexec::PARENT_VAR, py.None()));
             }
-            crate::proc_title::set(py, "master", self.settings.effective_proc_name());
+            let name = self.settings.effective_proc_name();
+            // What hooks see as `server.proc_name` loses its `.2` too.
+            if let Ok(mut server) = self.server.try_borrow_mut(py) {
+                server.proc_name = name.to_owned();
+            }
+            crate::proc_title::set(py, "master", name);
         });
     }
 

@@ -20,13 +20,19 @@ impl NewMaster {
         Some(NewMaster { old_master })
     }
 
+    /// The pid of the master whose upgrade started this one.
+    pub fn old_master(&self) -> u32 {
+        self.old_master.unsigned_abs()
+    }
+
     /// The old master has exited: this process is no longer its child.
     pub fn promoted(&self) -> bool {
         nix::unistd::getppid().as_raw() != self.old_master
     }
 }
 
-/// gunicorn's `proc_name` for titles: `NAME.2` until promotion.
+/// gunicorn's `proc_name` for titles and hooks' `server.proc_name`:
+/// `NAME.2` until promotion.
 pub fn proc_name(name: &str, new_master: bool) -> String {
     if new_master {
         format!("{name}.2")

@@ -145,19 +145,33 @@ pub fn main(py: Python<'_>, argv: Vec<String>) -> i32 {
     };
 
     let hooks = HookSet::new(hooks.callables);
-    let server = match ServerProxy::new(py, &settings).and_then(|s| Py::new(py, s)) {
-        Ok(s) => s,
-        Err(e) => {
-            log_exception(py, &e, "cannot create the hooks' server object");
-            return 1;
-        }
-    };
+    let new_master = NewMaster::from_env();
+    let server =
+        match ServerProxy::new(py, &settings, new_master.is_some()).and_then(|s| Py::new(py, s)) {
+            Ok(s) => s,
+            Err(e) => {
+                log_exception(py, &e, "cannot create the hooks' server object");
+                return 1;
+            }
+        };
     // gunicorn sets its worker count (old value None) before on_starting.
     hooks.call(
         py,
         "nworkers_changed",
         (server.clone_ref(py), settings.workers(), py.None()),
     );
+    // Where gunicorn's arbiter writes it: before on_starting and binding, so
+    // a server already running on this pidfile stops the start-up first.
+    let pidfile = settings
+        .pidfile()
+        .map(|p| Pidfile::create(pidfile::path_for(p, new_master.is_some())));
+    let pidfile = match pidfile.transpose() {
+        Ok(p) => p,
+        Err(e) => {
+            rcorn_io::error!("{e}");
+            return 1;
+        }
+    };
     hooks.call(py, "on_starting", (server.clone_ref(py),));
     // Certificates are read once, by the master, before it binds: a bad
     // file stops the start-up with the setting and file named.
@@ -204,17 +218,6 @@ pub fn main(py: Python<'_>, argv: Vec<String>) -> i32 {
     }
     rcorn_io::info!("Using worker: {}", settings.effective_worker_class());
 
-    let new_master = NewMaster::from_env();
-    let pidfile = settings
-        .pidfile()
-        .map(|p| Pidfile::create(pidfile::path_for(p, new_master.is_some())));
-    let pidfile = match pidfile.transpose() {
-        Ok(p) => p,
-        Err(e) => {
-            rcorn_io::error!("{e}");
-            return 1;
-        }
-    };
     let master = MasterConfig {
         arbiter: arbiter_settings(&settings),
         backlog_metric: flag(&settings, "enable_backlog_metric"),
@@ -586,6 +589,10 @@ fn run_worker(
             strip_header_spaces: flag(settings, "strip_header_spaces"),
             refuse_underscore_headers: settings.get("header_map")
                 == Some(&Value::Str("refuse".into())),
+            forwarder_headers: match settings.get("forwarder_headers") {
+                Some(Value::List(names)) => names.iter().map(|n| Box::from(n.as_str())).collect(),
+                _ => Default::default(),
+            },
         },
         server_header: b"rcorn".to_vec(),
         io_timeout: if timeout.is_zero() {

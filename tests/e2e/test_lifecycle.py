@@ -147,6 +147,36 @@ def test_pidfile_is_written_and_removed(serve, tmp_path):
     assert not pidfile.exists()
 
 
+def test_a_pidfile_naming_a_live_process_stops_start_up(serve, tmp_path):
+    # gunicorn's Pidfile.create: another live process in the file is a
+    # server already running, and nothing is bound or started.
+    pidfile = tmp_path / "rcorn.pid"
+    pidfile.write_text(f"{os.getpid()}\n")
+    server = serve(["basic:app", "--pid", str(pidfile)], ready=False)
+    assert server.wait_exit() == 1
+    line = f"Already running on PID {os.getpid()} (or pid file '{pidfile}' is stale)"
+    assert line in server.log(), server.log()
+    assert "Listening at" not in server.log()
+    assert pidfile.read_text() == f"{os.getpid()}\n"  # left as it was
+
+
+@pytest.mark.parametrize("stale", ["dead", "garbage", "empty"])
+def test_a_stale_pidfile_is_replaced(serve, tmp_path, stale):
+    pidfile = tmp_path / "rcorn.pid"
+    if stale == "dead":
+        gone = subprocess.Popen(["true"])
+        gone.wait(5)
+        pidfile.write_text(f"{gone.pid}\n")
+    else:
+        pidfile.write_text("not a pid\n" if stale == "garbage" else "")
+    server = serve(["basic:app", "--pid", str(pidfile)])
+    assert pidfile.read_text() == f"{server.pid}\n"
+    assert "Already running" not in server.log()
+    server.signal(signal.SIGTERM)
+    assert server.wait_exit() == 0
+    assert not pidfile.exists()
+
+
 def test_raw_env_and_config_file(serve, tmp_path):
     conf = tmp_path / "gunicorn.conf.py"
     conf.write_text("workers = 2\nraw_env = ['GREETING=from-config']\n")
@@ -249,6 +279,39 @@ def test_usr2_rollback_when_the_new_master_dies(serve, tmp_path):
     # A second upgrade is possible again, and FILE.2 names its master.
     newer, _ = _start_upgrade(server, pidfile)
     assert newer != new
+
+
+def test_usr2_new_master_hooks_see_proc_name_with_2_until_promoted(serve, tmp_path):
+    # gunicorn's arbiter.proc_name carries ".2" in a new master until its
+    # promotion; cfg.proc_name does not change.
+    conf = tmp_path / "hooks.conf.py"
+    conf.write_text(
+        "import os\n"
+        "def when_ready(server):\n"
+        "    server.log.info('hook when_ready pid=%s proc_name=%s cfg=%s', os.getpid(),\n"
+        "                    server.proc_name, server.cfg.proc_name)\n"
+        "def nworkers_changed(server, new, old):\n"
+        "    server.log.info('hook nworkers_changed pid=%s %s->%s proc_name=%s', os.getpid(), old, new,\n"
+        "                    server.proc_name)\n"
+    )
+    pidfile = tmp_path / "rcorn.pid"
+    server = serve(["basic:app", "--pid", str(pidfile), "-n", "shop", "-c", str(conf)])
+    old = server.pid
+    assert f"hook when_ready pid={old} proc_name=shop cfg=shop" in server.log()
+    new, _ = _start_upgrade(server, pidfile)
+    wait_for(lambda: f"hook when_ready pid={new} proc_name=shop.2 cfg=shop" in server.log(), 10,
+             f"the new master's when_ready; log:\n{server.log()}")
+    os.kill(new, signal.SIGTTIN)
+    wait_for(lambda: f"hook nworkers_changed pid={new} 1->2 proc_name=shop.2" in server.log(), 10,
+             f"nworkers_changed before promotion; log:\n{server.log()}")
+    server.signal(signal.SIGTERM)
+    assert server.wait_exit() == 0
+    wait_for(lambda: _pid_in(pidfile) == new, 10, f"the promotion; log:\n{server.log()}")
+    os.kill(new, signal.SIGTTOU)
+    wait_for(lambda: f"hook nworkers_changed pid={new} 2->1 proc_name=shop" in server.log(), 10,
+             f"nworkers_changed after promotion; log:\n{server.log()}")
+    os.kill(new, signal.SIGTERM)
+    wait_for(lambda: not _alive(new), 15, "the new master to stop")
 
 
 def _ids(pid):

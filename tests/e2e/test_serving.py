@@ -395,3 +395,26 @@ def test_forwarder_headers_from_a_trusted_proxy_set_script_name(serve):
     env = httpx.get(untrusted.url + "/environ", headers={"SCRIPT_NAME": "/app"}, timeout=5).json()
     assert (env["SCRIPT_NAME"], env["PATH_INFO"]) == ("", "/environ")
     assert "HTTP_SCRIPT_NAME" not in env
+
+
+def test_header_map_refuse_spares_forwarder_headers_from_a_trusted_proxy(serve):
+    # gunicorn's order: a listed name from a peer in forwarded_allow_ips is
+    # kept before header_map is consulted; any other name with '_' is refused.
+    def get(server, raw_field, path=b"/environ"):
+        raw = server.request(b"GET " + path + b" HTTP/1.0\r\n" + raw_field + b"\r\n\r\n")
+        status = int(raw.split(b" ", 2)[1])
+        return status, (json.loads(raw.split(b"\r\n\r\n", 1)[1]) if status == 200 else None)
+
+    trusted = serve(["basic:app", "--header-map", "refuse", "--forwarder-headers", "SCRIPT_NAME"])
+    status, env = get(trusted, b"SCRIPT_NAME: /app", b"/app/environ")
+    assert status == 200
+    assert (env["SCRIPT_NAME"], env["PATH_INFO"]) == ("/app", "/environ")
+    assert env["HTTP_SCRIPT_NAME"] == "/app"
+    assert get(trusted, b"X_Other: 1") == (400, None)
+    assert get(trusted, b"X-Plain: 1")[1]["HTTP_X_PLAIN"] == "1"
+
+    untrusted = serve(["basic:app", "--header-map", "refuse", "--forwarder-headers", "SCRIPT_NAME",
+                       "--forwarded-allow-ips", "10.0.0.1"])
+    assert get(untrusted, b"SCRIPT_NAME: /app", b"/app/environ") == (400, None)
+    assert get(untrusted, b"X_Other: 1") == (400, None)
+    assert get(untrusted, b"X-Plain: 1")[1]["HTTP_X_PLAIN"] == "1"

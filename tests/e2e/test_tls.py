@@ -189,6 +189,27 @@ def test_ciphers_order_is_the_servers_preference_and_keywords_are_named(serve, c
     assert len(warned) == 1 and "HIGH, !aNULL" in warned[0], server.log()
 
 
+def test_without_ciphers_the_servers_suite_order_still_wins(serve, cert):
+    # Python's ssl.SSLContext (gunicorn's) sets OP_CIPHER_SERVER_PREFERENCE
+    # by default: a client preferring a suite rustls ranks last still gets
+    # the server's first choice for its RSA key.
+    server, _ = tls_server(serve, cert)
+    crt, _ = cert
+    offered = "ECDHE-RSA-CHACHA20-POLY1305:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384"
+    version, suite, reply = _exchange(server.port, crt, ciphers=offered)
+    assert (version, suite) == ("TLSv1.2", "ECDHE-RSA-AES256-GCM-SHA384")
+    assert reply.startswith(b"HTTP/1.1 200")
+    # The client's only suite is still agreed to.
+    assert _exchange(server.port, crt, ciphers="ECDHE-RSA-CHACHA20-POLY1305")[1] == \
+        "ECDHE-RSA-CHACHA20-POLY1305"
+    # TLS 1.3 too (Python's client cannot order TLS 1.3 suites; openssl can).
+    s_client = subprocess.run(
+        ["openssl", "s_client", "-connect", f"127.0.0.1:{server.port}", "-tls1_3",
+         "-ciphersuites", "TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384"],
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=20)
+    assert re.search(r"Cipher is TLS_AES_256_GCM_SHA384\b", s_client.stdout), s_client.stdout
+
+
 def test_bad_ciphers_stop_start_up_with_one_line_naming_the_setting(cert):
     crt, key = cert
     for value in ["NOT-A-CIPHER", "ECDHE-RSA-AES128-GCM-SHA256:high", "DHE-RSA-AES128-GCM-SHA256",

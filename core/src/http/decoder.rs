@@ -63,6 +63,9 @@ pub struct RequestDecoder {
     /// first bytes have shown whether it does.
     preamble: Option<ProxyMode>,
     proxy: Option<ProxyInfo>,
+    /// The peer may send `forwarder_headers` (see
+    /// [`Self::trust_forwarder_headers`]).
+    forwarders_trusted: bool,
 }
 
 impl RequestDecoder {
@@ -82,7 +85,15 @@ impl RequestDecoder {
             error: None,
             preamble: None,
             proxy: None,
+            forwarders_trusted: false,
         }
+    }
+
+    /// The connection's peer is a proxy trusted with `forwarder_headers`
+    /// (it is in `forwarded_allow_ips`): under `header_map = refuse`, the
+    /// names listed there are accepted from it, as gunicorn does.
+    pub fn trust_forwarder_headers(&mut self) {
+        self.forwarders_trusted = true;
     }
 
     /// The connection comes from a proxy allowed to send a PROXY protocol
@@ -243,7 +254,10 @@ impl RequestDecoder {
                     // it did not, scan it incrementally from then on, so a
                     // head trickling in costs linear time.
                     let len = match (!self.scan.whole_tried)
-                        .then(|| self.head.parse_whole(avail, &self.cfg))
+                        .then(|| {
+                            self.head
+                                .parse_whole(avail, &self.cfg, self.forwarders_trusted)
+                        })
                         .flatten()
                     {
                         Some(parsed) => {
@@ -256,7 +270,8 @@ impl RequestDecoder {
                                 return self.need_data(K::IncompleteMessage);
                             };
                             self.has_head = false;
-                            self.head.parse(&avail[..len], &self.cfg)?;
+                            self.head
+                                .parse(&avail[..len], &self.cfg, self.forwarders_trusted)?;
                             len
                         }
                     };

@@ -282,7 +282,12 @@ const STACK_HEADERS: usize = 128;
 impl RequestHead {
     /// Parses and validates the complete head `raw` (ending in the empty
     /// line) into `self`, reusing its storage.
-    pub(crate) fn parse(&mut self, raw: &[u8], cfg: &DecoderConfig) -> Result<(), DecodeError> {
+    pub(crate) fn parse(
+        &mut self,
+        raw: &[u8],
+        cfg: &DecoderConfig,
+        forwarders_trusted: bool,
+    ) -> Result<(), DecodeError> {
         // httparse writes only the headers it finds: no need to initialise
         // (and zero) a whole array per request.
         let mut stack =
@@ -311,7 +316,7 @@ impl RequestHead {
             Ok(httparse::Status::Partial) => return err(K::InvalidRequestLine, "incomplete head"),
             Err(e) => return Err(map_httparse_error(e, raw)),
         }
-        self.apply(&req, raw, cfg)
+        self.apply(&req, raw, cfg, forwarders_trusted)
     }
 
     /// The common case, a whole head in the first bytes a connection (or a
@@ -328,6 +333,7 @@ impl RequestHead {
         &mut self,
         buf: &[u8],
         cfg: &DecoderConfig,
+        forwarders_trusted: bool,
     ) -> Option<Result<usize, DecodeError>> {
         if cfg.permit_obsolete_folding || cfg.strip_header_spaces {
             return None;
@@ -342,16 +348,21 @@ impl RequestHead {
         if !framing_ok(&buf[..len], &req, cfg) {
             return None;
         }
-        Some(self.apply(&req, &buf[..len], cfg).map(|()| len))
+        Some(
+            self.apply(&req, &buf[..len], cfg, forwarders_trusted)
+                .map(|()| len),
+        )
     }
 
     /// Validates what httparse made of `raw` (the whole head) and stores it
-    /// in `self`.
+    /// in `self`. `forwarders_trusted`: the peer may send the
+    /// `forwarder_headers` (it is in `forwarded_allow_ips`).
     fn apply(
         &mut self,
         req: &httparse::Request<'_, '_>,
         raw: &[u8],
         cfg: &DecoderConfig,
+        forwarders_trusted: bool,
     ) -> Result<(), DecodeError> {
         let base = raw.as_ptr() as usize;
         let offset = |s: &[u8]| s.as_ptr() as usize - base;
@@ -392,7 +403,12 @@ impl RequestHead {
         }));
         for h in req.headers.iter() {
             let (name, value) = (h.name.as_bytes(), h.value);
-            if cfg.refuse_underscore_headers && name.contains(&b'_') {
+            // gunicorn's order: a listed name from a trusted peer is kept
+            // before `header_map` is consulted.
+            if cfg.refuse_underscore_headers
+                && name.contains(&b'_')
+                && !(forwarders_trusted && cfg.is_forwarder_header(name))
+            {
                 return err(K::InvalidHeaderName, "header name with an underscore");
             }
             // Most fields are none of these: compare the length and the

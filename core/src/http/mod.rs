@@ -18,6 +18,8 @@ pub use encoder::{
 pub use error::{DecodeError, DecodeErrorKind};
 pub use head::{BodyKind, RequestHead};
 
+use std::sync::Arc;
+
 /// The decoder's limits and leniencies, by gunicorn's setting names.
 #[derive(Clone, Debug)]
 pub struct DecoderConfig {
@@ -34,8 +36,22 @@ pub struct DecoderConfig {
     pub permit_unconventional_http_method: bool,
     /// Accept whitespace between a field name and its colon.
     pub strip_header_spaces: bool,
-    /// `header_map = refuse`: a field name with `_` is an error.
+    /// `header_map = refuse`: a field name with `_` is an error, unless it
+    /// is one of `forwarder_headers` on a connection whose peer is trusted
+    /// with them ([`RequestDecoder::trust_forwarder_headers`]).
     pub refuse_underscore_headers: bool,
+    /// `forwarder_headers`: names with `_` a trusted proxy may send even
+    /// under `header_map = refuse`, compared without case; `*` for any.
+    pub forwarder_headers: Arc<[Box<str>]>,
+}
+
+impl DecoderConfig {
+    /// Whether `name` is listed in `forwarder_headers`.
+    pub fn is_forwarder_header(&self, name: &[u8]) -> bool {
+        self.forwarder_headers
+            .iter()
+            .any(|h| &**h == "*" || h.as_bytes().eq_ignore_ascii_case(name))
+    }
 }
 
 impl Default for DecoderConfig {
@@ -49,6 +65,7 @@ impl Default for DecoderConfig {
             permit_unconventional_http_method: false,
             strip_header_spaces: false,
             refuse_underscore_headers: false,
+            forwarder_headers: Arc::from([Box::from("SCRIPT_NAME"), Box::from("PATH_INFO")]),
         }
     }
 }
