@@ -157,6 +157,7 @@ pub fn exchange_context(dates: &mut DateCache) -> ExchangeContext<'_> {
         keep_alive: true,
         draining: None,
         keep_response_headers: false,
+        defer_last_write: false,
     }
 }
 

@@ -138,6 +138,9 @@ fn app_thread<H: App>(
                 keep_alive: job.keep_alive,
                 draining: Some(&queues.draining),
                 keep_response_headers,
+                // The application thread hands the connection back to the
+                // loop, which does not look at its output: write it here.
+                defer_last_write: false,
             };
             let keep_alive = crate::worker_loop::serve_exchange(
                 handler,

@@ -154,6 +154,10 @@ pub struct ExchangeContext<'a> {
     pub draining: Option<&'a AtomicBool>,
     /// The access log prints response headers: keep them in `log_fields`.
     pub keep_response_headers: bool,
+    /// Leave a complete keep-alive response in `conn.out` for the worker's
+    /// loop to write with the others of its batch ([`Connection::flush`]),
+    /// instead of writing it before `finish` returns. See DESIGN.md §3.
+    pub defer_last_write: bool,
 }
 
 #[derive(Default)]
@@ -219,6 +223,11 @@ impl<'a> Exchange<'a> {
     /// Starts an exchange for the head the decoder has just produced.
     pub fn new(conn: &'a mut Connection, ctx: ExchangeContext<'a>) -> Option<Exchange<'a>> {
         conn.decoder.head()?;
+        // A previous response whose write was deferred goes first: the
+        // response buffer is this exchange's from here on.
+        if !conn.out.is_empty() {
+            conn.flush(Some(Instant::now() + ctx.io_timeout)).ok()?;
+        }
         conn.log_fields.response_headers.clear();
         conn.log_fields.environ.clear();
         Some(Exchange {
@@ -571,12 +580,21 @@ impl<'a> Exchange<'a> {
             self.aborted |= !encoder_keep_alive;
         }
         self.response = ResponseState::Finished;
-        let deadline = self.deadline();
-        self.conn.flush(deadline)?;
+        let deferred = self.ctx.defer_last_write && !self.aborted;
+        if !deferred {
+            let deadline = self.deadline();
+            self.conn.flush(deadline)?;
+        }
         if self.aborted {
             return Ok(false);
         }
-        self.drain_unread_body()
+        let keep_alive = self.drain_unread_body();
+        if deferred && !matches!(keep_alive, Ok(true)) {
+            // The connection will be closed: its last response goes now.
+            let deadline = self.deadline();
+            self.conn.flush(deadline)?;
+        }
+        keep_alive
     }
 
     /// Reads and drops what the application left of the request body, so

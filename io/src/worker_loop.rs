@@ -53,6 +53,10 @@ const FIRST_CONNECTION: usize = 1 << 20;
 const RUNTIME_CHECK_EVERY: Duration = Duration::from_secs(1);
 /// The longest the loop waits to write an error response.
 const REJECT_WRITE_WAIT: Duration = Duration::from_millis(100);
+/// How long a sync worker may hold finished responses to write them
+/// together, and how many (DESIGN.md §3, "batched writes").
+const WRITE_BATCH_WINDOW: Duration = Duration::from_millis(1);
+const WRITE_BATCH_MAX: usize = 64;
 
 pub struct WorkerConfig {
     pub lifecycle: WorkerSettings,
@@ -126,6 +130,10 @@ struct Worker<'a, A: App> {
     dates: DateCache,
     heartbeat: &'static rcorn_core::heartbeat::HeartbeatSlot,
     exit_code: Option<i32>,
+    /// Connections whose last response waits in their output buffer, and
+    /// since when the oldest has waited.
+    unwritten: Vec<usize>,
+    unwritten_since: Option<StdInstant>,
 }
 
 /// Runs a sync worker until its lifecycle says exit; returns the exit code.
@@ -191,6 +199,8 @@ fn run_worker<A: App>(
         dates: DateCache::new(),
         heartbeat: start.heartbeat,
         exit_code: None,
+        unwritten: Vec::new(),
+        unwritten_since: None,
     };
     worker.set_accepting(true)?;
     worker.lifecycle_event(WorkerEvent::Booted);
@@ -204,6 +214,8 @@ fn run_worker<A: App>(
     let mut restarting = false;
     let mut runtime_checked = StdInstant::now();
     loop {
+        // Nothing waits in an output buffer while the loop sleeps or exits.
+        worker.write_unwritten();
         worker.heartbeat.beat(clock::monotonic_ms());
         if let Some(code) = worker.exit_code {
             return Ok(code);
@@ -228,6 +240,13 @@ fn run_worker<A: App>(
                     worker.accept(t - FIRST_LISTENER)
                 }
                 Token(t) => worker.on_readable(t - FIRST_CONNECTION),
+            }
+            if worker.unwritten.len() >= WRITE_BATCH_MAX
+                || worker
+                    .unwritten_since
+                    .is_some_and(|t| t.elapsed() >= WRITE_BATCH_WINDOW)
+            {
+                worker.write_unwritten();
             }
         }
         if let Some(pool) = &worker.pool {
@@ -423,12 +442,17 @@ impl<A: App> Worker<'_, A> {
     fn settle(&mut self, slot: usize, mut entry: ConnEntry, fate: Fate) {
         match fate {
             Fate::Keep => {
-                entry.deadline = StdInstant::now()
+                let now = StdInstant::now();
+                entry.deadline = now
                     + if entry.conn.decoder.is_idle() {
                         self.cfg.keepalive
                     } else {
                         self.cfg.head_timeout
                     };
+                if !entry.conn.out.is_empty() {
+                    self.unwritten.push(slot);
+                    self.unwritten_since.get_or_insert(now);
+                }
                 self.conns[slot] = Some(entry);
             }
             Fate::Close => self.close(slot, entry),
@@ -524,7 +548,7 @@ impl<A: App> Worker<'_, A> {
                 Step::NeedData => return Fate::Keep,
                 Step::Close => return Fate::Close,
                 Step::Reject(status) => {
-                    conn.out.clear();
+                    // After the previous response, if its write was deferred.
                     rcorn_core::http::error_response(status, &mut conn.out);
                     // A short answer to a client about to be dropped: it
                     // fits the socket buffer unless the client stopped
@@ -568,6 +592,9 @@ impl<A: App> Worker<'_, A> {
             forwarded_scheme,
             keep_alive: self.lifecycle.may_keep_alive(),
             draining: None,
+            // A sync worker writes finished responses in batches; the
+            // gthread loop hands connections to threads, which write.
+            defer_last_write: self.pool.is_none(),
             keep_response_headers: self
                 .cfg
                 .access_log
@@ -580,7 +607,41 @@ impl<A: App> Worker<'_, A> {
         keep_alive
     }
 
+    /// Writes the responses finished since the last batch. Sending them
+    /// together rather than one per request lets a client (or a proxy on
+    /// this host) that waits on many connections wake once for several:
+    /// on loopback each wake-up is paid by the sender, in the kernel.
+    fn write_unwritten(&mut self) {
+        self.unwritten_since = None;
+        // Taken and given back, so its capacity is reused.
+        let mut slots = std::mem::take(&mut self.unwritten);
+        for &slot in &slots {
+            let failed = match self.conns.get_mut(slot).and_then(Option::as_mut) {
+                // A slot closed and reused since has an empty buffer.
+                Some(entry) => entry
+                    .conn
+                    .flush(Some(StdInstant::now() + self.cfg.io_timeout))
+                    .is_err(),
+                None => false,
+            };
+            if failed {
+                if let Some(entry) = self.conns[slot].take() {
+                    self.close(slot, entry);
+                }
+            }
+        }
+        slots.clear();
+        self.unwritten = slots;
+    }
+
     fn close(&mut self, slot: usize, mut entry: ConnEntry) {
+        if !entry.conn.out.is_empty() {
+            // A deferred response on a connection closing for another
+            // reason (the client half-closed after its request): send it.
+            let _ = entry
+                .conn
+                .flush(Some(StdInstant::now() + REJECT_WRITE_WAIT));
+        }
         let _ = self
             .poll
             .registry()

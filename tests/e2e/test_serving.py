@@ -95,6 +95,42 @@ def test_pipelined_requests_are_answered_in_order(serve):
     assert first < second < third
 
 
+def read_one_response(sock):
+    """Reads one response with a Content-Length; returns (head, body)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, f"connection closed after {data!r}"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        assert chunk, "connection closed inside the body"
+        body += chunk
+    assert len(body) == length, "bytes past the response: another response leaked in"
+    return head, body
+
+
+def test_responses_written_in_batches_reach_their_own_connections(serve):
+    # The sync worker holds finished keep-alive responses briefly to write
+    # several together; with 48 requests ready at once each connection must
+    # still get its own answer, complete, and take a second request.
+    server = serve(["basic:app"])
+    conns = [server.connect(timeout=10) for _ in range(48)]
+    try:
+        for round_ in range(2):
+            for i, s in enumerate(conns):
+                s.sendall(f"GET /environ?c={i}&r={round_} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            for i, s in enumerate(conns):
+                head, body = read_one_response(s)
+                assert head.startswith(b"HTTP/1.1 200 OK")
+                assert json.loads(body)["QUERY_STRING"] == f"c={i}&r={round_}"
+    finally:
+        for s in conns:
+            s.close()
+
+
 def test_http10_closes_after_response(serve):
     server = serve(["basic:app"])
     with server.connect() as s:
