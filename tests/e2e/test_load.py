@@ -106,8 +106,10 @@ def test_usr2_upgrade_then_term_of_the_old_master_under_load_loses_nothing(serve
     running = load(server)
     pace(3)
     server.signal(signal.SIGUSR2)
-    new = wait_for(lambda: pidfile.exists() and int(pidfile.read_text() or 0) not in (0, old)
-                   and int(pidfile.read_text()), 20, "a new master")
+    # As in gunicorn, the new master writes PIDFILE.2 until it is promoted.
+    pidfile2 = tmp_path / "rcorn.pid.2"
+    new = wait_for(lambda: pidfile2.exists() and int(pidfile2.read_text() or 0) not in (0, old)
+                   and int(pidfile2.read_text()), 20, "a new master")
     wait_for(lambda: len(children_of(new)) == 2, 20, "the new master's workers")
     pace(3)
     server.signal(signal.SIGTERM)
