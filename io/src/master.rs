@@ -26,7 +26,7 @@ use crate::clock;
 use crate::control::{ControlMessage, ControlPipe, ControlSender};
 use crate::heartbeat_region::HeartbeatRegion;
 use crate::listener::Listener;
-use crate::signals::{self, SignalPipe, MASTER_SIGNALS};
+use crate::signals::{self, SignalPipe, MASTER_SIGNALS, WORKER_SIGNALS};
 
 const SIGNALS: Token = Token(0);
 const CONTROL: Token = Token(1);
@@ -75,6 +75,9 @@ pub struct WorkerStart {
     pub heartbeat: &'static HeartbeatSlot,
     pub control: ControlSender,
     pub master_pid: i32,
+    /// The worker's own signal pipe, installed before any signal could
+    /// reach the new process (see `fork_worker`).
+    pub signals: SignalPipe,
 }
 
 pub struct MasterConfig {
@@ -139,7 +142,7 @@ pub fn run_master<H: Host>(
                         continue;
                     };
                     match fork_worker(host) {
-                        Ok(ForkResult::Child) => {
+                        Ok((ForkResult::Child, Some(signals))) => {
                             let sender = control.sender()?;
                             // The master's loop state is dropped here, in the
                             // child only; its descriptors close with it.
@@ -149,9 +152,13 @@ pub fn run_master<H: Host>(
                                 heartbeat: region.slot(slot),
                                 control: sender,
                                 master_pid,
+                                signals,
                             }));
                         }
-                        Ok(ForkResult::Parent { child }) => {
+                        Ok((ForkResult::Child, None)) => {
+                            return Err(io::Error::other("the worker's signal pipe is missing"))
+                        }
+                        Ok((ForkResult::Parent { child }, _)) => {
                             let pid = child.as_raw();
                             workers.insert(
                                 pid,
@@ -273,8 +280,10 @@ pub fn run_master<H: Host>(
 
 /// Forks with the master's signals blocked, so a signal sent to the new
 /// child before it installs its own handling cannot run the master's
-/// handler there (and write into the master's pipe).
-fn fork_worker<H: Host>(host: &mut H) -> nix::Result<ForkResult> {
+/// handler there (and write into the master's pipe), and cannot be lost:
+/// the child installs the worker's pipe while they are still blocked, so a
+/// QUIT sent while it boots is waiting in that pipe when its loop starts.
+fn fork_worker<H: Host>(host: &mut H) -> io::Result<(ForkResult, Option<SignalPipe>)> {
     let mut mask = SigSet::empty();
     for &sig in MASTER_SIGNALS {
         mask.add(sig);
@@ -282,11 +291,13 @@ fn fork_worker<H: Host>(host: &mut H) -> nix::Result<ForkResult> {
     let mut old = SigSet::empty();
     nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&mask), Some(&mut old))?;
     let result = host.fork();
+    let mut worker_pipe = None;
     if let Ok(ForkResult::Child) = result {
         signals::reset(MASTER_SIGNALS);
+        worker_pipe = Some(SignalPipe::install(WORKER_SIGNALS)?);
     }
     nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&old), None)?;
-    result
+    Ok((result?, worker_pipe))
 }
 
 fn reap(

@@ -75,15 +75,7 @@ impl SignalPipe {
         let (read, write) =
             nix::unistd::pipe2(nix::fcntl::OFlag::O_NONBLOCK | nix::fcntl::OFlag::O_CLOEXEC)?;
         WRITE_FD.store(write.as_raw_fd(), Ordering::SeqCst);
-        let action = SigAction::new(
-            SigHandler::Handler(on_signal),
-            SaFlags::SA_RESTART,
-            SigSet::empty(),
-        );
-        for &sig in signals {
-            // SAFETY: the handler only calls write(2).
-            unsafe { sigaction(sig, &action) }?;
-        }
+        route(signals)?;
         Ok(SignalPipe {
             read,
             _write: write,
@@ -113,6 +105,22 @@ impl SignalPipe {
 /// Restores the default disposition, as a forked worker must before it sets
 /// up its own handling, and ignores SIGPIPE (a peer that went away must
 /// surface as EPIPE, not kill the process).
+/// Sends `signals` (back) into the installed pipe: after code that set its
+/// own handlers for them, such as Python's `signal.signal`.
+pub fn route(signals: &[Signal]) -> io::Result<()> {
+    let action = SigAction::new(
+        SigHandler::Handler(on_signal),
+        SaFlags::SA_RESTART,
+        SigSet::empty(),
+    );
+    for &sig in signals {
+        // SAFETY: the handler only calls write(2) and the forwarder, which
+        // is async-signal-safe.
+        unsafe { sigaction(sig, &action) }?;
+    }
+    Ok(())
+}
+
 pub fn reset(signals: &[Signal]) {
     let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
     for &sig in signals {

@@ -39,7 +39,6 @@ use crate::control::ControlMessage;
 use crate::exchange::{Connection, Exchange, ExchangeContext, ServerAddr};
 use crate::listener::MioListener;
 use crate::master::WorkerStart;
-use crate::signals::{SignalPipe, WORKER_SIGNALS};
 use crate::stream::{PeerAddr, Stream};
 
 const SIGNALS: Token = Token(0);
@@ -56,7 +55,7 @@ const REJECT_WRITE_WAIT: Duration = Duration::from_millis(100);
 /// How long a sync worker may hold finished responses to write them
 /// together, and how many (DESIGN.md §3, "batched writes").
 const WRITE_BATCH_WINDOW: Duration = Duration::from_millis(1);
-const WRITE_BATCH_MAX: usize = 64;
+const WRITE_BATCH_MAX: usize = 16;
 
 pub struct WorkerConfig {
     pub lifecycle: WorkerSettings,
@@ -168,7 +167,7 @@ fn run_worker<A: App>(
     app: &mut A,
     make_pool: impl FnOnce(&Poll) -> io::Result<Option<AppPool>>,
 ) -> io::Result<i32> {
-    let signals = SignalPipe::install(WORKER_SIGNALS)?;
+    let signals = start.signals;
     let poll = Poll::new()?;
     poll.registry().register(
         &mut SourceFd(&signals.read_fd()),

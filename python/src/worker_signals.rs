@@ -9,7 +9,7 @@
 use pyo3::exceptions::PySystemExit;
 use pyo3::prelude::*;
 
-use nix::sys::signal::Signal;
+use nix::sys::signal::{pthread_sigmask, SigSet, SigmaskHow, Signal};
 
 use crate::hooks::{HookSet, WorkerProxy};
 
@@ -53,13 +53,44 @@ extern "C" fn interrupt_python(signo: libc::c_int) {
 /// (exit 1). Without the hooks they still stop a request in progress, so a
 /// quick shutdown or an abort is not held up by the application.
 pub fn install(py: Python<'_>, hooks: &HookSet, worker: &Py<WorkerProxy>) -> PyResult<()> {
-    let signal = py.import("signal")?;
-    let mut forwarded = Vec::new();
     let table: [(&'static str, &[Signal], i32); 2] = [
         ("worker_int", &[Signal::SIGINT, Signal::SIGQUIT], 0),
         ("worker_abort", &[Signal::SIGABRT], 1),
     ];
-    for (name, signals, exit_code) in table {
+    let mut forwarded = SigSet::empty();
+    for (_, signals, _) in table {
+        for &sig in signals {
+            forwarded.add(sig);
+        }
+    }
+    // `signal.signal` points the process's handler at the interpreter's,
+    // which would keep a signal arriving now from the worker's pipe (a
+    // QUIT during boot would be lost and the worker would never stop).
+    // Held back meanwhile, it reaches the pipe once the pipe's handler is
+    // back, and the interpreter's through the forwarder.
+    let mut old = SigSet::empty();
+    let blocked = pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&forwarded), Some(&mut old));
+    let installed = install_handlers(py, hooks, worker, &table);
+    let routed: Vec<Signal> = forwarded.iter().collect();
+    let rerouted = rcorn_io::signals::route(&routed);
+    if installed.is_ok() {
+        rcorn_io::signals::forward(&routed, interrupt_python);
+    }
+    if blocked.is_ok() {
+        let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&old), None);
+    }
+    installed?;
+    rerouted.map_err(|e| pyo3::exceptions::PyOSError::new_err(e.to_string()))
+}
+
+fn install_handlers(
+    py: Python<'_>,
+    hooks: &HookSet,
+    worker: &Py<WorkerProxy>,
+    table: &[(&'static str, &[Signal], i32)],
+) -> PyResult<()> {
+    let signal = py.import("signal")?;
+    for &(name, signals, exit_code) in table {
         let handler = Py::new(
             py,
             WorkerSignalHook {
@@ -71,9 +102,7 @@ pub fn install(py: Python<'_>, hooks: &HookSet, worker: &Py<WorkerProxy>) -> PyR
         )?;
         for &sig in signals {
             signal.call_method1("signal", (sig as i32, handler.clone_ref(py)))?;
-            forwarded.push(sig);
         }
     }
-    rcorn_io::signals::forward(&forwarded, interrupt_python);
     Ok(())
 }

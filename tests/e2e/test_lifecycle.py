@@ -87,6 +87,35 @@ def test_int_and_quit_stop_quickly(serve):
             wait_for(lambda: not os.path.exists(f"/proc/{pid}") or _zombie(pid), 5, f"worker {pid} to exit")
 
 
+SLOW_BOOT_CONF = """
+import os, pathlib, time
+
+graceful_timeout = 30
+
+def post_worker_init(worker):
+    pathlib.Path(os.environ["BOOT_MARKER_DIR"], str(worker.pid)).touch()
+    deadline = time.monotonic() + 4
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+"""
+
+
+def test_quit_while_a_worker_boots_is_not_lost(serve, tmp_path):
+    # The signal lands while the worker runs its boot hooks, after its
+    # Python handlers are set and before its loop runs: it must still reach
+    # the loop, or the master waits graceful_timeout (30 s) for the worker.
+    conf = tmp_path / "slow_boot.conf.py"
+    conf.write_text(SLOW_BOOT_CONF)
+    markers = tmp_path / "booting"
+    markers.mkdir()
+    server = serve(["basic:app", "-c", str(conf)], ready=False, env={"BOOT_MARKER_DIR": str(markers)})
+    wait_for(lambda: any(markers.iterdir()), 20, "the worker to run post_worker_init")
+    worker = int(next(markers.iterdir()).name)
+    server.signal(signal.SIGQUIT)
+    assert server.wait_exit(10) == 0
+    wait_for(lambda: not os.path.exists(f"/proc/{worker}") or _zombie(worker), 5, f"worker {worker} to exit")
+
+
 def _zombie(pid):
     try:
         with open(f"/proc/{pid}/stat") as f:
