@@ -7,11 +7,8 @@
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyModule, PyTuple};
-use rcorn_benches::{
-    exchange_context, read_head, serve_one, socket_pair_connection, RustHello, BROWSER_GET,
-};
+use rcorn_benches::{exchange_context, read_head, RustHello, SocketPairServer, BROWSER_GET};
 use rcorn_core::http::forwarded::TrustedPeers;
-use rcorn_core::http::DateCache;
 use rcorn_io::Exchange;
 use rcorn_python::environ::{EnvironBuilder, EnvironConstants};
 use rcorn_python::exchange_ref::ExchangeRef;
@@ -45,10 +42,14 @@ fn hello_app(py: Python<'_>) -> Py<PyAny> {
 /// The environ for the browser GET, and `start_response` as the hello app
 /// calls it, each on an exchange whose head was read from a real socket.
 fn parts(c: &mut Criterion) {
-    let (mut conn, mut client) = socket_pair_connection();
+    let SocketPairServer {
+        mut conn,
+        mut client,
+        mut dates,
+        ..
+    } = SocketPairServer::new();
     client.write_all(BROWSER_GET).expect("client write");
     read_head(&mut conn);
-    let mut dates = DateCache::new();
     let mut ex = Exchange::new(&mut conn, exchange_context(&mut dates)).expect("a head");
     let mut group = c.benchmark_group("wsgi");
     group.throughput(Throughput::Elements(1));
@@ -91,37 +92,15 @@ fn parts(c: &mut Criterion) {
 fn whole_request(c: &mut Criterion) {
     let mut group = c.benchmark_group("request");
     group.throughput(Throughput::Elements(1));
-    let mut response = vec![0u8; 4096];
-    let mut dates = DateCache::new();
-    let (mut conn, mut client) = socket_pair_connection();
+    let mut server = SocketPairServer::new();
     group.bench_function("rust_hello/browser_get", |b| {
         let mut app = RustHello;
-        b.iter(|| {
-            let n = serve_one(
-                &mut conn,
-                &mut client,
-                &mut dates,
-                &mut app,
-                BROWSER_GET,
-                &mut response,
-            );
-            black_box(&response[..n]);
-        })
+        b.iter(|| black_box(server.serve_one(&mut app, BROWSER_GET)))
     });
     let mut app = Python::attach(|py| WsgiApp::new(py, hello_app(py), constants(), true))
         .expect("the hello app");
     group.bench_function("python_hello/browser_get", |b| {
-        b.iter(|| {
-            let n = serve_one(
-                &mut conn,
-                &mut client,
-                &mut dates,
-                &mut app,
-                BROWSER_GET,
-                &mut response,
-            );
-            black_box(&response[..n]);
-        })
+        b.iter(|| black_box(server.serve_one(&mut app, BROWSER_GET)))
     });
     group.finish();
 }

@@ -56,16 +56,7 @@ pub fn httparse_fed(buf: &mut [u8], input: &[u8]) -> bool {
 #[inline]
 pub fn decode_all(decoder: &mut RequestDecoder, input: &[u8]) -> usize {
     decoder.feed(input);
-    let mut seen = 0;
-    loop {
-        match decoder.next_event() {
-            Ok(Event::Head(h)) => seen += h.header_count(),
-            Ok(Event::Body(b)) => seen += b.len(),
-            Ok(Event::End) => {}
-            Ok(_) => return seen,
-            Err(e) => panic!("benchmark input rejected: {e}"),
-        }
-    }
+    decode_buffered(decoder)
 }
 
 /// `n` copies of `message` back to back, as a pipelining client (or a busy
@@ -104,30 +95,64 @@ pub fn decode_buffered(decoder: &mut RequestDecoder) -> usize {
 }
 
 /// The server end of a connected socket pair as the worker holds a
-/// connection, and the client end that talks to it.
-pub fn socket_pair_connection() -> (Connection, UnixStream) {
-    let (server, client) = match UnixStream::pair() {
-        Ok(pair) => pair,
-        Err(e) => panic!("socketpair: {e}"),
-    };
-    server
-        .set_nonblocking(true)
-        .expect("non-blocking server end");
-    let conn = Connection {
-        stream: Stream::Unix(mio::net::UnixStream::from_std(server)),
-        decoder: RequestDecoder::new(DecoderConfig::default()),
-        encoder: ResponseEncoder::new(b"rcorn"),
-        out: Vec::with_capacity(4096),
-        peer: PeerAddr::Unix,
-        via: None,
-        log_fields: Default::default(),
-        server: ServerAddr {
-            name: "bench".into(),
-            port: String::new(),
-            unix: true,
-        },
-    };
-    (conn, client)
+/// connection, the client end that talks to it, and the Date cache.
+pub struct SocketPairServer {
+    pub conn: Connection,
+    pub client: UnixStream,
+    pub dates: DateCache,
+    response: Vec<u8>,
+}
+
+impl SocketPairServer {
+    pub fn new() -> SocketPairServer {
+        let (server, client) = match UnixStream::pair() {
+            Ok(pair) => pair,
+            Err(e) => panic!("socketpair: {e}"),
+        };
+        server
+            .set_nonblocking(true)
+            .expect("non-blocking server end");
+        let conn = Connection {
+            stream: Stream::Unix(mio::net::UnixStream::from_std(server)),
+            decoder: RequestDecoder::new(DecoderConfig::default()),
+            encoder: ResponseEncoder::new(b"rcorn"),
+            out: Vec::with_capacity(4096),
+            peer: PeerAddr::Unix,
+            via: None,
+            log_fields: Default::default(),
+            server: ServerAddr {
+                name: "bench".into(),
+                port: String::new(),
+                unix: true,
+            },
+        };
+        SocketPairServer {
+            conn,
+            client,
+            dates: DateCache::new(),
+            response: vec![0u8; 4096],
+        }
+    }
+
+    /// One whole request: `request` written by the client, read, decoded
+    /// and answered by `app` on the server end, the response read back.
+    /// Returns the response's length.
+    pub fn serve_one(&mut self, app: &mut impl App, request: &[u8]) -> usize {
+        self.client.write_all(request).expect("client write");
+        read_head(&mut self.conn);
+        let ctx = exchange_context(&mut self.dates);
+        let mut ex = Exchange::new(&mut self.conn, ctx).expect("a head");
+        app.call(&mut ex);
+        let (keep_alive, _) = ex.finish();
+        assert!(keep_alive, "the response closed the connection");
+        self.client.read(&mut self.response).expect("client read")
+    }
+}
+
+impl Default for SocketPairServer {
+    fn default() -> Self {
+        SocketPairServer::new()
+    }
 }
 
 /// Reads from the socket and decodes until a request head is complete, as
@@ -159,25 +184,6 @@ pub fn exchange_context(dates: &mut DateCache) -> ExchangeContext<'_> {
         keep_response_headers: false,
         defer_last_write: false,
     }
-}
-
-/// One whole request: `request` written by the client, read, decoded and
-/// answered by `app` on the server end, the response read back.
-pub fn serve_one(
-    conn: &mut Connection,
-    client: &mut UnixStream,
-    dates: &mut DateCache,
-    app: &mut impl App,
-    request: &[u8],
-    response: &mut [u8],
-) -> usize {
-    client.write_all(request).expect("client write");
-    read_head(conn);
-    let mut ex = Exchange::new(conn, exchange_context(dates)).expect("a head");
-    app.call(&mut ex);
-    let (keep_alive, _) = ex.finish();
-    assert!(keep_alive, "the response closed the connection");
-    client.read(response).expect("client read")
 }
 
 /// A hello-world application in Rust: the server's cost alone.
