@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::io::Write;
+use std::net::IpAddr;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
@@ -34,6 +35,9 @@ pub struct EnvironBuilder {
     /// size keeps a client from making the cache slow.
     header_keys: HashMap<Vec<u8>, Option<Py<PyString>>, foldhash::fast::RandomState>,
     key_buf: Vec<u8>,
+    /// REMOTE_ADDR of the last request, kept while the address repeats
+    /// (one proxy in front, or a client's keep-alive requests).
+    last_remote: Option<(IpAddr, Py<PyString>)>,
 }
 
 /// What is constant for a worker's whole life.
@@ -87,6 +91,7 @@ impl EnvironBuilder {
             map_underscore_headers: constants.map_underscore_headers,
             header_keys: HashMap::default(),
             key_buf: Vec::with_capacity(64),
+            last_remote: None,
         })
     }
 
@@ -102,6 +107,7 @@ impl EnvironBuilder {
             map_underscore_headers: self.map_underscore_headers,
             header_keys: HashMap::default(),
             key_buf: Vec::with_capacity(64),
+            last_remote: None,
         }
     }
 
@@ -192,14 +198,11 @@ impl EnvironBuilder {
 
         match ex.peer() {
             PeerAddr::Ip(addr) => {
-                let mut text = [0u8; 64];
-                env.set_item(
-                    intern!(py, "REMOTE_ADDR"),
-                    latin1::decode(py, format_into(&mut text, addr.ip()))?,
-                )?;
+                env.set_item(intern!(py, "REMOTE_ADDR"), self.remote_addr(py, addr.ip())?)?;
+                let mut port = itoa::Buffer::new();
                 env.set_item(
                     intern!(py, "REMOTE_PORT"),
-                    latin1::decode(py, format_into(&mut text, addr.port()))?,
+                    PyString::new(py, port.format(addr.port())),
                 )?;
             }
             PeerAddr::Unix => {
@@ -222,6 +225,18 @@ impl EnvironBuilder {
             env.set_item(intern!(py, "SERVER_PORT"), server.port.as_str())?;
         }
         Ok(env)
+    }
+
+    fn remote_addr<'py>(&mut self, py: Python<'py>, ip: IpAddr) -> PyResult<Bound<'py, PyString>> {
+        if let Some((last, text)) = &self.last_remote {
+            if *last == ip {
+                return Ok(text.bind(py).clone());
+            }
+        }
+        let mut buf = [0u8; 64];
+        let text = latin1::decode(py, format_into(&mut buf, ip))?;
+        self.last_remote = Some((ip, text.clone().unbind()));
+        Ok(text)
     }
 
     fn is_forwarder_header(&self, name: &[u8]) -> bool {
@@ -310,7 +325,7 @@ fn set_default<'py>(
     Ok(Some(unsafe { Bound::from_borrowed_ptr(env.py(), present) }))
 }
 
-/// `value` as text in `buf`, with no allocation (an address or a port).
+/// `value` as text in `buf`, with no allocation (an address).
 fn format_into(buf: &mut [u8; 64], value: impl std::fmt::Display) -> &[u8] {
     let mut cursor = std::io::Cursor::new(&mut buf[..]);
     // Addresses and ports fit in 64 bytes; a failed write leaves it short.

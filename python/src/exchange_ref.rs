@@ -36,13 +36,14 @@ impl Drop for LendGuard {
     }
 }
 
-/// A number unique to the calling thread (never 0).
+/// The calling thread, as a number no other live thread has. The lender
+/// is alive for as long as the exchange is lent, so no other thread can
+/// hold its number meanwhile. `pthread_self` reads a register; a
+/// `thread_local!` costs a `__tls_get_addr` call in this shared library,
+/// and `with` runs several times per request.
 fn thread_token() -> u64 {
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    thread_local! {
-        static TOKEN: u64 = NEXT.fetch_add(1, Ordering::Relaxed);
-    }
-    TOKEN.with(|t| *t)
+    // SAFETY: pthread_self has no preconditions and cannot fail.
+    unsafe { libc::pthread_self() as u64 }
 }
 
 impl ExchangeRef {

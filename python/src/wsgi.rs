@@ -158,10 +158,14 @@ impl WsgiApp {
             None => send_result(exchange, &result),
         };
         // PEP 3333: close() is called whatever happened while iterating.
-        let closed = match result.hasattr(intern!(py, "close")) {
-            Ok(true) => result.call_method0(intern!(py, "close")).map(drop),
-            Ok(false) => Ok(()),
-            Err(e) => Err(e),
+        // A list or tuple has none; asking would raise and clear an
+        // AttributeError on every such response.
+        let plain =
+            result.is_exact_instance_of::<PyList>() || result.is_exact_instance_of::<PyTuple>();
+        let closed = if plain || matches!(result.hasattr(intern!(py, "close")), Ok(false)) {
+            Ok(())
+        } else {
+            result.call_method0(intern!(py, "close")).map(drop)
         };
         sent.and(closed)
     }

@@ -47,6 +47,19 @@ def test_environ_has_every_pep3333_key(serve):
     assert env["wsgi.input.type"] == "WsgiInput"
 
 
+def test_remote_addr_and_port_name_each_connection(serve):
+    # REMOTE_ADDR is reused while the address repeats; the port must still
+    # be each connection's own.
+    server = serve(["basic:app"])
+    for _ in range(3):
+        with server.connect() as s:
+            s.sendall(b"GET /environ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            raw = recv_all(s)
+            port = s.getsockname()[1]
+        env = json.loads(raw.partition(b"\r\n\r\n")[2])
+        assert (env["REMOTE_ADDR"], env["REMOTE_PORT"]) == ("127.0.0.1", str(port))
+
+
 def test_path_info_is_percent_decoded_as_latin1(serve):
     server = serve(["basic:app"])
     raw = server.request(b"GET /environ/caf%C3%A9%20x HTTP/1.0\r\n\r\n")
