@@ -234,6 +234,12 @@ def test_soak_of_a_million_requests_grows_no_memory_or_descriptors(serve):
 def test_hostile_clients_leave_a_well_behaved_one_answered_quickly(serve):
     server = serve(["basic:app", "-w", "2", "--threads", "4", "--backlog", "64"], workers=2)
     workers = server.workers()
+    # One worker answering made the server ready; the other may still be
+    # booting. Count descriptors once each runs its loop (its epoll and the
+    # eventfd its application threads wake it through exist).
+    for w in workers:
+        wait_for(lambda: {"anon_inode:[eventpoll]", "anon_inode:[eventfd]"} <= set(_descriptors(w).values()),
+                 20, f"worker {w}'s event loop")
     before_fds = {w: len(os.listdir(f"/proc/{w}/fd")) for w in workers}
     before_rss = {w: rss_kib(w) for w in workers}
     stop = threading.Event()
@@ -326,8 +332,48 @@ def test_hostile_clients_leave_a_well_behaved_one_answered_quickly(serve):
         # Bounded memory: the 10 MB lines and the unread 50 MB are never
         # buffered whole.
         assert rss_kib(w) - before_rss[w] < 32 * 1024, (w, rss_kib(w), before_rss[w])
-        wait_for(lambda: len(os.listdir(f"/proc/{w}/fd")) <= before_fds[w], 40,
-                 f"worker {w}'s descriptors back to {before_fds[w]}")
+        try:
+            wait_for(lambda: len(os.listdir(f"/proc/{w}/fd")) <= before_fds[w], 40,
+                     f"worker {w}'s descriptors back to {before_fds[w]}")
+        except AssertionError as e:
+            raise AssertionError(f"{e}; its descriptors: {_descriptors(w)}, TCP: {_socket_states(w)}") from None
+
+
+TCP_STATES = {"01": "ESTABLISHED", "02": "SYN_SENT", "03": "SYN_RECV", "04": "FIN_WAIT1",
+              "05": "FIN_WAIT2", "06": "TIME_WAIT", "07": "CLOSE", "08": "CLOSE_WAIT",
+              "09": "LAST_ACK", "0A": "LISTEN", "0B": "CLOSING"}
+
+
+def _descriptors(pid):
+    """What each open descriptor of `pid` is."""
+    found = {}
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            found[int(fd)] = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except FileNotFoundError:
+            pass
+    return dict(sorted(found.items()))
+
+
+def _socket_states(pid):
+    """The TCP sockets `pid` holds: (local port, state, bytes queued to send, to read)."""
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except FileNotFoundError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    found = []
+    with open(f"/proc/{pid}/net/tcp") as f:
+        next(f)
+        for line in f:
+            fields = line.split()
+            if fields[9] in inodes:
+                tx, rx = (int(v, 16) for v in fields[4].split(":"))
+                found.append((int(fields[1].split(":")[1], 16), TCP_STATES.get(fields[3], fields[3]), tx, rx))
+    return found
 
 
 def _established_connections(pid, port):
