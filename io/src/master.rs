@@ -142,7 +142,7 @@ pub fn run_master<H: Host>(
                         continue;
                     };
                     match fork_worker(host) {
-                        Ok((ForkResult::Child, Some(signals))) => {
+                        Ok(Forked::Worker(signals)) => {
                             let sender = control.sender()?;
                             // The master's loop state is dropped here, in the
                             // child only; its descriptors close with it.
@@ -155,10 +155,7 @@ pub fn run_master<H: Host>(
                                 signals,
                             }));
                         }
-                        Ok((ForkResult::Child, None)) => {
-                            return Err(io::Error::other("the worker's signal pipe is missing"))
-                        }
-                        Ok((ForkResult::Parent { child }, _)) => {
+                        Ok(Forked::Parent(child)) => {
                             let pid = child.as_raw();
                             workers.insert(
                                 pid,
@@ -283,21 +280,30 @@ pub fn run_master<H: Host>(
 /// handler there (and write into the master's pipe), and cannot be lost:
 /// the child installs the worker's pipe while they are still blocked, so a
 /// QUIT sent while it boots is waiting in that pipe when its loop starts.
-fn fork_worker<H: Host>(host: &mut H) -> io::Result<(ForkResult, Option<SignalPipe>)> {
+fn fork_worker<H: Host>(host: &mut H) -> io::Result<Forked> {
     let mut mask = SigSet::empty();
     for &sig in MASTER_SIGNALS {
         mask.add(sig);
     }
     let mut old = SigSet::empty();
     nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&mask), Some(&mut old))?;
-    let result = host.fork();
-    let mut worker_pipe = None;
-    if let Ok(ForkResult::Child) = result {
-        signals::reset(MASTER_SIGNALS);
-        worker_pipe = Some(SignalPipe::install(WORKER_SIGNALS)?);
-    }
+    let forked = match host.fork() {
+        Ok(ForkResult::Child) => {
+            signals::reset(MASTER_SIGNALS);
+            SignalPipe::install(WORKER_SIGNALS).map(Forked::Worker)
+        }
+        Ok(ForkResult::Parent { child }) => Ok(Forked::Parent(child)),
+        Err(errno) => Err(errno.into()),
+    };
     nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&old), None)?;
-    Ok((result?, worker_pipe))
+    forked
+}
+
+/// Which side of a worker's fork this process is on.
+enum Forked {
+    /// The new worker, with its own signal pipe.
+    Worker(SignalPipe),
+    Parent(NixPid),
 }
 
 fn reap(

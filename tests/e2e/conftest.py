@@ -34,6 +34,23 @@ def wait_for(condition, timeout=10.0, what="condition", interval=0.02):
         time.sleep(interval)
 
 
+def run_to_exit(args, timeout=30):
+    """Runs `rcorn ARGS`, expected to stop by itself (a start-up error, a
+    bad flag); whatever it started is ended if it does not. Returns the
+    CompletedProcess with text stdout and stderr."""
+    proc = subprocess.Popen([RCORN, *args], cwd=APPS, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
+
+
 def end_process(proc):
     """Asks a process a test started to stop, then makes sure it has."""
     proc.terminate()

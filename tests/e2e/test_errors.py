@@ -8,28 +8,24 @@ import time
 
 import httpx
 
-from conftest import APPS, RCORN, Server, free_port, recv_all, wait_for
-
-
-def run_rcorn(args, timeout=20):
-    return subprocess.run([RCORN, *args], cwd=APPS, capture_output=True, text=True, timeout=timeout)
+from conftest import APPS, RCORN, free_port, run_to_exit, wait_for
 
 
 def test_unknown_flag_names_itself():
-    r = run_rcorn(["--no-such-flag", "basic:app"])
+    r = run_to_exit(["--no-such-flag", "basic:app"])
     assert r.returncode == 2
     assert "--no-such-flag" in r.stderr
 
 
 def test_malformed_value_names_the_setting():
-    r = run_rcorn(["-w", "many", "basic:app"])
+    r = run_to_exit(["-w", "many", "basic:app"])
     assert r.returncode == 2
     assert "workers" in r.stderr and "many" in r.stderr
 
 
 def test_missing_module_exits_with_reason_and_no_respawn_loop(tmp_path):
     port = free_port()
-    r = run_rcorn(["-b", f"127.0.0.1:{port}", "no_such_module:app"])
+    r = run_to_exit(["-b", f"127.0.0.1:{port}", "no_such_module:app"])
     assert r.returncode != 0
     assert "No module named 'no_such_module'" in r.stdout + r.stderr
     assert (r.stdout + r.stderr).count("Booting worker") == 1
@@ -37,16 +33,16 @@ def test_missing_module_exits_with_reason_and_no_respawn_loop(tmp_path):
 
 def test_missing_attribute_and_not_callable(tmp_path):
     port = free_port()
-    r = run_rcorn(["-b", f"127.0.0.1:{port}", "basic:nothing_here"])
+    r = run_to_exit(["-b", f"127.0.0.1:{port}", "basic:nothing_here"])
     assert r.returncode != 0
     assert "Failed to find attribute 'nothing_here' in 'basic'." in r.stdout + r.stderr
-    r = run_rcorn(["-b", f"127.0.0.1:{port}", "basic:ROUTES"])
+    r = run_to_exit(["-b", f"127.0.0.1:{port}", "basic:ROUTES"])
     assert r.returncode != 0
     assert "Application object must be callable." in r.stdout + r.stderr
 
 
 def test_no_application_given():
-    r = run_rcorn(["-b", f"127.0.0.1:{free_port()}"])
+    r = run_to_exit(["-b", f"127.0.0.1:{free_port()}"])
     assert r.returncode != 0
     assert "No application module specified" in r.stderr
 
@@ -57,7 +53,7 @@ def test_port_in_use_gives_up_after_retries():
         holder.listen()
         port = holder.getsockname()[1]
         started = time.monotonic()
-        r = run_rcorn(["-b", f"127.0.0.1:{port}", "basic:app"], timeout=30)
+        r = run_to_exit(["-b", f"127.0.0.1:{port}", "basic:app"], timeout=30)
     out = r.stdout + r.stderr
     assert r.returncode == 1
     assert "Connection in use" in out

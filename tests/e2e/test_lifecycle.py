@@ -8,7 +8,7 @@ import pytest
 
 import subprocess
 
-from conftest import APPS, RCORN, children_of, wait_for
+from conftest import APPS, RCORN, children_of, run_to_exit, wait_for
 
 
 def get_pid(server):
@@ -225,7 +225,7 @@ def test_config_file_values_and_bad_value_names_file_and_line(serve, tmp_path):
 
     bad = tmp_path / "bad.conf.py"
     bad.write_text("workers = 'lots'\n")
-    r = subprocess.run([RCORN, "-c", str(bad), "basic:app"], cwd=APPS, capture_output=True, text=True, timeout=20)
+    r = run_to_exit(["-c", str(bad), "basic:app"])
     assert r.returncode != 0
     assert "workers" in r.stderr and "lots" in r.stderr and f"{bad} line 1" in r.stderr
 

@@ -336,7 +336,7 @@ def test_hostile_clients_leave_a_well_behaved_one_answered_quickly(serve):
             wait_for(lambda: len(os.listdir(f"/proc/{w}/fd")) <= before_fds[w], 40,
                      f"worker {w}'s descriptors back to {before_fds[w]}")
         except AssertionError as e:
-            raise AssertionError(f"{e}; its descriptors: {_descriptors(w)}, TCP: {_socket_states(w)}") from None
+            raise AssertionError(f"{e}; its descriptors: {_descriptors(w)}, TCP: {_tcp_sockets(w)}") from None
 
 
 TCP_STATES = {"01": "ESTABLISHED", "02": "SYN_SENT", "03": "SYN_RECV", "04": "FIN_WAIT1",
@@ -355,21 +355,15 @@ def _descriptors(pid):
     return dict(sorted(found.items()))
 
 
-def _socket_states(pid):
+def _tcp_sockets(pid):
     """The TCP sockets `pid` holds: (local port, state, bytes queued to send, to read)."""
-    inodes = set()
-    for fd in os.listdir(f"/proc/{pid}/fd"):
-        try:
-            target = os.readlink(f"/proc/{pid}/fd/{fd}")
-        except FileNotFoundError:
-            continue
-        if target.startswith("socket:["):
-            inodes.add(target[8:-1])
+    inodes = {t[8:-1] for t in _descriptors(pid).values() if t.startswith("socket:[")}
     found = []
     with open(f"/proc/{pid}/net/tcp") as f:
         next(f)
         for line in f:
             fields = line.split()
+            # fields[9] is the inode.
             if fields[9] in inodes:
                 tx, rx = (int(v, 16) for v in fields[4].split(":"))
                 found.append((int(fields[1].split(":")[1], 16), TCP_STATES.get(fields[3], fields[3]), tx, rx))
@@ -378,24 +372,7 @@ def _socket_states(pid):
 
 def _established_connections(pid, port):
     """TCP connections on `port` that process `pid` holds, established."""
-    inodes = set()
-    for fd in os.listdir(f"/proc/{pid}/fd"):
-        try:
-            target = os.readlink(f"/proc/{pid}/fd/{fd}")
-        except FileNotFoundError:
-            continue
-        if target.startswith("socket:["):
-            inodes.add(target[8:-1])
-    count = 0
-    with open(f"/proc/{pid}/net/tcp") as f:
-        next(f)
-        for line in f:
-            fields = line.split()
-            local_port = int(fields[1].split(":")[1], 16)
-            # state 01 is ESTABLISHED; fields[9] is the inode.
-            if local_port == port and fields[3] == "01" and fields[9] in inodes:
-                count += 1
-    return count
+    return sum(1 for local, state, _, _ in _tcp_sockets(pid) if local == port and state == "ESTABLISHED")
 
 
 def test_sigkill_of_a_worker_every_two_seconds_fails_only_its_own_connections(serve, load):

@@ -5,15 +5,13 @@ the workers and gthread's application threads; a configuration that cannot
 be applied stops the start-up with one line naming the setting."""
 
 import json
-import os
 import re
 import signal
-import subprocess
 
 import httpx
 import pytest
 
-from conftest import APPS, RCORN, wait_for
+from conftest import run_to_exit, wait_for
 
 ACCESS_TAIL = re.compile(r'127\.0\.0\.1 - - \[\d{2}/\w{3}/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4}\] '
                          r'"GET (?P<path>\S+) HTTP/1\.[01]" (?P<status>\d{3}) ')
@@ -159,23 +157,6 @@ def test_log_config_json_is_merged_onto_gunicorns_defaults(serve, tmp_path):
     assert own_access.exists() and read(own_access) == ""
 
 
-def run_rcorn(args):
-    """Runs rcorn expected to stop at start-up; whatever it started is ended
-    if it does not."""
-    proc = subprocess.Popen([RCORN, "-b", "127.0.0.1:0", *args, "basic:app"], cwd=APPS,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
-    try:
-        stdout, stderr = proc.communicate(timeout=30)
-    finally:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        proc.wait()
-    return proc.returncode, stdout, stderr
-
-
 BAD_INPUTS = {
     "missing-ini": lambda tmp: (["--log-config", str(tmp / "nosuch.ini")], "logconfig",
                                 str(tmp / "nosuch.ini")),
@@ -206,7 +187,8 @@ def write(path, text):
 @pytest.mark.parametrize("case", sorted(BAD_INPUTS))
 def test_a_bad_logging_configuration_stops_start_up_with_one_line(case, tmp_path):
     args, setting, named = BAD_INPUTS[case](tmp_path)
-    code, stdout, stderr = run_rcorn(args)
+    r = run_to_exit(["-b", "127.0.0.1:0", *args, "basic:app"])
+    code, stdout, stderr = r.returncode, r.stdout, r.stderr
     assert code != 0, (stdout, stderr)
     lines = stderr.strip().splitlines()
     assert len(lines) == 1, stderr

@@ -3,11 +3,10 @@ with gunicorn's metric names and line format."""
 
 import re
 import socket
-import subprocess
 
 import httpx
 
-from conftest import APPS, RCORN, recv_datagrams
+from conftest import recv_datagrams, run_to_exit
 
 
 def collect(sock, until):
@@ -51,8 +50,7 @@ def test_unix_datagram_sink_and_a_bad_address_named_in_one_line(serve, tmp_path)
         assert httpx.get(server.url + "/", timeout=5).status_code == 200
         lines = collect(sink, has("gunicorn.request.status.200"))
         assert "gunicorn.requests:1|c|@1.0" in lines
-    bad = subprocess.run([RCORN, "--statsd-host", "localhost:notaport", "basic:app"], cwd=APPS,
-                         capture_output=True, text=True, timeout=20)
+    bad = run_to_exit(["--statsd-host", "localhost:notaport", "basic:app"])
     assert bad.returncode != 0
     message = bad.stderr.strip()
     assert "statsd_host" in message and "HOST:PORT or unix://PATH" in message, message

@@ -3,11 +3,10 @@ sends gunicorn's, captured on a real datagram socket."""
 
 import re
 import socket
-import subprocess
 
 import httpx
 
-from conftest import APPS, RCORN, recv_datagrams
+from conftest import recv_datagrams, run_to_exit
 
 
 def collect(sock, until):
@@ -48,8 +47,7 @@ def test_access_lines_can_stay_out_of_syslog_and_bad_values_are_named(serve):
     assert packets[0].startswith(b"<14>gunicorn.basic.app.error: ["), packets[0]
     for args, setting in ((["--log-syslog-facility", "nosuch"], "syslog_facility"),
                           (["--log-syslog-to", "localhost:514"], "syslog_addr")):
-        bad = subprocess.run([RCORN, "--log-syslog", *args, "basic:app"], cwd=APPS,
-                             capture_output=True, text=True, timeout=20)
+        bad = run_to_exit(["--log-syslog", *args, "basic:app"])
         assert bad.returncode != 0
         message = bad.stderr.strip()
         assert setting in message and len(message.splitlines()) == 1, message

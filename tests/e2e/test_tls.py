@@ -9,7 +9,7 @@ import subprocess
 import httpx
 import pytest
 
-from conftest import APPS, RCORN, wait_for
+from conftest import APPS, run_to_exit, wait_for
 
 
 @pytest.fixture
@@ -133,8 +133,7 @@ def test_bad_certificate_files_are_named_in_one_line(tmp_path, cert):
         (["--certfile", str(crt), "--keyfile", str(key), "--cert-reqs", "2"], "cert_reqs"),
     ]
     for args, setting in cases:
-        bad = subprocess.run([RCORN, *args, "basic:app"], cwd=APPS, capture_output=True, text=True,
-                             timeout=20)
+        bad = run_to_exit([*args, "basic:app"])
         assert bad.returncode == 1, (args, bad.stderr)
         lines = [line for line in bad.stderr.splitlines() if "[ERROR]" in line]
         assert len(lines) == 1 and setting in lines[0], (args, bad.stderr)
@@ -214,8 +213,7 @@ def test_bad_ciphers_stop_start_up_with_one_line_naming_the_setting(cert):
     crt, key = cert
     for value in ["NOT-A-CIPHER", "ECDHE-RSA-AES128-GCM-SHA256:high", "DHE-RSA-AES128-GCM-SHA256",
                   "ECDHE-ECDSA-AES128-GCM-SHA256"]:
-        bad = subprocess.run([RCORN, "--certfile", str(crt), "--keyfile", str(key), "--ciphers", value,
-                              "basic:app"], cwd=APPS, capture_output=True, text=True, timeout=20)
+        bad = run_to_exit(["--certfile", str(crt), "--keyfile", str(key), "--ciphers", value, "basic:app"])
         assert bad.returncode != 0, (value, bad.stderr)
         lines = [line for line in bad.stderr.splitlines() if "--ciphers" in line]
         assert len(lines) == 1 and value in lines[0], (value, bad.stderr)
