@@ -120,6 +120,7 @@ impl SocketPairServer {
             peer: PeerAddr::Unix,
             via: None,
             log_fields: Default::default(),
+            socket_drained: false,
             server: ServerAddr {
                 name: "bench".into(),
                 port: String::new(),

@@ -55,13 +55,38 @@ pub enum Interest {
     Write,
 }
 
+/// How long a read or write on a client may wait in all, counted from the
+/// first time it has to: most never block, and then no clock is read.
+#[derive(Clone, Copy, Debug)]
+pub struct Deadline {
+    timeout: Duration,
+    at: Option<Instant>,
+}
+
+impl Deadline {
+    /// `timeout` after the first wait; a zero timeout waits forever.
+    pub fn after(timeout: Duration) -> Deadline {
+        Deadline { timeout, at: None }
+    }
+
+    /// The instant, fixed by the first call.
+    fn instant(&mut self) -> Option<Instant> {
+        if self.timeout.is_zero() {
+            return None;
+        }
+        let timeout = self.timeout;
+        Some(*self.at.get_or_insert_with(|| Instant::now() + timeout))
+    }
+}
+
 /// Waits until `fd` is ready for `interest` or `deadline` passes
 /// (`ErrorKind::TimedOut`). Signals interrupt the wait and it resumes.
-pub fn wait(fd: RawFd, interest: Interest, deadline: Option<Instant>) -> io::Result<()> {
+pub fn wait(fd: RawFd, interest: Interest, deadline: &mut Deadline) -> io::Result<()> {
     let events = match interest {
         Interest::Read => libc::POLLIN,
         Interest::Write => libc::POLLOUT,
     };
+    let deadline = deadline.instant();
     loop {
         let timeout_ms = match deadline {
             None => -1,
@@ -90,9 +115,4 @@ pub fn wait(fd: RawFd, interest: Interest, deadline: Option<Instant>) -> io::Res
             }
         }
     }
-}
-
-/// A deadline `timeout` from now; `None` for a zero timeout (wait forever).
-pub fn deadline_after(timeout: Duration) -> Option<Instant> {
-    (!timeout.is_zero()).then(|| Instant::now() + timeout)
 }

@@ -15,7 +15,7 @@ use rcorn_core::http::{
     BodyKind, DateCache, Event, RequestDecoder, RequestFacts, RequestHead, ResponseEncoder,
 };
 
-use crate::blocking::{self, Interest};
+use crate::blocking::{self, Deadline, Interest};
 use crate::stream::{PeerAddr, Stream};
 
 mod send_file;
@@ -51,6 +51,11 @@ pub struct Connection {
     /// its format asks for it.
     pub log_fields: LogFields,
     pub server: ServerAddr,
+    /// The last read from the socket found its receive queue empty: it
+    /// returned fewer bytes than there was room for, on a plain TCP or Unix
+    /// socket. Bytes arriving after it raise a new readiness edge, so the
+    /// worker need not read again (and be told `EAGAIN`) to be sure.
+    pub socket_drained: bool,
 }
 
 /// Response headers (`%({name}o)s`) and environ values (`%({name}e)s`) of
@@ -68,6 +73,7 @@ impl Connection {
     /// peer closed its side.
     pub fn fill(&mut self) -> io::Result<bool> {
         let buf = self.decoder.read_buf(16 * 1024);
+        let room = buf.len();
         match self.stream.read(buf) {
             Ok(0) => {
                 self.decoder.feed_eof();
@@ -75,6 +81,10 @@ impl Connection {
             }
             Ok(n) => {
                 self.decoder.filled(n);
+                // A TCP or Unix stream read stops short only when the
+                // socket's queue is empty; rustls may hold decrypted bytes
+                // back whatever the socket holds.
+                self.socket_drained = n < room && self.stream.short_read_means_empty();
                 Ok(true)
             }
             Err(e) => Err(e),
@@ -82,14 +92,14 @@ impl Connection {
     }
 
     /// Writes all of `out`, waiting for the socket when it is full.
-    pub fn flush(&mut self, deadline: Option<Instant>) -> io::Result<()> {
+    pub fn flush(&mut self, mut deadline: Deadline) -> io::Result<()> {
         let mut written = 0;
         while written < self.out.len() {
             match self.stream.write(&self.out[written..]) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) => written += n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.wait_for(Interest::Write, deadline)?;
+                    self.wait_for(Interest::Write, &mut deadline)?;
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
@@ -104,7 +114,7 @@ impl Connection {
             match self.stream.drain() {
                 Ok(()) => return Ok(()),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.wait_for(Interest::Write, deadline)?;
+                    self.wait_for(Interest::Write, &mut deadline)?;
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
@@ -112,7 +122,7 @@ impl Connection {
         }
     }
 
-    fn wait_for(&self, interest: Interest, deadline: Option<Instant>) -> io::Result<()> {
+    fn wait_for(&self, interest: Interest, deadline: &mut Deadline) -> io::Result<()> {
         blocking::wait(
             std::os::fd::AsRawFd::as_raw_fd(&self.stream),
             interest,
@@ -122,11 +132,11 @@ impl Connection {
 
     /// Waits until the socket has bytes (or the deadline passes) and reads
     /// them into the decoder.
-    fn fill_blocking(&mut self, deadline: Option<Instant>) -> io::Result<bool> {
+    fn fill_blocking(&mut self, mut deadline: Deadline) -> io::Result<bool> {
         loop {
             match self.fill() {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.wait_for(Interest::Read, deadline)?;
+                    self.wait_for(Interest::Read, &mut deadline)?;
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 other => return other,
@@ -226,7 +236,7 @@ impl<'a> Exchange<'a> {
         // A previous response whose write was deferred goes first: the
         // response buffer is this exchange's from here on.
         if !conn.out.is_empty() {
-            conn.flush(Some(Instant::now() + ctx.io_timeout)).ok()?;
+            conn.flush(Deadline::after(ctx.io_timeout)).ok()?;
         }
         conn.log_fields.response_headers.clear();
         conn.log_fields.environ.clear();
@@ -275,8 +285,8 @@ impl<'a> Exchange<'a> {
         self.started
     }
 
-    fn deadline(&self) -> Option<Instant> {
-        blocking::deadline_after(self.ctx.io_timeout)
+    fn deadline(&self) -> Deadline {
+        Deadline::after(self.ctx.io_timeout)
     }
 
     /// Moves the next decoded body bytes into `pending`. `Ok(false)` at the

@@ -50,6 +50,13 @@ impl Stream {
         }
     }
 
+    /// Whether a read returning fewer bytes than asked for has emptied the
+    /// socket: true of the kernel's TCP and Unix stream sockets, not of TLS,
+    /// whose reads give plaintext a record at a time.
+    pub fn short_read_means_empty(&self) -> bool {
+        !matches!(self, Stream::Tls(_))
+    }
+
     pub fn shutdown_write(&mut self) {
         let _ = match self {
             Stream::Tcp(s) => s.shutdown(std::net::Shutdown::Write),

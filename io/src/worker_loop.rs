@@ -17,7 +17,7 @@
 //! exit) come from `rcorn_core::worker`.
 
 use std::io;
-use std::time::{Duration, Instant as StdInstant};
+use std::time::Duration;
 
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
@@ -27,6 +27,7 @@ use rcorn_core::http::proxy_protocol::ProxyMode;
 use rcorn_core::http::{
     DateCache, DecodeError, DecoderConfig, Event, RequestDecoder, ResponseEncoder,
 };
+use rcorn_core::time::Instant;
 use rcorn_core::worker::{
     WorkerCommand, WorkerEvent, WorkerLifecycle, WorkerSettings, WorkerSignal,
 };
@@ -34,6 +35,7 @@ use rcorn_core::worker::{
 use crate::access::AccessLogger;
 use crate::app::App;
 use crate::app_pool::{AppPool, Job, Returned};
+use crate::blocking::Deadline;
 use crate::clock;
 use crate::control::ControlMessage;
 use crate::exchange::{Connection, Exchange, ExchangeContext, ServerAddr};
@@ -53,7 +55,8 @@ const RUNTIME_CHECK_EVERY: Duration = Duration::from_secs(1);
 /// The longest the loop waits to write an error response.
 const REJECT_WRITE_WAIT: Duration = Duration::from_millis(100);
 /// How long a sync worker may hold finished responses to write them
-/// together, and how many (DESIGN.md §3, "batched writes").
+/// together, and how many (DESIGN.md §3, "batched writes"). On the
+/// millisecond clock of [`Worker::now`] the window is 1 to 2 ms.
 const WRITE_BATCH_WINDOW: Duration = Duration::from_millis(1);
 const WRITE_BATCH_MAX: usize = 16;
 
@@ -102,7 +105,19 @@ struct ConnEntry {
     /// Boxed: it moves to an application thread and back in one pointer.
     conn: Box<Connection>,
     /// When the connection is closed if nothing happens.
-    deadline: StdInstant,
+    deadline: Instant,
+}
+
+/// How far [`Worker::read_and_serve`] reads a connection's socket.
+#[derive(Clone, Copy)]
+enum ReadUntil {
+    /// Until a read stops short ([`Connection::socket_drained`]): saves the
+    /// read that would only say `EAGAIN`, one system call per request.
+    Drained,
+    /// Until `EAGAIN` or the end: readiness edges may have been missed or
+    /// may not come (the connection was with an application thread, the
+    /// worker is retiring it, or the peer's FIN came with the bytes).
+    WouldBlock,
 }
 
 enum Fate {
@@ -132,7 +147,12 @@ struct Worker<'a, A: App> {
     /// Connections whose last response waits in their output buffer, and
     /// since when the oldest has waited.
     unwritten: Vec<usize>,
-    unwritten_since: Option<StdInstant>,
+    unwritten_since: Option<Instant>,
+    /// The monotonic clock as last read ([`Worker::read_clock`]): after
+    /// each poll, each exchange and each batch of writes, the only steps
+    /// that may take long. Deadlines and the lifecycle use it, so a
+    /// request costs one clock read, not one per use.
+    now: Instant,
 }
 
 /// Runs a sync worker until its lifecycle says exit; returns the exit code.
@@ -200,6 +220,7 @@ fn run_worker<A: App>(
         exit_code: None,
         unwritten: Vec::new(),
         unwritten_since: None,
+        now: clock::now(),
     };
     worker.set_accepting(true)?;
     worker.lifecycle_event(WorkerEvent::Booted);
@@ -211,11 +232,11 @@ fn run_worker<A: App>(
     let mut returned = Vec::new();
     let mut received = Vec::new();
     let mut restarting = false;
-    let mut runtime_checked = StdInstant::now();
+    let mut runtime_checked = worker.now;
     loop {
         // Nothing waits in an output buffer while the loop sleeps or exits.
         worker.write_unwritten();
-        worker.heartbeat.beat(clock::monotonic_ms());
+        worker.read_clock();
         if let Some(code) = worker.exit_code {
             return Ok(code);
         }
@@ -225,27 +246,40 @@ fn run_worker<A: App>(
                 return Err(e);
             }
         }
-        if worker.pool.is_some() && runtime_checked.elapsed() >= RUNTIME_CHECK_EVERY {
+        worker.now = clock::now();
+        if worker.pool.is_some()
+            && worker.now.saturating_since(runtime_checked) >= RUNTIME_CHECK_EVERY
+        {
             // The loop beats for the whole worker, so it first makes sure
             // the application threads could run at all.
             worker.app.runtime_responsive();
-            runtime_checked = StdInstant::now();
+            runtime_checked = clock::now();
         }
-        worker.heartbeat.beat(clock::monotonic_ms());
+        worker.read_clock();
         for event in events.iter() {
             match event.token() {
                 SIGNALS | WAKER => {}
                 Token(t) if (FIRST_LISTENER..FIRST_CONNECTION).contains(&t) => {
                     worker.accept(t - FIRST_LISTENER)
                 }
-                Token(t) => worker.on_readable(t - FIRST_CONNECTION),
+                Token(t) => {
+                    // A FIN may have come with the bytes the event is for:
+                    // only a read returning 0 shows it, and no later edge.
+                    let until = if event.is_read_closed() || event.is_error() {
+                        ReadUntil::WouldBlock
+                    } else {
+                        ReadUntil::Drained
+                    };
+                    worker.on_readable(t - FIRST_CONNECTION, until)
+                }
             }
             if worker.unwritten.len() >= WRITE_BATCH_MAX
                 || worker
                     .unwritten_since
-                    .is_some_and(|t| t.elapsed() >= WRITE_BATCH_WINDOW)
+                    .is_some_and(|t| worker.now.saturating_since(t) >= WRITE_BATCH_WINDOW)
             {
                 worker.write_unwritten();
+                worker.read_clock();
             }
         }
         if let Some(pool) = &worker.pool {
@@ -274,7 +308,7 @@ fn run_worker<A: App>(
         if worker
             .lifecycle
             .next_deadline()
-            .is_some_and(|d| d <= clock::now())
+            .is_some_and(|d| d <= worker.now)
         {
             worker.lifecycle_event(WorkerEvent::Tick);
         }
@@ -282,22 +316,26 @@ fn run_worker<A: App>(
 }
 
 impl<A: App> Worker<'_, A> {
+    /// Reads the clock into [`Self::now`] and beats with it.
+    fn read_clock(&mut self) {
+        self.now = clock::now();
+        self.heartbeat
+            .beat(self.now.since_epoch().as_millis() as u64);
+    }
+
     fn poll_timeout(&self) -> Duration {
-        let now = clock::now();
         let mut timeout = Duration::from_secs(1);
         if let Some(d) = self.lifecycle.next_deadline() {
-            timeout = timeout.min(d.saturating_since(now));
+            timeout = timeout.min(d.saturating_since(self.now));
         }
-        let std_now = StdInstant::now();
         for entry in self.conns.iter().flatten() {
-            timeout = timeout.min(entry.deadline.saturating_duration_since(std_now));
+            timeout = timeout.min(entry.deadline.saturating_since(self.now));
         }
         timeout.max(Duration::from_millis(1))
     }
 
     fn lifecycle_event(&mut self, event: WorkerEvent) {
-        self.lifecycle
-            .handle(clock::now(), event, &mut self.commands);
+        self.lifecycle.handle(self.now, event, &mut self.commands);
         if !self.lifecycle.accepting_requests() {
             // Before the commands run: requests already handed over end
             // their connections too.
@@ -399,6 +437,7 @@ impl<A: App> Worker<'_, A> {
                 peer,
                 via: None,
                 log_fields: Default::default(),
+                socket_drained: false,
                 server: entry.server.clone(),
             });
             let slot = self.free.pop().unwrap_or_else(|| {
@@ -407,7 +446,7 @@ impl<A: App> Worker<'_, A> {
             });
             let mut entry = ConnEntry {
                 conn,
-                deadline: StdInstant::now() + self.cfg.head_timeout,
+                deadline: self.now + self.cfg.head_timeout,
             };
             let registered = self.poll.registry().register(
                 entry.conn.stream.as_source(),
@@ -421,16 +460,18 @@ impl<A: App> Worker<'_, A> {
             self.conns[slot] = Some(entry);
             self.lifecycle_event(WorkerEvent::ConnectionOpened);
             // The request is often already there: serve it without another
-            // trip through poll.
-            self.on_readable(slot);
+            // trip through poll. (Whatever is in the socket then, the FIN
+            // included, shows in poll too: registering a ready socket
+            // queues its event.)
+            self.on_readable(slot, ReadUntil::Drained);
         }
     }
 
-    fn on_readable(&mut self, slot: usize) {
+    fn on_readable(&mut self, slot: usize, until: ReadUntil) {
         let Some(mut entry) = self.conns.get_mut(slot).and_then(Option::take) else {
             return;
         };
-        let fate = self.read_and_serve(&mut entry);
+        let fate = self.read_and_serve(&mut entry, until);
         self.settle(slot, entry, fate);
     }
 
@@ -441,7 +482,7 @@ impl<A: App> Worker<'_, A> {
     fn settle(&mut self, slot: usize, mut entry: ConnEntry, fate: Fate) {
         match fate {
             Fate::Keep => {
-                let now = StdInstant::now();
+                let now = self.now;
                 entry.deadline = now
                     + if entry.conn.decoder.is_idle() {
                         self.cfg.keepalive
@@ -479,7 +520,7 @@ impl<A: App> Worker<'_, A> {
         self.lifecycle_event(WorkerEvent::RequestFinished);
         let mut entry = ConnEntry {
             conn: back.conn,
-            deadline: StdInstant::now(),
+            deadline: self.now,
         };
         if !back.keep_alive {
             self.close(back.slot, entry);
@@ -488,7 +529,7 @@ impl<A: App> Worker<'_, A> {
         // A pipelined request may already be decoded; then whatever came
         // while the request ran (its readiness edge went unheeded).
         let fate = match self.serve(&mut entry.conn) {
-            Fate::Keep => self.read_and_serve(&mut entry),
+            Fate::Keep => self.read_and_serve(&mut entry, ReadUntil::WouldBlock),
             other => other,
         };
         self.settle(back.slot, entry, fate);
@@ -497,7 +538,7 @@ impl<A: App> Worker<'_, A> {
     /// Reads until the socket is empty, serving what completes. mio is
     /// edge-triggered: bytes left unread after one read (a head larger than
     /// the read buffer) would wait for a readiness edge that never comes.
-    fn read_and_serve(&mut self, entry: &mut ConnEntry) -> Fate {
+    fn read_and_serve(&mut self, entry: &mut ConnEntry, until: ReadUntil) -> Fate {
         loop {
             let open = match entry.conn.fill() {
                 Ok(open) => open,
@@ -511,6 +552,10 @@ impl<A: App> Worker<'_, A> {
             }
             if !open {
                 return Fate::Close;
+            }
+            // The last read may have been the application's, for a body.
+            if matches!(until, ReadUntil::Drained) && entry.conn.socket_drained {
+                return Fate::Keep;
             }
         }
     }
@@ -552,7 +597,7 @@ impl<A: App> Worker<'_, A> {
                     // A short answer to a client about to be dropped: it
                     // fits the socket buffer unless the client stopped
                     // reading, and then it may not hold up the loop.
-                    let _ = conn.flush(Some(StdInstant::now() + REJECT_WRITE_WAIT));
+                    let _ = conn.flush(Deadline::after(REJECT_WRITE_WAIT));
                     conn.stream.shutdown_write();
                     return Fate::Close;
                 }
@@ -600,9 +645,10 @@ impl<A: App> Worker<'_, A> {
                 .as_ref()
                 .is_some_and(AccessLogger::wants_response_headers),
         };
-        self.heartbeat.beat(clock::monotonic_ms());
+        // The last beat is at most as old as the work since the last poll
+        // or exchange, all of it non-blocking: no beat is due before.
         let keep_alive = serve_exchange(&mut *self.app, conn, ctx, self.cfg.access_log.as_mut());
-        self.heartbeat.beat(clock::monotonic_ms());
+        self.read_clock();
         keep_alive
     }
 
@@ -619,7 +665,7 @@ impl<A: App> Worker<'_, A> {
                 // A slot closed and reused since has an empty buffer.
                 Some(entry) => entry
                     .conn
-                    .flush(Some(StdInstant::now() + self.cfg.io_timeout))
+                    .flush(Deadline::after(self.cfg.io_timeout))
                     .is_err(),
                 None => false,
             };
@@ -637,9 +683,7 @@ impl<A: App> Worker<'_, A> {
         if !entry.conn.out.is_empty() {
             // A deferred response on a connection closing for another
             // reason (the client half-closed after its request): send it.
-            let _ = entry
-                .conn
-                .flush(Some(StdInstant::now() + REJECT_WRITE_WAIT));
+            let _ = entry.conn.flush(Deadline::after(REJECT_WRITE_WAIT));
         }
         let _ = self
             .poll
@@ -657,13 +701,13 @@ impl<A: App> Worker<'_, A> {
     /// arrived is served (with `Connection: close`), and the rest get at
     /// most `keepalive` to send their request before they are closed.
     fn retire_idle(&mut self) {
-        let request_by = StdInstant::now() + self.cfg.keepalive;
+        let request_by = self.now + self.cfg.keepalive;
         for slot in 0..self.conns.len() {
             let Some(mut entry) = self.conns[slot].take() else {
                 continue;
             };
             let waiting = entry.conn.decoder.is_idle();
-            match self.read_and_serve(&mut entry) {
+            match self.read_and_serve(&mut entry, ReadUntil::WouldBlock) {
                 Fate::Keep => {
                     if waiting && entry.conn.decoder.is_idle() {
                         entry.deadline = entry.deadline.min(request_by);
@@ -676,7 +720,7 @@ impl<A: App> Worker<'_, A> {
     }
 
     fn expire_connections(&mut self) {
-        let now = StdInstant::now();
+        let now = self.now;
         for slot in 0..self.conns.len() {
             let expired = self.conns[slot].as_ref().is_some_and(|e| e.deadline <= now);
             if expired {

@@ -9,6 +9,7 @@ import threading
 import time
 
 import httpx
+import pytest
 
 from conftest import children_of, recv_all, wait_for
 
@@ -108,3 +109,35 @@ def test_misbehaving_clients_leak_no_descriptors(serve):
     wait_for(lambda: _fd_count(worker) == before, 10, f"the worker's descriptors back to {before}")
     assert httpx.get(server.url + "/", timeout=5).status_code == 200
     assert worker in children_of(server.pid)
+
+
+def _answers_until_closed(sock):
+    """Everything the server sends until it closes; a socket timeout (the
+    server kept the connection open) fails the test."""
+    data = recv_all(sock)
+    sock.close()
+    return data
+
+
+@pytest.mark.parametrize("worker_args", [[], ["--threads", "2"]], ids=["sync", "gthread"])
+def test_a_request_and_its_fin_arriving_together_are_answered_and_closed(serve, worker_args):
+    """A client that sends its last request and shuts its side at once:
+    the worker reads the request, answers it and closes, rather than wait
+    out a long keep-alive. While the sync worker runs a slow request, both
+    the bytes and the FIN land before it next looks, so one readiness
+    event stands for both, on a new and on a kept-alive connection."""
+    server = serve(["basic:app", "--keep-alive", "60", *worker_args])
+    kept = server.connect(timeout=5)
+    kept.sendall(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+    assert kept.recv(65536).startswith(b"HTTP/1.1 200")
+    with server.connect(timeout=10) as busy:
+        busy.sendall(b"GET /sleep?0.5 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+        wait_for(lambda: "sleep started in" in server.log(), 10, "the slow request to start")
+        fresh = server.connect(timeout=5)
+        for s in (kept, fresh):
+            s.sendall(b"GET / HTTP/1.1\r\nHost: a\r\n\r\nGET /?second HTTP/1.1\r\nHost: a\r\n\r\n")
+            s.shutdown(socket.SHUT_WR)
+        assert _answers_until_closed(busy).startswith(b"HTTP/1.1 200")
+    for s in (kept, fresh):
+        answers = _answers_until_closed(s)
+        assert answers.count(b"HTTP/1.1 200") == 2, answers

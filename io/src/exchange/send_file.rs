@@ -9,7 +9,7 @@ use std::os::fd::{AsRawFd, BorrowedFd};
 use nix::errno::Errno;
 
 use super::{Exchange, ExchangeError, ResponseState};
-use crate::blocking::{self, Interest};
+use crate::blocking::{self, Deadline, Interest};
 
 /// sendfile moves at most about 2 GiB per call on Linux.
 const MAX_PER_CALL: u64 = 1 << 30;
@@ -61,7 +61,7 @@ impl Exchange<'_> {
         file: BorrowedFd<'_>,
         offset: u64,
         len: u64,
-        deadline: Option<std::time::Instant>,
+        mut deadline: Deadline,
     ) -> io::Result<()> {
         let end = offset + len;
         let mut at = i64::try_from(offset).map_err(|_| io::ErrorKind::InvalidInput)?;
@@ -71,7 +71,7 @@ impl Exchange<'_> {
                 Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
                 Ok(_) | Err(Errno::EINTR) => {}
                 Err(Errno::EAGAIN) => {
-                    blocking::wait(self.conn.stream.as_raw_fd(), Interest::Write, deadline)?
+                    blocking::wait(self.conn.stream.as_raw_fd(), Interest::Write, &mut deadline)?
                 }
                 Err(e) => return Err(e.into()),
             }
