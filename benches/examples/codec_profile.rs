@@ -1,17 +1,18 @@
 //! Runs the codec bench's decode inputs in a plain loop, for profilers that
 //! count instructions (`valgrind --tool=callgrind`) rather than time them,
-//! or (`time`, or `stream` for 16 pipelined messages per read) alternates batches of bare httparse (on the constant input
-//! and on a just-filled buffer, as in the bench) and rcorn, and reports
-//! each one's fastest batch: on a shared, noisy machine the minimum is the
-//! steadier estimate.
+//! or (`time`, or `stream` for 16 pipelined messages per read) alternates
+//! batches of httparse (`Request::parse` as documented, the bare
+//! uninitialised-array call, and that call on a just-filled buffer, as in
+//! the bench) and rcorn, and reports each one's fastest batch: on a shared,
+//! noisy machine the minimum is the steadier estimate.
 //!
 //! `cargo build --profile bench -p rcorn-benches --example codec_profile`,
 //! then `valgrind --tool=callgrind target/release/examples/codec_profile get rcorn`
 //! or `target/release/examples/codec_profile post time`.
 
 use rcorn_benches::{
-    decode_all, decode_buffered, httparse_bare, httparse_fed, httparse_stream, pipelined,
-    BROWSER_GET, SMALL_POST,
+    decode_all, decode_buffered, httparse_bare, httparse_fed, httparse_parse,
+    httparse_parse_stream, httparse_stream, pipelined, BROWSER_GET, SMALL_POST,
 };
 use rcorn_core::http::{DecoderConfig, RequestDecoder};
 use std::hint::black_box;
@@ -40,8 +41,13 @@ fn main() {
             let stream = pipelined(input, MESSAGES);
             let per_message =
                 |t: Instant| t.elapsed().as_secs_f64() * 1e9 / f64::from(ROUNDS) / MESSAGES as f64;
-            let (mut bare, mut rcorn) = (f64::MAX, f64::MAX);
+            let (mut parse, mut bare, mut rcorn) = (f64::MAX, f64::MAX, f64::MAX);
             for _ in 0..iterations.div_ceil(ROUNDS as usize * MESSAGES) {
+                let t = Instant::now();
+                for _ in 0..ROUNDS {
+                    seen += httparse_parse_stream(black_box(&stream), input.len());
+                }
+                parse = parse.min(per_message(t));
                 let t = Instant::now();
                 for _ in 0..ROUNDS {
                     seen += httparse_stream(black_box(&stream), input.len());
@@ -55,16 +61,23 @@ fn main() {
                 rcorn = rcorn.min(per_message(t));
             }
             println!(
-                "pipelined: httparse {bare:.1} ns, rcorn {rcorn:.1} ns per message; \
-                 rcorn/httparse {:.2}",
+                "pipelined: httparse parse {parse:.1} ns, bare {bare:.1} ns, rcorn {rcorn:.1} ns \
+                 per message; rcorn/parse {:.2}, rcorn/bare {:.2}",
+                rcorn / parse,
                 rcorn / bare
             );
         }
         Some("time") => {
             const BATCH: u32 = 10_000;
-            let (mut bare, mut fed, mut rcorn) = (f64::MAX, f64::MAX, f64::MAX);
+            let (mut parse, mut bare, mut fed, mut rcorn) =
+                (f64::MAX, f64::MAX, f64::MAX, f64::MAX);
             let mut buf = vec![0u8; 4096];
             for _ in 0..iterations.div_ceil(BATCH as usize) {
+                let t = Instant::now();
+                for _ in 0..BATCH {
+                    seen += usize::from(httparse_parse(black_box(input)));
+                }
+                parse = parse.min(t.elapsed().as_secs_f64() * 1e9 / f64::from(BATCH));
                 let t = Instant::now();
                 for _ in 0..BATCH {
                     seen += usize::from(httparse_bare(black_box(input)));
@@ -82,8 +95,9 @@ fn main() {
                 rcorn = rcorn.min(t.elapsed().as_secs_f64() * 1e9 / f64::from(BATCH));
             }
             println!(
-                "httparse {bare:.1} ns, httparse fed {fed:.1} ns, rcorn {rcorn:.1} ns; \
-                 rcorn/httparse {:.2}, rcorn/fed {:.2}",
+                "httparse parse {parse:.1} ns, bare {bare:.1} ns, fed {fed:.1} ns, \
+                 rcorn {rcorn:.1} ns; rcorn/parse {:.2}, rcorn/bare {:.2}, rcorn/fed {:.2}",
+                rcorn / parse,
                 rcorn / bare,
                 rcorn / fed
             );
