@@ -48,16 +48,20 @@ impl<T> HandOff<T> {
     }
 
     /// Queues `item` and wakes one waiting consumer. A closed queue hands
-    /// the item back.
-    pub fn push(&self, item: T) -> Result<(), T> {
+    /// the item back. `Ok(true)` when the queue was empty: a consumer that
+    /// polls instead of waiting here ([`Self::drain_into`]) needs waking
+    /// only then, since it drains every item a wake-up finds, and so takes
+    /// any pushed after the first along with it.
+    pub fn push(&self, item: T) -> Result<bool, T> {
         let mut state = self.lock();
         if state.closed {
             return Err(item);
         }
+        let first = state.items.is_empty();
         state.items.push_back(item);
         drop(state);
         self.ready.notify_one();
-        Ok(())
+        Ok(first)
     }
 
     /// The oldest item, waiting for one; `None` once the queue is closed and

@@ -90,7 +90,7 @@ impl AppPool {
     /// Queues a request for the next free thread; refused (and handed back)
     /// once the pool is closing.
     pub fn submit(&self, job: Job) -> Result<(), Job> {
-        self.queues.jobs.push(job)
+        self.queues.jobs.push(job).map(|_| ())
     }
 
     /// Tells the threads that responses begun from now on are the last on
@@ -154,9 +154,13 @@ fn app_thread<H: App>(
                 keep_alive,
             };
             // The loop outlives the threads' use of the queue; if it is
-            // gone the process is exiting and the connection with it.
-            let _ = queues.returned.push(back);
-            let _ = queues.waker.wake();
+            // gone the process is exiting and the connection with it. A
+            // wake-up is already due when others wait before this one: the
+            // loop collects them all at once (one eventfd write per batch,
+            // not per request).
+            if matches!(queues.returned.push(back), Ok(true)) {
+                let _ = queues.waker.wake();
+            }
         }
     });
 }

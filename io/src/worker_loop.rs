@@ -115,8 +115,9 @@ enum ReadUntil {
     /// read that would only say `EAGAIN`, one system call per request.
     Drained,
     /// Until `EAGAIN` or the end: readiness edges may have been missed or
-    /// may not come (the connection was with an application thread, the
-    /// worker is retiring it, or the peer's FIN came with the bytes).
+    /// may not come (one came while the connection was with an application
+    /// thread, the worker is retiring it, or the peer's FIN came with the
+    /// bytes).
     WouldBlock,
 }
 
@@ -138,6 +139,12 @@ struct Worker<'a, A: App> {
     poll: Poll,
     listeners: Vec<ListenerEntry>,
     conns: Vec<Option<ConnEntry>>,
+    /// By slot: when the connection comes back from its application
+    /// thread, read its socket to `EAGAIN`, because a readiness event came
+    /// while it was away (and was dropped) or it left before such a read.
+    /// Otherwise a connection whose last read emptied its socket is not
+    /// read again until its next event.
+    read_on_return: Vec<bool>,
     free: Vec<usize>,
     lifecycle: WorkerLifecycle,
     commands: Vec<WorkerCommand>,
@@ -212,6 +219,7 @@ fn run_worker<A: App>(
         poll,
         listeners,
         conns: Vec::new(),
+        read_on_return: Vec::new(),
         free: Vec::new(),
         lifecycle,
         commands: Vec::new(),
@@ -442,8 +450,10 @@ impl<A: App> Worker<'_, A> {
             });
             let slot = self.free.pop().unwrap_or_else(|| {
                 self.conns.push(None);
+                self.read_on_return.push(false);
                 self.conns.len() - 1
             });
+            self.read_on_return[slot] = false;
             let mut entry = ConnEntry {
                 conn,
                 deadline: self.now + self.cfg.head_timeout,
@@ -469,10 +479,24 @@ impl<A: App> Worker<'_, A> {
 
     fn on_readable(&mut self, slot: usize, until: ReadUntil) {
         let Some(mut entry) = self.conns.get_mut(slot).and_then(Option::take) else {
+            // With an application thread (or closed in this batch of
+            // events, and then the mark is only a spare read).
+            if let Some(owed) = self.read_on_return.get_mut(slot) {
+                *owed = true;
+            }
             return;
         };
         let fate = self.read_and_serve(&mut entry, until);
+        self.owe_read_if_handed_off(slot, &fate, until);
         self.settle(slot, entry, fate);
+    }
+
+    /// A connection handed to a thread in the middle of reading to `EAGAIN`
+    /// finishes that read when it comes back.
+    fn owe_read_if_handed_off(&mut self, slot: usize, fate: &Fate, until: ReadUntil) {
+        if matches!(fate, Fate::HandOff(_)) && matches!(until, ReadUntil::WouldBlock) {
+            self.read_on_return[slot] = true;
+        }
     }
 
     /// Puts a connection where its fate says: back in the table with a new
@@ -527,11 +551,20 @@ impl<A: App> Worker<'_, A> {
             return;
         }
         // A pipelined request may already be decoded; then whatever came
-        // while the request ran (its readiness edge went unheeded).
+        // while the request ran, if anything did.
+        let owed = std::mem::take(&mut self.read_on_return[back.slot]);
+        let until = if owed {
+            ReadUntil::WouldBlock
+        } else {
+            ReadUntil::Drained
+        };
         let fate = match self.serve(&mut entry.conn) {
-            Fate::Keep => self.read_and_serve(&mut entry, ReadUntil::WouldBlock),
+            Fate::Keep if owed || !entry.conn.socket_drained => {
+                self.read_and_serve(&mut entry, until)
+            }
             other => other,
         };
+        self.owe_read_if_handed_off(back.slot, &fate, until);
         self.settle(back.slot, entry, fate);
     }
 
@@ -714,7 +747,10 @@ impl<A: App> Worker<'_, A> {
                     }
                     self.conns[slot] = Some(entry);
                 }
-                fate => self.settle(slot, entry, fate),
+                fate => {
+                    self.owe_read_if_handed_off(slot, &fate, ReadUntil::WouldBlock);
+                    self.settle(slot, entry, fate)
+                }
             }
         }
     }

@@ -297,3 +297,27 @@ def test_timeout_still_kills_a_gthread_worker_whose_interpreter_is_wedged(serve)
     assert time.monotonic() - t0 < 8
     assert f"WORKER TIMEOUT (pid:{worker})" in server.log()
     assert httpx.get(server.url + "/", timeout=5).status_code == 200
+
+
+def test_a_request_sent_while_its_connection_is_with_a_thread_is_served(serve):
+    """The next request on a keep-alive connection arrives while the
+    previous one runs on an application thread: its readiness event comes
+    while the loop does not hold the connection, and the loop reads it
+    when the connection comes back. The same with the FIN after it."""
+    server = serve(["basic:app", "--threads", "2", "--keep-alive", "60"])
+    for started, close_after in enumerate((False, True), start=1):
+        with server.connect(timeout=5) as s:
+            s.sendall(b"GET /sleep?0.3 HTTP/1.1\r\nHost: a\r\n\r\n")
+            wait_for(lambda: server.log().count("sleep started in") == started, 10,
+                     "the slow request to start")
+            s.sendall(b"GET /?next HTTP/1.1\r\nHost: a\r\n\r\n")
+            if close_after:
+                s.shutdown(socket.SHUT_WR)
+                answers = recv_all(s)
+            else:
+                answers = b""
+                while answers.count(b"HTTP/1.1 200") < 2:
+                    chunk = s.recv(65536)
+                    assert chunk, answers
+                    answers += chunk
+        assert answers.count(b"HTTP/1.1 200") == 2, answers
