@@ -6,7 +6,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use rcorn_benches::{
-    decode_all, decode_buffered, httparse_bare, httparse_fed, httparse_parse,
+    decode_all, decode_buffered, decode_read, httparse_bare, httparse_fed, httparse_parse,
     httparse_parse_stream, httparse_stream, pipelined, BROWSER_GET, SMALL_POST,
 };
 use rcorn_core::http::{DateCache, DecoderConfig, RequestDecoder, RequestFacts, ResponseEncoder};
@@ -29,6 +29,10 @@ fn decode(c: &mut Criterion) {
     group.bench_function("rcorn/browser_get", |b| {
         b.iter(|| black_box(decode_all(&mut decoder, black_box(BROWSER_GET))))
     });
+    decode_all(&mut decoder, BROWSER_GET);
+    group.bench_function("rcorn_read/browser_get", |b| {
+        b.iter(|| black_box(decode_read(&mut decoder, black_box(BROWSER_GET.len()))))
+    });
     group.bench_function("httparse_parse/small_post", |b| {
         b.iter(|| black_box(httparse_parse(black_box(SMALL_POST))))
     });
@@ -42,6 +46,10 @@ fn decode(c: &mut Criterion) {
     let mut decoder = RequestDecoder::new(DecoderConfig::default());
     group.bench_function("rcorn/small_post", |b| {
         b.iter(|| black_box(decode_all(&mut decoder, black_box(SMALL_POST))))
+    });
+    decode_all(&mut decoder, SMALL_POST);
+    group.bench_function("rcorn_read/small_post", |b| {
+        b.iter(|| black_box(decode_read(&mut decoder, black_box(SMALL_POST.len()))))
     });
     group.finish();
 }

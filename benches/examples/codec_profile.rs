@@ -3,15 +3,16 @@
 //! or (`time`, or `stream` for 16 pipelined messages per read) alternates
 //! batches of httparse (`Request::parse` as documented, the bare
 //! uninitialised-array call, and that call on a just-filled buffer, as in
-//! the bench) and rcorn, and reports each one's fastest batch: on a shared,
-//! noisy machine the minimum is the steadier estimate.
+//! the bench) and rcorn (fed a copy, and on the bytes a read left in its
+//! buffer), and reports each one's fastest batch: on a shared, noisy
+//! machine the minimum is the steadier estimate.
 //!
 //! `cargo build --profile bench -p rcorn-benches --example codec_profile`,
 //! then `valgrind --tool=callgrind target/release/examples/codec_profile get rcorn`
 //! or `target/release/examples/codec_profile post time`.
 
 use rcorn_benches::{
-    decode_all, decode_buffered, httparse_bare, httparse_fed, httparse_parse,
+    decode_all, decode_buffered, decode_read, httparse_bare, httparse_fed, httparse_parse,
     httparse_parse_stream, httparse_stream, pipelined, BROWSER_GET, SMALL_POST,
 };
 use rcorn_core::http::{DecoderConfig, RequestDecoder};
@@ -69,8 +70,8 @@ fn main() {
         }
         Some("time") => {
             const BATCH: u32 = 10_000;
-            let (mut parse, mut bare, mut fed, mut rcorn) =
-                (f64::MAX, f64::MAX, f64::MAX, f64::MAX);
+            let (mut parse, mut bare, mut fed, mut rcorn, mut read) =
+                (f64::MAX, f64::MAX, f64::MAX, f64::MAX, f64::MAX);
             let mut buf = vec![0u8; 4096];
             for _ in 0..iterations.div_ceil(BATCH as usize) {
                 let t = Instant::now();
@@ -93,13 +94,21 @@ fn main() {
                     seen += decode_all(&mut decoder, black_box(input));
                 }
                 rcorn = rcorn.min(t.elapsed().as_secs_f64() * 1e9 / f64::from(BATCH));
+                let t = Instant::now();
+                for _ in 0..BATCH {
+                    seen += decode_read(&mut decoder, black_box(input.len()));
+                }
+                read = read.min(t.elapsed().as_secs_f64() * 1e9 / f64::from(BATCH));
             }
             println!(
                 "httparse parse {parse:.1} ns, bare {bare:.1} ns, fed {fed:.1} ns, \
-                 rcorn {rcorn:.1} ns; rcorn/parse {:.2}, rcorn/bare {:.2}, rcorn/fed {:.2}",
+                 rcorn fed {rcorn:.1} ns, read {read:.1} ns; rcorn fed/parse {:.2}, \
+                 fed/bare {:.2}, fed/fed {:.2}; rcorn read/parse {:.2}, read/bare {:.2}",
                 rcorn / parse,
                 rcorn / bare,
-                rcorn / fed
+                rcorn / fed,
+                read / parse,
+                read / bare
             );
         }
         _ => {

@@ -171,6 +171,17 @@ impl RequestDecoder {
         if let Some(e) = &self.error {
             return Err(e.clone());
         }
+        // The two events every message ends with, answered without the
+        // state machine's frame: the end of a message, and then (for all
+        // but pipelined messages) the empty buffer.
+        match self.state {
+            State::Ending => {
+                self.state = State::Idle;
+                return Ok(Event::End);
+            }
+            State::Idle if self.start == self.end && !self.eof => return Ok(Event::NeedData),
+            _ => {}
+        }
         match self.step() {
             Ok(kind) => Ok(match kind {
                 EventKind::Head => Event::Head(&self.head),
@@ -226,6 +237,7 @@ impl RequestDecoder {
         Ok(Some(line))
     }
 
+    #[inline(never)]
     fn step(&mut self) -> Result<EventKind, DecodeError> {
         loop {
             match self.state {
