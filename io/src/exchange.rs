@@ -52,8 +52,8 @@ pub struct Connection {
     pub log_fields: LogFields,
     pub server: ServerAddr,
     /// The last read from the socket found its receive queue empty: it
-    /// returned fewer bytes than there was room for, on a plain TCP or Unix
-    /// socket. Bytes arriving after it raise a new readiness edge, so the
+    /// returned fewer bytes than there was room for, or `WouldBlock`, on a
+    /// plain TCP or Unix socket. Bytes arriving after it raise a new readiness edge, so the
     /// worker need not read again (and be told `EAGAIN`) to be sure.
     pub socket_drained: bool,
 }
@@ -87,7 +87,11 @@ impl Connection {
                 self.socket_drained = n < room && self.stream.short_read_means_empty();
                 Ok(true)
             }
-            Err(e) => Err(e),
+            Err(e) => {
+                self.socket_drained =
+                    e.kind() == io::ErrorKind::WouldBlock && self.stream.short_read_means_empty();
+                Err(e)
+            }
         }
     }
 

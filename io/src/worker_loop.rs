@@ -254,14 +254,15 @@ fn run_worker<A: App>(
                 return Err(e);
             }
         }
-        worker.now = clock::now();
+        // Due by the reading taken before the poll: at most a poll's wait
+        // late, and it spares a clock read per iteration.
         if worker.pool.is_some()
             && worker.now.saturating_since(runtime_checked) >= RUNTIME_CHECK_EVERY
         {
             // The loop beats for the whole worker, so it first makes sure
             // the application threads could run at all.
             worker.app.runtime_responsive();
-            runtime_checked = clock::now();
+            runtime_checked = worker.now;
         }
         worker.read_clock();
         for event in events.iter() {
