@@ -102,9 +102,6 @@ impl SignalPipe {
     }
 }
 
-/// Restores the default disposition, as a forked worker must before it sets
-/// up its own handling, and ignores SIGPIPE (a peer that went away must
-/// surface as EPIPE, not kill the process).
 /// Sends `signals` (back) into the installed pipe: after code that set its
 /// own handlers for them, such as Python's `signal.signal`.
 pub fn route(signals: &[Signal]) -> io::Result<()> {
@@ -121,6 +118,9 @@ pub fn route(signals: &[Signal]) -> io::Result<()> {
     Ok(())
 }
 
+/// Restores the default disposition, as a forked worker must before it sets
+/// up its own handling, and ignores SIGPIPE (a peer that went away must
+/// surface as EPIPE, not kill the process).
 pub fn reset(signals: &[Signal]) {
     let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
     for &sig in signals {
