@@ -82,9 +82,13 @@ impl PythonHost<'_> {
 }
 
 impl Host for PythonHost<'_> {
-    /// `os.fork()`'s protocol, see [`python_fork`].
+    /// `os.fork()`'s protocol, see [`python_fork`], after freezing the
+    /// master's objects (see [`freeze_before_fork`]).
     fn fork(&mut self) -> nix::Result<ForkResult> {
-        Python::attach(python_fork)
+        Python::attach(|py| {
+            freeze_before_fork(py);
+            python_fork(py)
+        })
     }
 
     /// The same interpreter running the same command line, with the
@@ -157,6 +161,29 @@ impl Host for PythonHost<'_> {
                 Hook::PreExec => self.hooks.call(py, "pre_exec", (server(),)),
             }
         })
+    }
+}
+
+/// Moves every object the master holds into the collector's permanent
+/// generation, as Python's `gc.freeze` documentation advises before a fork
+/// without exec. A worker shares the master's pages until it writes to
+/// them, and a full collection writes to every object it examines: without
+/// this, a worker's first full collection copied the whole preloaded app
+/// (about 10 MB for a small Flask app). Garbage is collected first, so
+/// none of it is kept for good; after the first fork that collection only
+/// examines what the master made since the last one.
+fn freeze_before_fork(py: Python<'_>) {
+    let frozen = py.import("gc").and_then(|gc| {
+        gc.call_method0("collect")?;
+        gc.call_method0("freeze")
+    });
+    if let Err(e) = frozen {
+        // The fork goes ahead: a frozen heap saves memory, nothing more.
+        crate::wsgi::log_exception(
+            py,
+            &e,
+            "Could not freeze the master's objects before a fork",
+        );
     }
 }
 
