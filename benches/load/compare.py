@@ -97,19 +97,24 @@ RATIOS = [
 ]
 
 
-def server_command(server, scenario, port, venv, workdir):
-    """The argv that starts `server` serving `scenario` on `port` with one worker."""
+def server_command(server, scenario, port, venv, workdir, workers=1, preload=False):
+    """The argv that starts `server` serving `scenario` on `port`: one worker
+    unless told otherwise. Only the pre-fork servers (rcorn, gunicorn) take
+    `workers` and `preload`."""
     bind = f"{HOST}:{port}"
     target = f"{scenario.module}:app"
     bin_dir = venv / "bin"
+    prefork = ["-w", str(workers), *(["--preload"] if preload else [])]
     if server.name == "rcorn":
-        return [str(bin_dir / "rcorn"), "-w", "1", "-b", bind, target]
+        return [str(bin_dir / "rcorn"), *prefork, "-b", bind, target]
     if server.name == "rcorn-gthread":
-        return [str(bin_dir / "rcorn"), "-w", "1", "-k", "gthread", "--threads", "4", "-b", bind, target]
+        return [str(bin_dir / "rcorn"), *prefork, "-k", "gthread", "--threads", "4", "-b", bind, target]
     if server.name == "gunicorn-sync":
-        return [str(bin_dir / "gunicorn"), "-w", "1", "-b", bind, target]
+        return [str(bin_dir / "gunicorn"), *prefork, "-b", bind, target]
     if server.name == "gunicorn-gthread":
-        return [str(bin_dir / "gunicorn"), "-w", "1", "-k", "gthread", "--threads", "4", "-b", bind, target]
+        return [str(bin_dir / "gunicorn"), *prefork, "-k", "gthread", "--threads", "4", "-b", bind, target]
+    if workers != 1 or preload:
+        raise ValueError(f"{server.name} is not a pre-fork server: one worker, no preload")
     if server.name == "granian":
         return [
             str(bin_dir / "granian"), "--interface", "wsgi", "--workers", "1",
