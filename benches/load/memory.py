@@ -79,12 +79,13 @@ def measure(server, scenario, preload, args, workdir):
                     raise RuntimeError(f"{server.name}: {args.workers} workers never came up")
                 time.sleep(0.05)
             served = serve_requests(port, args.requests)
+            if served < args.requests:
+                raise RuntimeError(f"{server.name}: wrk stopped after {served:,} of {args.requests:,} requests")
             master = memory_kib(proc.pid)
             workers = [memory_kib(pid) for pid in compare.children(proc.pid)]
         finally:
             compare.stop_server(proc)
     return {
-        "served": served,
         "master_rss": master["Rss"],
         "worker_rss": statistics.median(w["Rss"] for w in workers),
         "worker_private": statistics.median(w["Private_Dirty"] for w in workers),
@@ -115,7 +116,10 @@ def main():
         for scenario in scenarios:
             for preload in (False, True):
                 for server in servers:
-                    m = measure(server, scenario, preload, args, Path(tmp))
+                    try:
+                        m = measure(server, scenario, preload, args, Path(tmp))
+                    except (RuntimeError, ValueError, subprocess.SubprocessError) as e:
+                        sys.exit(f"memory.py: {e}")
                     print(f"| {scenario.name} | {server.name} | {'yes' if preload else 'no'} | "
                           f"{mib(m['master_rss'])} | {mib(m['worker_rss'])} | {mib(m['worker_private'])} | "
                           f"{mib(m['pss_total'])} |", flush=True)
