@@ -270,7 +270,9 @@ def test_usr2_upgrade_then_term_the_old_master(serve, tmp_path):
     new, second = _start_upgrade(server, pidfile)
     if _titles_shown():
         assert _cmdline(new) == "rcorn: master [shop.2]"
-        assert all(_cmdline(w) == "rcorn: worker [shop.2]" for w in children_of(new))
+        # A worker names itself a moment after its fork.
+        wait_for(lambda: all(_cmdline(w) == "rcorn: worker [shop.2]" for w in children_of(new)), 5,
+                 "the new master's workers' titles")
     assert httpx.get(server.url + "/", timeout=5).status_code == 200
 
     # Retire the old master: the new one keeps the sockets and serves, and
