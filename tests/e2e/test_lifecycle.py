@@ -269,8 +269,9 @@ def test_usr2_upgrade_then_term_the_old_master(serve, tmp_path):
     server = serve(["basic:app", "--pid", str(pidfile), "-n", "shop"])
     new, second = _start_upgrade(server, pidfile)
     if _titles_shown():
-        assert _cmdline(new) == "rcorn: master [shop.2]"
-        # A worker names itself a moment after its fork.
+        # Titles are set a moment after the pidfile is written, and a
+        # worker's a moment after its fork.
+        wait_for(lambda: _cmdline(new) == "rcorn: master [shop.2]", 5, "the new master's title")
         wait_for(lambda: all(_cmdline(w) == "rcorn: worker [shop.2]" for w in children_of(new)), 5,
                  "the new master's workers' titles")
     assert httpx.get(server.url + "/", timeout=5).status_code == 200
@@ -283,7 +284,8 @@ def test_usr2_upgrade_then_term_the_old_master(serve, tmp_path):
     assert not second.exists()
     assert "Master has been promoted." in server.log()
     if _titles_shown():
-        assert _cmdline(new) == "rcorn: master [shop]"
+        # The promoted master renames its pidfile, then its title.
+        wait_for(lambda: _cmdline(new) == "rcorn: master [shop]", 5, "the promoted master's title")
     new_workers = children_of(new)
     for _ in range(5):
         pid = int(httpx.get(server.url + "/pid", timeout=5).text)
