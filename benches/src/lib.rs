@@ -151,14 +151,16 @@ impl SocketPairServer {
             decoder: RequestDecoder::new(DecoderConfig::default()),
             encoder: ResponseEncoder::new(b"rcorn"),
             out: Vec::with_capacity(4096),
-            peer: PeerAddr::Unix,
+            // The bytes travel over a socketpair, but the environ describes
+            // a TCP client and listener, as most deployments have.
+            peer: PeerAddr::Ip(std::net::SocketAddr::from(([127, 0, 0, 1], 54321))),
             via: None,
             log_fields: Default::default(),
             socket_drained: false,
             server: ServerAddr {
-                name: "bench".into(),
-                port: String::new(),
-                unix: true,
+                name: "127.0.0.1".into(),
+                port: "8000".into(),
+                unix: false,
             },
         };
         SocketPairServer {
