@@ -38,6 +38,17 @@ pub struct EnvironBuilder {
     /// REMOTE_ADDR of the last request, kept while the address repeats
     /// (one proxy in front, or a client's keep-alive requests).
     last_remote: Option<(IpAddr, Py<PyString>)>,
+    /// SERVER_NAME and SERVER_PORT of the last TCP listener served, kept
+    /// while it repeats (always, with one listener): made from Rust text,
+    /// they cost a UTF-8 decode and an allocation each per request.
+    last_server: Option<ServerStrings>,
+}
+
+struct ServerStrings {
+    name: String,
+    port: String,
+    py_name: Py<PyString>,
+    py_port: Py<PyString>,
 }
 
 /// What is constant for a worker's whole life.
@@ -92,6 +103,7 @@ impl EnvironBuilder {
             header_keys: HashMap::default(),
             key_buf: Vec::with_capacity(64),
             last_remote: None,
+            last_server: None,
         })
     }
 
@@ -108,6 +120,7 @@ impl EnvironBuilder {
             header_keys: HashMap::default(),
             key_buf: Vec::with_capacity(64),
             last_remote: None,
+            last_server: None,
         }
     }
 
@@ -221,8 +234,9 @@ impl EnvironBuilder {
             env.set_item(intern!(py, "SERVER_NAME"), latin1::decode(py, name)?)?;
             env.set_item(intern!(py, "SERVER_PORT"), latin1::decode(py, port)?)?;
         } else {
-            env.set_item(intern!(py, "SERVER_NAME"), server.name.as_str())?;
-            env.set_item(intern!(py, "SERVER_PORT"), server.port.as_str())?;
+            let (name, port) = self.server_strings(py, &server.name, &server.port);
+            env.set_item(intern!(py, "SERVER_NAME"), name)?;
+            env.set_item(intern!(py, "SERVER_PORT"), port)?;
         }
         Ok(env)
     }
@@ -237,6 +251,27 @@ impl EnvironBuilder {
         let text = latin1::decode(py, format_into(&mut buf, ip))?;
         self.last_remote = Some((ip, text.clone().unbind()));
         Ok(text)
+    }
+
+    fn server_strings<'py>(
+        &mut self,
+        py: Python<'py>,
+        name: &str,
+        port: &str,
+    ) -> (Bound<'py, PyString>, Bound<'py, PyString>) {
+        if !matches!(&self.last_server, Some(last) if last.name == name && last.port == port) {
+            self.last_server = None;
+        }
+        let strings = self.last_server.get_or_insert_with(|| ServerStrings {
+            name: name.to_owned(),
+            port: port.to_owned(),
+            py_name: PyString::new(py, name).unbind(),
+            py_port: PyString::new(py, port).unbind(),
+        });
+        (
+            strings.py_name.bind(py).clone(),
+            strings.py_port.bind(py).clone(),
+        )
     }
 
     fn is_forwarder_header(&self, name: &[u8]) -> bool {

@@ -330,6 +330,16 @@ def test_several_listeners_at_once(serve, tmp_path):
     assert out.stdout == b"Hello, World!\n"
 
 
+def test_each_listener_is_named_in_the_environ_of_its_requests(serve):
+    # One worker, requests alternating between two TCP listeners: each
+    # environ names the listener its request came through.
+    first, second = free_port(), free_port()
+    serve(["basic:app", "-b", f"127.0.0.1:{second}"], bind=f"127.0.0.1:{first}")
+    for port in (first, second, first, second):
+        env = httpx.get(f"http://127.0.0.1:{port}/environ", timeout=5).json()
+        assert (env["SERVER_NAME"], env["SERVER_PORT"]) == ("127.0.0.1", str(port))
+
+
 def test_access_log_uses_gunicorn_format(serve):
     server = serve(["basic:app", "--access-logfile", "-"])
     httpx.get(server.url + "/environ?q=1", headers={"User-Agent": "tester/1.0", "Referer": "http://r/"}, timeout=5)
