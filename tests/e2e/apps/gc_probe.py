@@ -31,6 +31,8 @@ def app(environ, start_response):
         "table_examined": any(obj is TABLE for obj in gc.get_objects()),
         "import_garbage_alive": IMPORT_GARBAGE() is not None,
     }
+    # Paused at import only to keep the cycle until the fork: from the
+    # first request on, the worker collects as usual.
     gc.enable()
     body = json.dumps(report).encode()
     start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
