@@ -56,6 +56,13 @@ fn command() -> Command {
         arg = match setting.kind {
             Kind::Bool => arg.action(ArgAction::SetTrue),
             Kind::List => arg.action(ArgAction::Append).value_name(setting.meta),
+            // A negative number is a value, as argparse takes it, so that
+            // the setting's own check names it ("expected a non-negative
+            // integer") rather than clap calling it an unknown flag.
+            Kind::Int => arg
+                .action(ArgAction::Set)
+                .value_name(setting.meta)
+                .allow_negative_numbers(true),
             _ => arg.action(ArgAction::Set).value_name(setting.meta),
         };
         if setting.flag_value_optional() {
