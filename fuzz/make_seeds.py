@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the seed corpus: the shared conformance requests plus hand-made
+"""Writes the seed corpus: gunicorn's conformance requests plus hand-made
 requests and chunked bodies that reach each branch of the decoder.
 
 Input layout is the one rcorn_fuzz (src/lib.rs) reads:
@@ -14,7 +14,7 @@ import pathlib
 import struct
 
 HERE = pathlib.Path(__file__).resolve().parent
-FIXTURES = HERE.parent.parent / "shared" / "conformance" / "gunicorn-requests"
+FIXTURES = HERE.parent / "tests" / "fixtures" / "conformance" / "gunicorn-requests"
 OUT = HERE / "corpus" / "seed"
 
 # Config flags, as rcorn_fuzz::config_from_flags reads them.

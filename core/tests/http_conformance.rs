@@ -1,4 +1,6 @@
-//! Every request fixture of the shared conformance set through the decoder.
+//! Every request fixture of the conformance set (gunicorn's, and rcorn's
+//! own of the same format, in tests/fixtures/conformance) through the
+//! decoder.
 //!
 //! Valid cases must decode to exactly the recorded requests; invalid ones
 //! must fail, at the head when the fixture says the application must never
@@ -15,7 +17,9 @@ const EXCEPTIONS: &[(&str, &str)] = &[
     ("valid/009", "Transfer-Encoding beside Content-Length is refused (RFC 9112 §6.3 allows it; smuggling vector)"),
     ("valid/027", "raw UTF-8 in the request target is refused (RFC 9112 targets are ASCII; gunicorn's server does too)"),
     ("valid/099", "the body is shorter than its Content-Length: an incomplete message, never a complete one"),
-    ("valid/rfc9112_target_authority_connect_01", "gunicorn reports '443' as the path of a CONNECT target; it has none"),
+    ("valid/rcorn_target_relative_with_scheme_text_01", "a target in none of RFC 9112's four forms is refused; gunicorn lets through any that contains '://'"),
+    ("valid/rcorn_target_connect_origin_form_01", "CONNECT takes the authority-form only (RFC 9112 §3.2.3); gunicorn takes any target"),
+    ("valid/rcorn_target_connect_with_query_01", "an authority-form target has no query (RFC 9112 §3.2.3)"),
 ];
 
 /// Invalid fixtures refused with another error class or status than
@@ -131,6 +135,8 @@ struct Setup {
 fn config_for(settings: &serde_json::Map<String, Value>) -> Option<Setup> {
     let mut cfg = DecoderConfig::default();
     let mut proxy = ProxyMode::Off;
+    // The settings' defaults, replaced by the case's own.
+    let (mut line, mut fields, mut field_size) = (4094, 100, 8190);
     for (name, value) in settings {
         match name.as_str() {
             "proxy_protocol" => {
@@ -140,9 +146,9 @@ fn config_for(settings: &serde_json::Map<String, Value>) -> Option<Setup> {
                     other => ProxyMode::from_setting(other.as_str()?)?,
                 }
             }
-            "limit_request_line" => cfg.limit_request_line = value.as_u64()? as usize,
-            "limit_request_fields" => cfg.limit_request_fields = value.as_u64()? as usize,
-            "limit_request_field_size" => cfg.limit_request_field_size = value.as_u64()? as usize,
+            "limit_request_line" => line = value.as_u64()?,
+            "limit_request_fields" => fields = value.as_u64()?,
+            "limit_request_field_size" => field_size = value.as_u64()?,
             "permit_obsolete_folding" => cfg.permit_obsolete_folding = value.as_bool()?,
             "strip_header_spaces" => cfg.strip_header_spaces = value.as_bool()?,
             "permit_unconventional_http_method" => {
@@ -152,7 +158,10 @@ fn config_for(settings: &serde_json::Map<String, Value>) -> Option<Setup> {
             _ => return None,
         }
     }
-    Some(Setup { cfg, proxy })
+    Some(Setup {
+        cfg: cfg.with_limits(line, fields, field_size),
+        proxy,
+    })
 }
 
 fn expected_requests(case: &Value) -> Vec<Decoded> {
@@ -200,24 +209,34 @@ fn latin1(s: &str) -> Vec<u8> {
     s.chars().map(|c| c as u32 as u8).collect()
 }
 
+/// gunicorn's request fixtures, then rcorn's own cases of the same kind.
+const FIXTURE_DIRS: [(&str, usize); 2] = [("gunicorn-requests", 100), ("rcorn-requests", 30)];
+
+fn fixture_paths() -> Vec<std::path::PathBuf> {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/conformance");
+    let mut all = Vec::new();
+    for (dir, at_least) in FIXTURE_DIRS {
+        let dir = format!("{root}/{dir}");
+        let mut paths: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("cannot read the conformance fixtures at {dir}: {e}"))
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        assert!(
+            paths.len() >= at_least,
+            "expected {at_least} fixtures in {dir}, found {}",
+            paths.len()
+        );
+        paths.sort();
+        all.extend(paths);
+    }
+    all
+}
+
 #[test]
 fn every_fixture_decodes_as_recorded() {
-    let dir = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/conformance/gunicorn-requests"
-    );
-    let mut paths: Vec<_> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("cannot read the conformance fixtures at {dir}: {e}"))
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    paths.sort();
-    assert!(
-        paths.len() >= 100,
-        "expected the shared fixtures, found {}",
-        paths.len()
-    );
+    let paths = fixture_paths();
     let (mut passed, mut excepted, mut unmodelled, mut failures) = (0, 0, 0, Vec::new());
     let mut differently = 0;
     for path in paths {

@@ -160,11 +160,7 @@ fn line_endings_and_leading_lines_decode_alike() {
         strip_header_spaces: true,
         ..DecoderConfig::default()
     };
-    let unlimited = DecoderConfig {
-        limit_request_line: 0,
-        limit_request_field_size: 0,
-        ..DecoderConfig::default()
-    };
+    let unlimited = DecoderConfig::default().with_limits(0, 0, 0);
     for cfg in [DecoderConfig::default(), small_limits(), lenient, unlimited] {
         for raw in heads {
             same_either_way(&cfg, raw);

@@ -47,8 +47,47 @@ fn render() -> String {
             cell(s.help)
         );
     }
+    out.push_str(NOTES);
     out
 }
+
+/// What the table's one-line descriptions cannot say.
+const NOTES: &str = "
+## Notes
+
+### Request limits
+
+`limit_request_line`, `limit_request_fields` and `limit_request_field_size`
+mean what they mean in gunicorn 26's parser (`gunicorn/http/message.py`),
+which is not always what gunicorn's settings page says:
+
+| setting | 0 | above its maximum | negative |
+|---|---|---|---|
+| `limit_request_line` | 1 MiB | 8190 | refused at start-up |
+| `limit_request_fields` | 32768 | 32768 | refused at start-up |
+| `limit_request_field_size` | 8190 (gunicorn's page says \"unlimited\"; its parser and tests say 8190) | no maximum: taken as given | refused at start-up |
+
+gunicorn's own parser takes `limit_request_line = 0` as no limit at all
+(its optional C parser as 1 MiB); rcorn takes 1 MiB, so that one request
+line cannot grow a worker's buffer without end. An over-long request line
+is answered 414 URI Too Long (RFC 9110 §15.5.15) where gunicorn answers
+400; too many or too large header fields, 431.
+
+### Request targets
+
+The four forms of RFC 9112 §3.2 are served as gunicorn 26 serves them:
+origin-form (`/path?query`), absolute-form (`http://host/path`: `PATH_INFO`
+is the path after the authority; an authority with unmatched brackets, or
+whose bracketed host is not an IPv6 address, is 400), asterisk-form (`*`,
+with `OPTIONS` only) and authority-form (`host:port`, with `CONNECT` only;
+`PATH_INFO` is what Python's `urlsplit` makes of it, as in gunicorn:
+`443` for `example.com:443`, the whole target for `[::1]:443`). Where
+gunicorn is laxer, rcorn keeps to the RFC and answers 400: a `CONNECT`
+whose target is not `host:port` (gunicorn serves `CONNECT /x`, or a target
+with a query), and a target in none of the four forms that merely contains
+`://` (gunicorn serves `x?u=http://h` with `PATH_INFO` `x`). Neither has a
+use but to reach an application with a request no client means.
+";
 
 #[test]
 fn docs_settings_page_matches_the_table() {

@@ -63,9 +63,8 @@ pub fn config_from_flags(flags: u8) -> DecoderConfig {
         cfg.limit_request_fields = 4;
         cfg.limit_request_field_size = 48;
     } else if flags & 32 != 0 {
-        // gunicorn's 0 = unlimited.
-        cfg.limit_request_line = 0;
-        cfg.limit_request_field_size = 0;
+        // The settings at 0: their largest values.
+        cfg = cfg.with_limits(0, 0, 0);
     }
     cfg
 }

@@ -581,9 +581,6 @@ fn run_worker(
             worker_connections: settings.worker_connections() as usize,
         },
         decoder: DecoderConfig {
-            limit_request_line: settings.limit_request_line() as usize,
-            limit_request_fields: settings.limit_request_fields() as usize,
-            limit_request_field_size: settings.limit_request_field_size() as usize,
             permit_obsolete_folding: flag(settings, "permit_obsolete_folding"),
             permit_unconventional_http_method: flag(settings, "permit_unconventional_http_method"),
             strip_header_spaces: flag(settings, "strip_header_spaces"),
@@ -593,7 +590,13 @@ fn run_worker(
                 Some(Value::List(names)) => names.iter().map(|n| Box::from(n.as_str())).collect(),
                 _ => Default::default(),
             },
-        },
+            ..DecoderConfig::default()
+        }
+        .with_limits(
+            settings.limit_request_line(),
+            settings.limit_request_fields(),
+            settings.limit_request_field_size(),
+        ),
         server_header: b"rcorn".to_vec(),
         io_timeout: if timeout.is_zero() {
             Duration::from_secs(30)

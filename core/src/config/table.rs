@@ -223,7 +223,7 @@ pub static SETTINGS: &[Setting] = &[
         Kind::Int,
         "INT",
         D::Int(4094),
-        "Longest request line accepted, in bytes (0 = the 8190 maximum).",
+        "Longest request line accepted, in bytes: at most 8190; 0 = up to 1 MiB.",
     )
     .implemented(),
     s(
@@ -233,7 +233,7 @@ pub static SETTINGS: &[Setting] = &[
         Kind::Int,
         "INT",
         D::Int(100),
-        "Most header fields accepted in one request (at most 32768).",
+        "Most header fields accepted in one request: at most 32768; 0 = 32768.",
     )
     .implemented(),
     s(
@@ -243,7 +243,7 @@ pub static SETTINGS: &[Setting] = &[
         Kind::Int,
         "INT",
         D::Int(8190),
-        "Longest header field accepted, in bytes (0 = the default limit).",
+        "Longest header field line accepted, in bytes, CRLF included; 0 = 8190.",
     )
     .implemented(),
     // ---- Debugging

@@ -364,7 +364,7 @@ impl RequestDecoder {
                     self.state = State::ChunkSize;
                 }
                 State::Trailers { count } => {
-                    let max = field_limit(&self.cfg);
+                    let max = self.cfg.limit_request_field_size;
                     let Some(line) = self.take_line(max, K::ChunkMissingTerminator)? else {
                         return self.need_data(K::ChunkMissingTerminator);
                     };
@@ -392,14 +392,6 @@ impl RequestDecoder {
                 }
             }
         }
-    }
-}
-
-fn field_limit(cfg: &DecoderConfig) -> usize {
-    if cfg.limit_request_field_size == 0 {
-        usize::MAX / 4
-    } else {
-        cfg.limit_request_field_size
     }
 }
 

@@ -9,6 +9,7 @@
 use std::ops::Range;
 
 use super::error::{err, DecodeError, DecodeErrorKind as K};
+use super::target;
 use super::DecoderConfig;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -112,8 +113,8 @@ pub(crate) fn find_head_end(
     cfg: &DecoderConfig,
     scan: &mut HeadScan,
 ) -> Result<Option<usize>, DecodeError> {
-    let line_limit = limit(cfg.limit_request_line);
-    let field_limit = limit(cfg.limit_request_field_size);
+    let line_limit = cfg.limit_request_line;
+    let field_limit = cfg.limit_request_field_size;
     let from = scan.line_start.min(buf.len());
     // One vectorised pass over the new bytes; bare CRs are left to
     // httparse, which refuses them.
@@ -202,7 +203,7 @@ fn framing_ok(raw: &[u8], req: &httparse::Request<'_, '_>, cfg: &DecoderConfig) 
     if len < 4 || raw[len - 4..] != *b"\r\n\r\n" {
         return false;
     }
-    let field_limit = limit(cfg.limit_request_field_size);
+    let field_limit = cfg.limit_request_field_size;
     let mut next = len - 2;
     for h in req.headers.iter().rev() {
         let start = h.name.as_ptr() as usize - base;
@@ -212,7 +213,7 @@ fn framing_ok(raw: &[u8], req: &httparse::Request<'_, '_>, cfg: &DecoderConfig) 
         }
         next = start;
     }
-    next >= 2 && next - 2 <= limit(cfg.limit_request_line) && raw[next - 2] == b'\r'
+    next >= 2 && next - 2 <= cfg.limit_request_line && raw[next - 2] == b'\r'
 }
 
 /// Unfolds obs-folds (each becomes one space, RFC 9112 §5.2) and drops
@@ -268,14 +269,6 @@ fn trim_trailing_ows(mut s: &[u8]) -> &[u8] {
     s
 }
 
-fn limit(n: usize) -> usize {
-    if n == 0 {
-        usize::MAX / 4
-    } else {
-        n
-    }
-}
-
 /// Headers `httparse` may fill without a heap allocation.
 const STACK_HEADERS: usize = 128;
 
@@ -293,12 +286,16 @@ impl RequestHead {
         let mut stack =
             [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; STACK_HEADERS];
         let mut heap;
-        // find_head_end has bounded the field count by the limit.
+        // find_head_end has bounded the field count by the limit; a head
+        // has at most one field per line, so a large limit costs a large
+        // array only for a head that has the lines to fill it.
         let headers: &mut [std::mem::MaybeUninit<httparse::Header<'_>>] =
             if cfg.limit_request_fields < STACK_HEADERS {
                 &mut stack
             } else {
-                heap = vec![std::mem::MaybeUninit::uninit(); cfg.limit_request_fields + 1];
+                let lines = memchr::memchr_iter(b'\n', raw).count();
+                heap =
+                    vec![std::mem::MaybeUninit::uninit(); lines.min(cfg.limit_request_fields + 1)];
                 &mut heap
             };
         // httparse has no request-side leniencies; apply the configured ones
@@ -503,67 +500,11 @@ impl RequestHead {
     }
 
     fn split_target(&mut self, method: &str, target: &[u8], at: usize) -> Result<(), DecodeError> {
-        if !target.is_ascii() {
-            // RFC 9112 §3.2 targets are ASCII; gunicorn's own server also
-            // answers raw UTF-8 in a target with 400.
-            return err(K::InvalidRequestLine, "non-ASCII request target");
-        }
-        let empty = at..at;
-        self.query = empty.clone();
-        self.fragment = empty.clone();
-        if method == "CONNECT" {
-            // authority-form: host:port, nothing else.
-            let ok = !target.is_empty() && !target.contains(&b'/') && target.contains(&b':');
-            if !ok {
-                return err(
-                    K::InvalidRequestLine,
-                    "CONNECT needs an authority-form target",
-                );
-            }
-            self.path = empty;
-            return Ok(());
-        }
-        if target == b"*" {
-            if method != "OPTIONS" {
-                return err(
-                    K::InvalidRequestLine,
-                    "asterisk-form target outside OPTIONS",
-                );
-            }
-            self.path = at..at + 1;
-            return Ok(());
-        }
-        let path_start = if target.first() == Some(&b'/') {
-            0
-        } else if let Some(after_scheme) = absolute_form_authority_start(target) {
-            // absolute-form: the path starts at the first '/' after the
-            // authority (or is empty).
-            let rest = &target[after_scheme..];
-            let end = rest
-                .iter()
-                .position(|&b| matches!(b, b'/' | b'?' | b'#'))
-                .unwrap_or(rest.len());
-            after_scheme + end
-        } else {
-            return err(
-                K::InvalidRequestLine,
-                "request target is not origin- or absolute-form",
-            );
-        };
-        let rest = &target[path_start..];
-        let path_end = find_either(rest, b'?', b'#');
-        self.path = at + path_start..at + path_start + path_end;
-        let after = &rest[path_end..];
-        let after_at = at + path_start + path_end;
-        if let Some(stripped) = after.strip_prefix(b"?") {
-            let q_end = find_either(stripped, b'#', b'#');
-            self.query = after_at + 1..after_at + 1 + q_end;
-            if q_end < stripped.len() {
-                self.fragment = after_at + 2 + q_end..at + target.len();
-            }
-        } else if after.first() == Some(&b'#') {
-            self.fragment = after_at + 1..at + target.len();
-        }
+        let parts = target::split(method, target)?;
+        let shift = |r: Range<usize>| at + r.start..at + r.end;
+        self.path = shift(parts.path);
+        self.query = shift(parts.query);
+        self.fragment = shift(parts.fragment);
         Ok(())
     }
 }
@@ -579,18 +520,6 @@ const KNOWN_CODINGS: [&[u8]; 6] = [
     b"compress",
     b"x-compress",
 ];
-
-/// `scheme "://"` at the start of `target`: returns where the authority
-/// begins.
-fn absolute_form_authority_start(target: &[u8]) -> Option<usize> {
-    let colon = target.iter().position(|&b| b == b':')?;
-    let scheme = &target[..colon];
-    let valid_scheme = scheme.first().is_some_and(u8::is_ascii_alphabetic)
-        && scheme
-            .iter()
-            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
-    (valid_scheme && target[colon..].starts_with(b"://")).then_some(colon + 3)
-}
 
 /// gunicorn's method rule on top of RFC 9110's token: 3 to 20 characters,
 /// no lower case and no '#', unless `permit_unconventional_http_method`.
@@ -647,29 +576,6 @@ fn token_eq(name: &[u8], lower: &[u8]) -> bool {
     }
     // The last word may overlap the one before it.
     word(name, n - 8) | CASE == word(lower, n - 8)
-}
-
-/// Index of the first `a` or `b` in `s`, or its length; eight bytes at a
-/// time, as request targets are mostly too short for memchr's setup to pay.
-fn find_either(s: &[u8], a: u8, b: u8) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    // The lowest byte flagged is the first zero byte of `x` (a borrow can
-    // only flag bytes above a true zero).
-    let zero_bytes = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
-    let mut at = 0;
-    while let Some(chunk) = s.get(at..at + 8) {
-        let w = u64::from_le_bytes(chunk.try_into().unwrap());
-        let hits = zero_bytes(w ^ (ONES * u64::from(a))) | zero_bytes(w ^ (ONES * u64::from(b)));
-        if hits != 0 {
-            return at + (hits.trailing_zeros() / 8) as usize;
-        }
-        at += 8;
-    }
-    s[at..]
-        .iter()
-        .position(|&c| c == a || c == b)
-        .map_or(s.len(), |i| at + i)
 }
 
 pub(crate) fn trim_ows(mut s: &[u8]) -> &[u8] {

@@ -8,7 +8,9 @@ mod encoder;
 mod error;
 pub mod forwarded;
 mod head;
+mod limits;
 pub mod proxy_protocol;
+mod target;
 
 pub use date::DateCache;
 pub use decoder::{Event, RequestDecoder};
@@ -17,17 +19,22 @@ pub use encoder::{
 };
 pub use error::{DecodeError, DecodeErrorKind};
 pub use head::{BodyKind, RequestHead};
+pub use limits::{
+    DEFAULT_MAX_HEADERFIELD_SIZE, MAX_HEADERS, MAX_REQUEST_LINE, UNLIMITED_REQUEST_LINE,
+};
 
 use std::sync::Arc;
 
 /// The decoder's limits and leniencies, by gunicorn's setting names.
 #[derive(Clone, Debug)]
 pub struct DecoderConfig {
-    /// Longest request line; over it: 414. 0 = unlimited.
+    /// Longest request line; over it: 414. The limits here are the ones
+    /// applied: [`DecoderConfig::with_limits`] turns the settings into them.
     pub limit_request_line: usize,
-    /// Most header fields; over it: 431.
+    /// Most header fields (trailer fields too); over it: 431.
     pub limit_request_fields: usize,
-    /// Longest header field line; over it: 431. 0 = unlimited.
+    /// Longest header field line, its CRLF and folded lines included; over
+    /// it: 431.
     pub limit_request_field_size: usize,
     /// Accept obs-fold (RFC 9112 §5.2), unfolding it to one space.
     pub permit_obsolete_folding: bool,
