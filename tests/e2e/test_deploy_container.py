@@ -64,7 +64,7 @@ class Pid1:
         self.proc = subprocess.Popen(["unshare", "--pid", "--fork", "--mount-proc", "--kill-child", "--", *self.argv],
                                      cwd=APPS, env=dict(os.environ, **CONTAINER_ENV), stdout=self.log_file,
                                      stderr=subprocess.STDOUT, start_new_session=True)
-        self.master = wait_for(lambda: (children_of(self.proc.pid) or [None])[0], 10, "rcorn to start")
+        self.master = None
         self.url = f"http://127.0.0.1:{self.port}"
 
     def log(self):
@@ -74,6 +74,9 @@ class Pid1:
         return children_of(self.master)
 
     def wait_ready(self):
+        # unshare's one child is the namespace's PID 1.
+        self.master = wait_for(lambda: (children_of(self.proc.pid) or [None])[0], 10, "rcorn to start")
+
         def answered():
             if self.proc.poll() is not None:
                 raise AssertionError(f"exited with {self.proc.returncode}; log:\n{self.log()}")
