@@ -15,11 +15,18 @@ if [ -z "${RCORN_SKIP_INSTALL:-}" ]; then
     step "system packages"
     # curl is a client of the end-to-end tests; strace shows they use
     # sendfile; ss (iproute2) shows a listener's backlog; wrk drives the
-    # soak test; nginx is the reverse proxy of the smuggling test.
+    # soak test; nginx is the reverse proxy of the smuggling test and of
+    # the nginx guide's; openssl makes test certificates; the deployment
+    # guides' tests pass sockets with systemd-socket-activate (systemd),
+    # reload with /bin/kill (procps) and run rcorn as PID 1 with unshare
+    # (util-linux).
     if ! command -v curl >/dev/null || ! command -v strace >/dev/null \
         || ! command -v ss >/dev/null || ! command -v wrk >/dev/null \
-        || ! command -v nginx >/dev/null; then
-        apt-get update -qq && apt-get install -y -qq curl strace iproute2 wrk nginx-light >/dev/null
+        || ! command -v nginx >/dev/null || ! command -v openssl >/dev/null \
+        || ! command -v systemd-socket-activate >/dev/null \
+        || ! [ -x /bin/kill ] || ! command -v unshare >/dev/null; then
+        apt-get update -qq && apt-get install -y -qq curl strace iproute2 wrk nginx-light \
+            openssl systemd procps util-linux >/dev/null
     fi
     step "python packages"
     python3 -m pip install -q --disable-pip-version-check -r tests/requirements.txt
