@@ -19,7 +19,9 @@
 
 pub mod answer;
 pub mod command;
+pub mod execute;
 pub mod frame;
 
 pub use command::{parse_request, Command, Request};
+pub use execute::{execute, MasterFacts};
 pub use frame::{encode, FrameError, FrameReader, MAX_REQUEST};
