@@ -69,10 +69,14 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="rcornc", description=__doc__.split("\n")[0])
     parser.add_argument("-s", "--socket", default=None, help="control socket path (default: %s)" % default_socket())
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the answer")
-    parser.add_argument("words", nargs="+", help="a command, e.g. 'show workers' or 'worker add 2'")
+    parser.add_argument("-c", "--command", help="the command as one string, as gunicornc takes it")
+    parser.add_argument("words", nargs="*", help="a command, e.g. 'show workers' or 'worker add 2'")
     opts = parser.parse_args(argv)
+    words = opts.command.split() if opts.command else opts.words
+    if not words:
+        parser.error("no command given (e.g. rcornc show workers)")
     path = opts.socket or default_socket()
-    command, args = _split(opts.words)
+    command, args = _split(words)
     try:
         answer = request(path, command, args, timeout=opts.timeout)
     except (OSError, ValueError) as e:

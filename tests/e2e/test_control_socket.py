@@ -19,6 +19,9 @@ RCORNC = shutil.which("rcornc")
 
 
 def ctl(tool, sock, *words):
+    """Runs one command; gunicornc takes it as `-c "WORDS"`, rcornc either way."""
+    if tool == GUNICORNC:
+        words = ("-c", " ".join(words))
     r = subprocess.run([tool, "-s", str(sock), *words], capture_output=True, text=True, timeout=30)
     assert r.returncode == 0, (words, r.stdout, r.stderr)
     return r.stdout
@@ -121,7 +124,7 @@ def test_bad_requests_get_an_error_answer_and_the_master_serves_on(control):
     finally:
         for c in clients:
             c.close()
-    assert server.request(b"GET / HTTP/1.0\r\n\r\n").startswith(b"HTTP/1.1 200")
+    assert server.request(b"GET / HTTP/1.0\r\n\r\n").startswith(b"HTTP/1.0 200")
     assert json.loads(ctl(RCORNC, sock, "show", "stats"))["workers_current"] == 2
 
 
