@@ -17,7 +17,11 @@
 //!   replaced with an exponential back-off while they keep dying young (a
 //!   ready worker exiting 0, recycled by max_requests, is not a crash);
 //! - signals are handled in arrival order; no signal ever goes to a pid that
-//!   was already reaped (workers leave the table only when reaped).
+//!   was already reaped (workers leave the table only when reaped);
+//! - the control socket's requests are events too: `worker add/remove N`
+//!   moves the target as N TTINs or TTOUs would (one `nworkers_changed`),
+//!   `worker kill PID` replaces that worker as HUP replaces a generation
+//!   (the new one first); both are ignored while shutting down.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -151,7 +155,30 @@ pub enum Event {
     ReExecSpawned {
         pid: Pid,
     },
+    /// A request from the control socket that is not a signal's.
+    Control(ControlAction),
     Tick,
+}
+
+/// What the control socket asks of the workers beyond the signals.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ControlAction {
+    /// Change the worker count by `by`; at least one stays. Like `by`
+    /// TTINs or TTOUs, with one `nworkers_changed` call.
+    Scale { by: i32 },
+    /// Replace this worker: a new one is spawned, and this one is told to
+    /// stop (TERM) once the new one is ready, as HUP does for a whole
+    /// generation, so stopping the last ready worker leaves no gap.
+    StopWorker { pid: Pid },
+}
+
+/// Counts the control socket's `show stats` reports.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ArbiterStats {
+    pub workers_spawned: u64,
+    /// TERMs and KILLs sent to workers, as gunicorn counts them.
+    pub workers_killed: u64,
+    pub reloads: u64,
 }
 
 /// Server hooks called from the master, with gunicorn's names.
@@ -284,6 +311,9 @@ pub struct Worker {
     /// When it reported ready; `None` while booting.
     pub ready_at: Option<Instant>,
     pub last_beat: Instant,
+    /// Asked to go by the control socket: no longer counted towards the
+    /// target, retired like an older generation's worker.
+    pub retiring: bool,
 }
 
 impl Worker {
@@ -320,6 +350,7 @@ pub struct Arbiter {
     young_deaths: u32,
     signals: VecDeque<Signal>,
     reexec_pid: Option<Pid>,
+    stats: ArbiterStats,
     now: Instant,
 }
 
@@ -337,6 +368,7 @@ impl Arbiter {
             young_deaths: 0,
             signals: VecDeque::new(),
             reexec_pid: None,
+            stats: ArbiterStats::default(),
             now: Instant::ZERO,
         }
     }
@@ -358,6 +390,10 @@ impl Arbiter {
         self.generation
     }
 
+    pub fn stats(&self) -> ArbiterStats {
+        self.stats
+    }
+
     /// Every worker not yet reaped.
     pub fn workers(&self) -> &[Worker] {
         &self.workers
@@ -377,6 +413,24 @@ impl Arbiter {
         if self.phase == Phase::Exited {
             return;
         }
+        let first_new = out.len();
+        self.apply(event, out);
+        self.step(out);
+        self.stats.workers_killed += out[first_new..]
+            .iter()
+            .filter(|c| {
+                matches!(
+                    c,
+                    Command::Kill {
+                        signal: KillSignal::Term | KillSignal::Kill,
+                        ..
+                    }
+                )
+            })
+            .count() as u64;
+    }
+
+    fn apply(&mut self, event: Event, out: &mut Vec<Command>) {
         match event {
             Event::Boot => {
                 if self.phase == Phase::Starting {
@@ -393,6 +447,7 @@ impl Arbiter {
             Event::Spawned { id, pid } => {
                 if let Some(i) = self.pending_spawns.iter().position(|&p| p == id) {
                     self.pending_spawns.swap_remove(i);
+                    self.stats.workers_spawned += 1;
                     self.workers.push(Worker {
                         id,
                         pid,
@@ -401,6 +456,7 @@ impl Arbiter {
                         spawned_at: self.now,
                         ready_at: None,
                         last_beat: self.now,
+                        retiring: false,
                     });
                     // A worker forked after shutdown began is stopped at once.
                     if let Phase::Stopping { kill_at, .. } = self.phase {
@@ -435,9 +491,31 @@ impl Arbiter {
             }
             Event::ChildExited { pid, status } => self.on_child_exit(pid, status, out),
             Event::ReExecSpawned { pid } => self.reexec_pid = Some(pid),
+            Event::Control(action) => self.on_control(action, out),
             Event::Tick => self.enforce_deadlines(out),
         }
-        self.step(out);
+    }
+
+    /// Control requests are refused while shutting down, as signals are.
+    fn on_control(&mut self, action: ControlAction, out: &mut Vec<Command>) {
+        if matches!(self.phase, Phase::Stopping { .. }) {
+            return;
+        }
+        match action {
+            ControlAction::Scale { by } => {
+                let old = self.target;
+                let new = (i64::from(old) + i64::from(by)).clamp(1, i64::from(u32::MAX)) as u32;
+                if new != old {
+                    self.target = new;
+                    out.push(Command::Hook(Hook::NworkersChanged { new, old }));
+                }
+            }
+            ControlAction::StopWorker { pid } => {
+                if let Some(w) = self.worker_mut(pid).filter(|w| w.is_live()) {
+                    w.retiring = true;
+                }
+            }
+        }
     }
 
     fn worker_mut(&mut self, pid: Pid) -> Option<&mut Worker> {
@@ -540,6 +618,7 @@ impl Arbiter {
             Signal::Term => {}
             _ if stopping => {}
             Signal::Hup => {
+                self.stats.reloads += 1;
                 out.push(Command::Hook(Hook::OnReload));
                 self.generation += 1;
                 self.young_deaths = 0;
@@ -695,7 +774,7 @@ impl Arbiter {
 
     fn manage_workers(&mut self, out: &mut Vec<Command>) {
         let generation = self.generation;
-        let current = |w: &&Worker| w.generation == generation && w.is_live();
+        let current = |w: &&Worker| w.generation == generation && w.is_live() && !w.retiring;
         let live_current = self.workers.iter().filter(current).count() + self.pending_spawns.len();
         let target = self.target as usize;
 
@@ -749,18 +828,19 @@ impl Arbiter {
             }
         }
 
-        // Retire older generations once the current one is all ready.
+        // Retire older generations, and workers the control socket asked to
+        // go, once the current generation is all ready.
         let ready_current = self
             .workers
             .iter()
-            .filter(|w| w.generation == generation && w.state == WorkerState::Ready)
+            .filter(|w| w.generation == generation && w.state == WorkerState::Ready && !w.retiring)
             .count();
         if ready_current >= target {
             let kill_at = self.now + self.settings.graceful_timeout;
             let old: Vec<Pid> = self
                 .workers
                 .iter()
-                .filter(|w| w.generation < generation && w.is_live())
+                .filter(|w| (w.generation < generation || w.retiring) && w.is_live())
                 .map(|w| w.pid)
                 .collect();
             for pid in old {

@@ -9,6 +9,7 @@ pub mod access_log;
 pub mod arbiter;
 pub mod cipher_list;
 pub mod config;
+pub mod control;
 pub mod handoff;
 pub mod heartbeat;
 pub mod http;

@@ -12,6 +12,7 @@ mod app_pool;
 pub mod blocking;
 pub mod clock;
 pub mod control;
+pub mod control_socket;
 pub mod exchange;
 pub mod heartbeat_region;
 pub mod listener;

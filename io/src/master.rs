@@ -2,8 +2,10 @@
 //!
 //! One thread, one `mio::Poll`. Signals arrive through the self-pipe, worker
 //! readiness through the control pipe, exits through SIGCHLD + `waitpid`,
-//! heartbeats from the shared-memory region read on every wake. Each becomes
-//! an arbiter event; each arbiter command becomes a syscall. The loop sleeps
+//! heartbeats from the shared-memory region read on every wake, control
+//! socket requests (`control_socket`) through the callback it is served
+//! with. Each becomes an arbiter event; each arbiter command becomes a
+//! syscall. The loop sleeps
 //! until the arbiter's next deadline or the next event, never polling.
 
 use std::collections::{HashMap, VecDeque};
@@ -20,16 +22,21 @@ use rcorn_core::arbiter::{
     Arbiter, ArbiterSettings, Command, Event, ExitStatus, Hook, KillSignal, Phase, Pid,
     Signal as ArbiterSignal, WorkerId,
 };
+use rcorn_core::control::answer::ListenerView;
+use rcorn_core::control::{self, MasterFacts};
 use rcorn_core::heartbeat::HeartbeatSlot;
 
 use crate::clock;
 use crate::control::{ControlMessage, ControlPipe, ControlSender};
+use crate::control_socket::ControlSocket;
 use crate::heartbeat_region::HeartbeatRegion;
-use crate::listener::Listener;
+use crate::listener::{Listener, ListenerKind};
 use crate::signals::{self, SignalPipe, MASTER_SIGNALS, WORKER_SIGNALS};
 
 const SIGNALS: Token = Token(0);
 const CONTROL: Token = Token(1);
+/// The control socket's listener; its clients take the tokens after it.
+const CONTROL_SOCKET: usize = 2;
 /// Room for this many live workers (TTIN past it fails the spawn, loudly).
 const HEARTBEAT_SLOTS: usize = 4096;
 
@@ -85,6 +92,59 @@ pub struct MasterConfig {
     /// `enable_backlog_metric`: report the listeners' accept queues to
     /// statsd once a second.
     pub backlog_metric: bool,
+    /// Where to listen for `gunicornc`; `None`: `--no-control-socket`.
+    pub control_socket: Option<ControlSocketConfig>,
+}
+
+pub struct ControlSocketConfig {
+    pub path: std::path::PathBuf,
+    /// `control_socket_mode`.
+    pub mode: u32,
+    /// What `show config` answers, by setting name.
+    pub config: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Opens the control socket, or says in one line why the master goes on
+/// without one: it is a way to manage the server, not to serve.
+fn open_control_socket(cfg: &ControlSocketConfig, poll: &Poll) -> Option<ControlSocket> {
+    match ControlSocket::open(&cfg.path, cfg.mode, CONTROL_SOCKET) {
+        Ok(mut socket) => match socket.register(poll.registry()) {
+            Ok(()) => {
+                crate::info!("Control socket listening at {}", cfg.path.display());
+                Some(socket)
+            }
+            Err(e) => {
+                crate::error!("control_socket: {}: {e}", cfg.path.display());
+                None
+            }
+        },
+        Err(e) => {
+            crate::error!("control_socket: {e}; running without it");
+            None
+        }
+    }
+}
+
+/// The listeners as `show listeners` reports them.
+fn listener_views(listeners: &[Listener]) -> Vec<ListenerView> {
+    listeners
+        .iter()
+        .map(|l| {
+            let (address, kind) = match (l.kind(), l.local_addr()) {
+                (ListenerKind::Tcp, Some(addr)) => (
+                    format!("http://{addr}"),
+                    if addr.is_ipv6() { "tcp6" } else { "tcp" },
+                ),
+                (ListenerKind::Tcp, None) => (l.address.to_string(), "tcp"),
+                (ListenerKind::Unix, _) => (l.address.to_string(), "unix"),
+            };
+            ListenerView {
+                address,
+                fd: l.raw_fd(),
+                kind,
+            }
+        })
+        .collect()
 }
 
 struct LiveWorker {
@@ -115,6 +175,13 @@ pub fn run_master<H: Host>(
         Interest::READABLE,
     )?;
     let mut events = Events::with_capacity(16);
+    let mut control_socket = cfg
+        .control_socket
+        .as_ref()
+        .and_then(|c| open_control_socket(c, &poll));
+    let listener_list = listener_views(&listeners);
+    let no_config = serde_json::Map::new();
+    let started = clock::now();
 
     let mut arbiter = Arbiter::new(cfg.arbiter);
     let mut workers: HashMap<Pid, LiveWorker> = HashMap::new();
@@ -200,6 +267,9 @@ pub fn run_master<H: Host>(
                     crate::log::log(notice_level(&notice), format_args!("{notice}"));
                 }
                 Command::Exit { code } => {
+                    if let Some(socket) = &control_socket {
+                        socket.remove_file();
+                    }
                     // A new master from a USR2 upgrade still serves on them.
                     if !arbiter.upgrade_running() {
                         for listener in &listeners {
@@ -266,6 +336,20 @@ pub fn run_master<H: Host>(
                 let at = rcorn_core::time::Instant::from_millis(beat);
                 arbiter.handle(clock::now(), Event::Heartbeat { pid, at }, &mut scratch);
             }
+        }
+        if let Some(socket) = control_socket.as_mut() {
+            let facts = MasterFacts {
+                pid: master_pid,
+                started,
+                listeners: &listener_list,
+                config: cfg
+                    .control_socket
+                    .as_ref()
+                    .map_or(&no_config, |c| &c.config),
+            };
+            socket.service(poll.registry(), &mut |command| {
+                control::execute(command, &mut arbiter, clock::now(), &facts, &mut scratch)
+            });
         }
         let now = clock::now();
         if arbiter.next_deadline().is_some_and(|d| d <= now) {

@@ -88,6 +88,7 @@ fn start_server(workers: u32, max_requests: u64, threads: usize) -> (Pid, u16) {
             let _ = nix::unistd::setsid();
             let cfg = MasterConfig {
                 backlog_metric: false,
+                control_socket: None,
                 arbiter: ArbiterSettings {
                     workers,
                     timeout: Duration::from_secs(5),

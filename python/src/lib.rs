@@ -11,6 +11,7 @@
 
 mod cli;
 mod config_file;
+mod control_socket;
 mod daemon;
 pub mod environ;
 mod errors_stream;

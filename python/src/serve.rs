@@ -221,6 +221,7 @@ pub fn main(py: Python<'_>, argv: Vec<String>) -> i32 {
     let master = MasterConfig {
         arbiter: arbiter_settings(&settings),
         backlog_metric: flag(&settings, "enable_backlog_metric"),
+        control_socket: crate::control_socket::control_socket_config(&settings),
     };
     let title = new_master::proc_name(settings.effective_proc_name(), new_master.is_some());
     crate::proc_title::set(py, "master", &title);

@@ -17,8 +17,8 @@
 use std::time::Duration;
 
 use rcorn_core::arbiter::{
-    Arbiter, ArbiterSettings, Command, Event, ExitStatus, Hook, KillSignal, Notice, Phase, Pid,
-    Signal,
+    Arbiter, ArbiterSettings, Command, ControlAction, Event, ExitStatus, Hook, KillSignal, Notice,
+    Phase, Pid, Signal,
 };
 use rcorn_core::time::Instant;
 
@@ -70,6 +70,11 @@ pub enum Action {
     /// The n-th live worker, if ready, exits 0 on its own: it reached
     /// `max_requests`, or `--reload` saw a change.
     Recycle(u8),
+    /// The control socket's `worker add N` (positive) or `worker remove N`.
+    ControlScale(i8),
+    /// The control socket's `worker kill PID` for the n-th worker the
+    /// arbiter knows (live or not).
+    ControlStopWorker(u8),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -571,6 +576,14 @@ impl World {
                     }
                 }
             }
+            Action::ControlScale(by) => self.control_scale(i32::from(by)),
+            Action::ControlStopWorker(n) => {
+                let pids: Vec<Pid> = self.arbiter.worker_pids().collect();
+                if !pids.is_empty() {
+                    let pid = pids[usize::from(n) % pids.len()];
+                    self.deliver(Event::Control(ControlAction::StopWorker { pid }));
+                }
+            }
             Action::BootFailNext => self.boot_fail_next = true,
             Action::ForkFailNext => self.fork_fail_next = true,
             Action::ReapStranger => {
@@ -583,6 +596,37 @@ impl World {
         }
         self.advance(Duration::ZERO)?;
         self.check()
+    }
+
+    /// `worker add` / `worker remove` while running changes the target by
+    /// that much, never below one, with one `nworkers_changed` when it
+    /// changes (8).
+    fn control_scale(&mut self, by: i32) {
+        let running = self.arbiter.phase() == Phase::Running;
+        let old = self.arbiter.target();
+        let hooks_before = self.hooks.len();
+        self.deliver(Event::Control(ControlAction::Scale { by }));
+        if !running || self.bad_report.is_some() {
+            return;
+        }
+        let want = (i64::from(old) + i64::from(by)).max(1) as u32;
+        let target = self.arbiter.target();
+        let changed: Vec<Hook> = self.hooks[hooks_before..]
+            .iter()
+            .filter(|h| matches!(h, Hook::NworkersChanged { .. }))
+            .copied()
+            .collect();
+        let hook_ok = if want == old {
+            changed.is_empty()
+        } else {
+            changed == [Hook::NworkersChanged { new: want, old }]
+        };
+        if target != want || !hook_ok {
+            self.bad_report = Some((
+                8,
+                format!("worker scale {by:+}: target {old} -> {target}, hooks {changed:?}"),
+            ));
+        }
     }
 
     fn nth_live(&mut self, n: u8) -> Option<&mut Proc> {
@@ -1128,6 +1172,8 @@ pub fn random_schedule(seed: u64, steps: usize) -> Vec<Action> {
             84 => Action::ReapStranger,
             85 => Action::OomKill(rng.next_u64() as u8),
             89..=91 => Action::Recycle(rng.next_u64() as u8),
+            92 => Action::ControlScale(rng.range(0, 6) as i8 - 3),
+            93 => Action::ControlStopWorker(rng.next_u64() as u8),
             86 if rng.chance(20) => Action::BootFailNext,
             // A stop late in the schedule, so most runs exercise the
             // steady state first.

@@ -555,3 +555,32 @@ fn workers_killed_from_outside_every_two_seconds_are_replaced_at_once() {
     assert_eq!(w.spawned(), 2 + 20);
     w.settle().unwrap();
 }
+
+#[test]
+fn control_worker_add_and_remove_move_the_target_never_below_one() {
+    let mut w = World::new(sim_settings(1), 6);
+    w.apply(Action::Advance(3_000)).unwrap();
+    w.apply(Action::ControlScale(3)).unwrap();
+    w.apply(Action::Advance(3_000)).unwrap();
+    assert_eq!(w.arbiter.target(), 4);
+    assert_eq!(w.arbiter.stats().workers_spawned, 4);
+    w.apply(Action::ControlScale(-10)).unwrap();
+    assert_eq!(w.arbiter.target(), 1);
+    w.settle().unwrap();
+}
+
+#[test]
+fn control_worker_kill_stops_that_worker_and_replaces_it() {
+    let mut w = World::new(sim_settings(2), 7);
+    w.apply(Action::Advance(5_000)).unwrap();
+    let before: Vec<_> = w.arbiter.worker_pids().collect();
+    w.apply(Action::ControlStopWorker(0)).unwrap();
+    w.apply(Action::Advance(5_000)).unwrap();
+    w.settle().unwrap();
+    let after: Vec<_> = w.arbiter.worker_pids().collect();
+    assert!(!after.contains(&before[0]), "{before:?} -> {after:?}");
+    assert!(after.contains(&before[1]), "{before:?} -> {after:?}");
+    assert_eq!(w.spawned(), 3);
+    assert_eq!(w.arbiter.stats().workers_killed, 1);
+    assert_no_crash_loop(&w);
+}

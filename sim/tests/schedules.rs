@@ -93,6 +93,8 @@ fn action() -> impl Strategy<Value = Action> {
         1 => Just(Action::ReapStranger),
         1 => any::<u8>().prop_map(Action::OomKill),
         1 => any::<u8>().prop_map(Action::Recycle),
+        1 => (-3i8..=3).prop_map(Action::ControlScale),
+        1 => any::<u8>().prop_map(Action::ControlStopWorker),
     ]
 }
 

@@ -112,6 +112,9 @@ class Server:
         self.bind = bind
         self.log_path = self.tmp / "error.log"
         full_env = dict(os.environ)
+        # Each server's default control socket in a folder of its own, so
+        # servers the suite runs side by side do not meet at one path.
+        full_env["XDG_RUNTIME_DIR"] = tempfile.mkdtemp(prefix="run-", dir=self.tmp)
         full_env.update(env or {})
         self.args = [RCORN, "-b", bind, *args]
         self.log_file = open(self.log_path, "ab")

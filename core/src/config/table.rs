@@ -32,7 +32,6 @@ const CONTROL: &str = "Control";
 const NO_H2: &str = "HTTP/2 is not supported by rcorn yet";
 const NO_ASGI: &str = "rcorn serves WSGI apps only (ASGI is not supported yet)";
 const NO_DIRTY: &str = "gunicorn's dirty arbiter is not supported by rcorn";
-const NO_CONTROL: &str = "the gunicornc control socket is not supported by rcorn";
 const NO_PASTE: &str = "PasteDeploy apps are not supported by rcorn";
 const NO_UWSGI: &str = "the uWSGI protocol is not supported by rcorn";
 const STRICT_PARSER: &str =
@@ -1202,7 +1201,7 @@ pub static SETTINGS: &[Setting] = &[
         D::Str("gunicorn.ctl"),
         "Unix socket for the gunicornc control tool.",
     )
-    .no_effect(NO_CONTROL)
+    .implemented()
     .doc_default("$XDG_RUNTIME_DIR/gunicorn.ctl or $HOME/.gunicorn/gunicorn.ctl"),
     s(
         "control_socket_mode",
@@ -1214,7 +1213,7 @@ pub static SETTINGS: &[Setting] = &[
         "Permission bits of the control socket (e.g. 0600).",
     )
     .int_syntax(IntSyntax::AutoOctal)
-    .no_effect(NO_CONTROL),
+    .implemented(),
     s(
         "control_socket_disable",
         CONTROL,
@@ -1224,5 +1223,5 @@ pub static SETTINGS: &[Setting] = &[
         D::Bool(false),
         "Do not create the control socket.",
     )
-    .no_effect(NO_CONTROL),
+    .implemented(),
 ];
