@@ -36,6 +36,8 @@ step "cargo fmt"
 cargo fmt --all -- --check
 step "cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
+# The wheel's build: the stable-ABI code paths only compile with this.
+cargo clippy -p rcorn-python --all-targets --features abi3 -- -D warnings
 step "cargo test"
 # The Python bridge's unit tests link against libpython.
 LD_LIBRARY_PATH="$(python3 -c 'import sysconfig; print(sysconfig.get_config_var("LIBDIR"))')${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
@@ -47,8 +49,8 @@ RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=3 CARGO_TARGET_DIR=target/loom \
 step "the wheel on every supported CPython"
 # Each of CPython 3.10-3.13 gets a fresh virtualenv, the wheel and no Rust
 # on PATH, then serves a request; a version missing from the machine is
-# skipped and named in the summary (-rs). Without a built wheel (reruns
-# with RCORN_SKIP_INSTALL=1 after a clean) the test builds one.
+# skipped and named in the summary (-rs). With RCORN_SKIP_INSTALL=1 this
+# is the wheel of the last install; if there is none the test builds one.
 RCORN_WHEEL="$(ls target/wheel/rcorn-*.whl 2>/dev/null | head -n 1 || true)" \
     python3 -m pytest tests/wheel -q -rs -p no:cacheprovider
 step "end-to-end tests"
