@@ -9,6 +9,7 @@ use clap::{Arg, ArgAction, ArgMatches, Command};
 use pyo3::Python;
 use rcorn_core::config::{HostDefaults, Kind, Settings, Source, SETTINGS};
 
+use crate::build_info;
 use crate::config_file::{self, Hooks};
 
 pub enum CliOutcome {
@@ -19,9 +20,10 @@ pub enum CliOutcome {
 /// gunicorn's usage error code (argparse's).
 const USAGE_ERROR: i32 = 2;
 
-fn command() -> Command {
+/// `version` is what `--version` prints after "rcorn ".
+fn command(version: &'static str) -> Command {
     let mut cmd = Command::new("rcorn")
-        .version(env!("CARGO_PKG_VERSION"))
+        .version(version)
         .about("A pre-fork WSGI HTTP server, run like gunicorn")
         .override_usage("rcorn [OPTIONS] [APP_MODULE]")
         .disable_version_flag(true)
@@ -118,11 +120,12 @@ pub fn parse(
         ));
     }
     layers.push((argv.to_vec(), Source::CommandLine, "rcorn"));
+    let version = build_info::version_text(py);
 
     // First pass: only to learn which config file to read.
     let mut probe = defaults.clone();
     for (words, source, origin) in &layers {
-        if let Err(code) = apply(&mut probe, words, source.clone(), origin) {
+        if let Err(code) = apply(&mut probe, words, source.clone(), origin, version) {
             return CliOutcome::Exit(code);
         }
     }
@@ -136,7 +139,7 @@ pub fn parse(
         }
     }
     for (words, source, origin) in &layers {
-        if let Err(code) = apply(&mut settings, words, source.clone(), origin) {
+        if let Err(code) = apply(&mut settings, words, source.clone(), origin, version) {
             return CliOutcome::Exit(code);
         }
     }
@@ -148,8 +151,9 @@ fn apply(
     words: &[String],
     source: Source,
     origin: &'static str,
+    version: &'static str,
 ) -> Result<(), i32> {
-    let matches = command()
+    let matches = command(version)
         .name(origin)
         .try_get_matches_from(std::iter::once(origin.to_owned()).chain(words.iter().cloned()));
     let matches = match matches {

@@ -340,6 +340,7 @@ fn method_str<'py>(py: Python<'py>, method: &str) -> Bound<'py, PyString> {
 
 /// `env[key] = value` unless `key` is there already; then the value that
 /// is there. One dict lookup where `get_item` and `set_item` take two.
+#[cfg(not(feature = "abi3"))]
 fn set_default<'py>(
     env: &Bound<'py, PyDict>,
     key: &Bound<'py, PyString>,
@@ -358,6 +359,22 @@ fn set_default<'py>(
     }
     // SAFETY: a borrowed reference, made owned before the dict changes.
     Ok(Some(unsafe { Bound::from_borrowed_ptr(env.py(), present) }))
+}
+
+/// `env[key] = value` unless `key` is there already; then the value that
+/// is there. `PyDict_SetDefault` is outside the stable ABI, so the abi3
+/// build looks the key up, then inserts: two lookups of a cached hash.
+#[cfg(feature = "abi3")]
+fn set_default<'py>(
+    env: &Bound<'py, PyDict>,
+    key: &Bound<'py, PyString>,
+    value: &Bound<'py, PyString>,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
+    if let Some(present) = env.get_item(key)? {
+        return Ok(Some(present));
+    }
+    env.set_item(key, value)?;
+    Ok(None)
 }
 
 /// `value` as text in `buf`, with no allocation (an address).

@@ -322,7 +322,7 @@ pub fn release_gil_while(wait: &mut dyn FnMut()) {
     // GIL, and restored on the same thread before returning; `wait` touches
     // no Python object.
     unsafe {
-        if pyo3::ffi::PyGILState_Check() == 1 {
+        if holds_gil() {
             let state = pyo3::ffi::PyEval_SaveThread();
             wait();
             pyo3::ffi::PyEval_RestoreThread(state);
@@ -330,6 +330,27 @@ pub fn release_gil_while(wait: &mut dyn FnMut()) {
             wait();
         }
     }
+}
+
+/// Whether the calling thread holds the GIL.
+#[cfg(not(feature = "abi3"))]
+fn holds_gil() -> bool {
+    // SAFETY: callable from any thread, GIL or not.
+    unsafe { pyo3::ffi::PyGILState_Check() == 1 }
+}
+
+/// Whether the calling thread holds the GIL. `PyGILState_Check` is public,
+/// documented API that every CPython 3 exports, with the same signature,
+/// but it is not in the stable ABI's list, so pyo3 leaves it out of an abi3
+/// build; the limited API has no other way to ask that does not abort when
+/// the answer is no.
+#[cfg(feature = "abi3")]
+fn holds_gil() -> bool {
+    extern "C" {
+        fn PyGILState_Check() -> std::os::raw::c_int;
+    }
+    // SAFETY: callable from any thread, GIL or not.
+    unsafe { PyGILState_Check() == 1 }
 }
 
 /// Logs `message` and the exception's traceback to the error log.
