@@ -71,7 +71,10 @@ impl AccessRecord for Request {
 const REQUEST: Request = Request {
     headers: [
         ("host", b"example.com"),
-        ("user-agent", b"Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Firefox/128.0"),
+        (
+            "user-agent",
+            b"Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Firefox/128.0",
+        ),
         ("referer", b"https://example.com/index.html"),
         ("authorization", b"Basic YWxpY2U6c2VjcmV0"),
     ],

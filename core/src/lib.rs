@@ -12,6 +12,7 @@ pub mod config;
 pub mod handoff;
 pub mod heartbeat;
 pub mod http;
+pub mod percent;
 pub mod statsd;
 pub mod syslog;
 pub mod time;
