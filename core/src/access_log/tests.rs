@@ -1,4 +1,4 @@
-use super::timestamp::{civil_from_days, push_clf_time};
+use super::timestamp::{civil, push_clf_time};
 use super::*;
 
 /// One request, rich enough to exercise every atom: a quote and a
@@ -325,7 +325,11 @@ fn civil_dates_round_trip() {
     let mut days = -25_567; // 1900-01-01
     let (mut y, mut m, mut d) = (1900i64, 1u32, 1u32);
     while y < 2100 {
-        assert_eq!(civil_from_days(days), (y, m, d));
+        // The first and the last second of the day.
+        for secs in [days * 86_400, days * 86_400 + 86_399] {
+            let c = civil(secs, 0);
+            assert_eq!((c.year, c.month, c.day), (y, m, d), "{secs}");
+        }
         let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
         let len = [
             31,
@@ -366,7 +370,14 @@ fn extreme_inputs_do_not_panic() {
     rec.raw_uri = b"%%%";
     assert_eq!(render("%(U)s", &rec), "%");
     let mut out = Vec::new();
+    error_log_prefix(i64::MIN, 0, u32::MAX, "", &mut out);
+    assert_eq!(out, b"[-9999-01-01 00:00:00 +0000] [4294967295] [] ");
+    out.clear();
     error_log_prefix(i64::MIN, i32::MIN, u32::MAX, "", &mut out);
+    assert!(out.starts_with(b"[-9999-01-01 00:00:00 -"));
+    out.clear();
+    push_clf_time(i64::MAX, i32::MAX, &mut out);
+    assert!(out.starts_with(b"[31/Dec/9999:23:59:59 +"));
 }
 
 proptest::proptest! {

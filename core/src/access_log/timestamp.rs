@@ -2,47 +2,46 @@
 //! the local time whose offset the caller passes (the core reads no clock
 //! and no time zone).
 
+use time::{OffsetDateTime, PrimitiveDateTime};
+
 use super::render::push_u64;
 
 const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
 
-/// Civil date (year, month 1-12, day 1-31) of a day count from 1970-01-01
-/// (Howard Hinnant's `civil_from_days`).
-pub(super) fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+/// A local date and time, as the log prints it.
+pub(super) struct Civil {
+    pub(super) year: i64,
+    pub(super) month: u32,
+    pub(super) day: u32,
+    pub(super) hour: u32,
+    pub(super) minute: u32,
+    pub(super) second: u32,
 }
 
-struct Civil {
-    year: i64,
-    month: u32,
-    day: u32,
-    hour: u32,
-    minute: u32,
-    second: u32,
-}
-
-fn civil(unix_secs: i64, utc_offset_secs: i32) -> Civil {
+/// The calendar date and time of day `utc_offset_secs` east of UTC at
+/// `unix_secs`. Past the years -9999 and 9999, which `time` stops at and no
+/// clock reaches, it is the first or last second it can show.
+pub(super) fn civil(unix_secs: i64, utc_offset_secs: i32) -> Civil {
     let local = unix_secs.saturating_add(i64::from(utc_offset_secs));
-    let (year, month, day) = civil_from_days(local.div_euclid(86_400));
-    let tod = local.rem_euclid(86_400) as u32;
+    let t = OffsetDateTime::from_unix_timestamp(local).unwrap_or_else(|_| {
+        let edge = if local < 0 {
+            PrimitiveDateTime::MIN
+        } else {
+            PrimitiveDateTime::MAX
+        };
+        edge.assume_utc()
+    });
+    let (year, month, day) = t.to_calendar_date();
+    let (hour, minute, second) = t.to_hms();
     Civil {
-        year,
-        month,
-        day,
-        hour: tod / 3600,
-        minute: tod / 60 % 60,
-        second: tod % 60,
+        year: i64::from(year),
+        month: u32::from(u8::from(month)),
+        day: u32::from(day),
+        hour: u32::from(hour),
+        minute: u32::from(minute),
+        second: u32::from(second),
     }
 }
 
