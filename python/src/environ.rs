@@ -275,18 +275,12 @@ impl EnvironBuilder {
     }
 
     fn is_forwarder_header(&self, name: &[u8]) -> bool {
-        self.forwarder_headers
-            .iter()
-            .any(|h| h == "*" || h.as_bytes().eq_ignore_ascii_case(name))
+        rcorn_core::config::is_forwarder_header(&self.forwarder_headers, name)
     }
 
     /// Whether the socket's peer is a proxy trusted with forwarder headers.
     fn sent_by_forwarder(&self, ex: &Exchange<'_>) -> bool {
-        let ip = match ex.socket_peer() {
-            PeerAddr::Ip(addr) => Some(addr.ip()),
-            PeerAddr::Unix => None,
-        };
-        self.forwarders.trusts(ip)
+        self.forwarders.trusts(ex.socket_peer().ip())
     }
 
     /// The environ key for a request header: `CONTENT_TYPE`,

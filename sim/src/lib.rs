@@ -22,32 +22,9 @@ use rcorn_core::arbiter::{
 };
 use rcorn_core::time::Instant;
 
-/// splitmix64: small, fast, and the same on every machine.
-#[derive(Clone, Debug)]
-pub struct SimRng(u64);
-
-impl SimRng {
-    pub fn new(seed: u64) -> Self {
-        SimRng(seed)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `lo..=hi`.
-    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.next_u64() % (hi - lo + 1)
-    }
-
-    pub fn chance(&mut self, percent: u64) -> bool {
-        self.next_u64() % 100 < percent
-    }
-}
+/// The simulator's one source of randomness, seeded per run; core's
+/// splitmix64, so a seed replays the same schedule everywhere.
+pub type SimRng = rcorn_core::rng::SplitMix64;
 
 /// One step of a schedule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -1128,10 +1105,10 @@ pub fn random_schedule(seed: u64, steps: usize) -> Vec<Action> {
             84 => Action::ReapStranger,
             85 => Action::OomKill(rng.next_u64() as u8),
             89..=91 => Action::Recycle(rng.next_u64() as u8),
-            86 if rng.chance(20) => Action::BootFailNext,
+            86 if rng.range(0, 99) < 20 => Action::BootFailNext,
             // A stop late in the schedule, so most runs exercise the
             // steady state first.
-            87..=88 if i > steps / 2 && rng.chance(30) => {
+            87..=88 if i > steps / 2 && rng.range(0, 99) < 30 => {
                 Action::Signal(stop[rng.range(0, 2) as usize])
             }
             _ => Action::Advance(rng.range(1, 500) as u32),

@@ -16,6 +16,7 @@
 mod accessors;
 mod coerce;
 mod error;
+mod forwarder_headers;
 mod host;
 mod logging;
 mod setting;
@@ -28,6 +29,7 @@ mod value;
 mod tests;
 
 pub use error::ConfigError;
+pub use forwarder_headers::is_forwarder_header;
 pub use host::HostDefaults;
 pub use logging::{LoggingChoice, LoggingConfig};
 pub use setting::{
