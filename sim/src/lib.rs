@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use rcorn_core::arbiter::{
     Arbiter, ArbiterSettings, Command, Event, ExitStatus, Hook, KillSignal, Notice, Phase, Pid,
-    Signal,
+    Signal, WorkerId,
 };
 use rcorn_core::time::Instant;
 
@@ -77,6 +77,47 @@ struct Proc {
     told_to_stop: bool,
     /// SIGUSR1s received (reopen your logs).
     usr1: u32,
+}
+
+impl Proc {
+    /// What a signal does to the process: it exits at once, after a grace,
+    /// or not at all while hung.
+    fn receive(&mut self, signal: KillSignal, now: Instant, grace: Duration) {
+        let hung = self.hung_since.is_some();
+        match signal {
+            KillSignal::Kill => {
+                self.killed = true;
+                self.exit_at = Some((now, ExitStatus::Signaled(9)));
+            }
+            KillSignal::Abort => {
+                self.aborted = true;
+                self.aborted_at.get_or_insert(now);
+                if !hung && self.exit_at.is_none() {
+                    self.exit_at = Some((now + Duration::from_millis(5), ExitStatus::Signaled(6)));
+                }
+            }
+            // TERM: finish the requests in hand (up to 800 ms here).
+            KillSignal::Term => {
+                self.told_to_stop = true;
+                self.asked_to_stop_at.get_or_insert(now);
+                if !hung && self.exit_at.is_none() {
+                    self.exit_at = Some((now + grace, ExitStatus::Code(0)));
+                }
+            }
+            // INT/QUIT: exit at once, even while draining after a TERM.
+            KillSignal::Int | KillSignal::Quit => {
+                self.told_to_stop = true;
+                self.asked_to_stop_at.get_or_insert(now);
+                let quick = now + QUICK_EXIT;
+                // A worker still booting (even one bound to fail) quits too.
+                if !hung && self.exit_at.is_none_or(|(t, _)| t > quick) {
+                    self.exit_at = Some((quick, ExitStatus::Code(0)));
+                }
+            }
+            KillSignal::Usr1 => self.usr1 += 1,
+            KillSignal::Winch => {}
+        }
+    }
 }
 
 /// What a signal may change, seen before it is handled.
@@ -149,6 +190,10 @@ pub struct World {
     /// When the first INT/QUIT came (4).
     quick_since: Option<Instant>,
 }
+
+/// How far past a deadline the checks below tolerate before they call it
+/// missed.
+const CHECK_SLACK: Duration = Duration::from_millis(5);
 
 /// How long a worker takes to exit on INT/QUIT.
 const QUICK_EXIT: Duration = Duration::from_millis(5);
@@ -275,108 +320,116 @@ impl World {
 
     fn execute(&mut self, command: Command, out: &mut Vec<Command>) {
         match command {
-            Command::SpawnWorker { id } => {
-                if self.hooks.last() != Some(&Hook::PreFork { id }) && self.bad_report.is_none() {
-                    self.bad_report = Some((6, format!("worker {id} forked without pre_fork")));
-                }
-                if let Some(t) = self.backing_off_until.filter(|&t| self.now < t) {
-                    if self.bad_report.is_none() {
-                        self.bad_report = Some((
-                            7,
-                            format!(
-                                "worker {id} forked during a back-off announced until {:?}",
-                                t.since_epoch()
-                            ),
-                        ));
-                    }
-                }
-                let event = if std::mem::take(&mut self.fork_fail_next) {
-                    Event::SpawnFailed { id }
-                } else {
-                    let pid = self.free_pids.pop().unwrap_or_else(|| {
-                        self.next_pid += 1;
-                        self.next_pid
-                    });
-                    let boot = Duration::from_millis(self.rng.range(5, 2_000));
-                    let exit_at = std::mem::take(&mut self.boot_fail_next)
-                        .then(|| (self.now + boot, ExitStatus::Code(3)));
-                    self.procs.push(Proc {
-                        pid,
-                        state: ProcState::Booting {
-                            ready_at: self.now + boot,
-                        },
-                        exit_at,
-                        hung_since: None,
-                        aborted: false,
-                        last_beat: self.now,
-                        stamp: self.now,
-                        asked_to_stop_at: None,
-                        aborted_at: None,
-                        killed: false,
-                        told_to_stop: false,
-                        usr1: 0,
-                    });
-                    self.spawned += 1;
-                    Event::Spawned { id, pid }
-                };
-                self.arbiter.handle(self.now, event, out);
-            }
+            Command::SpawnWorker { id } => self.spawn(id, out),
             Command::Kill { pid, signal } => self.kill(pid, signal),
-            Command::Log(notice) => {
-                match notice {
-                    Notice::HandlingSignal(s) | Notice::SignalDropped(s) => {
-                        self.signals_accounted += 1;
-                        let expected = self.signals_pending.pop_front();
-                        if expected != Some(s) && self.bad_report.is_none() {
-                            self.bad_report = Some((
-                                9,
-                                format!("{notice:?} logged; next signal sent was {expected:?}"),
-                            ));
-                        }
-                    }
-                    Notice::SpawnFailed { retry_in } | Notice::CrashLoop { retry_in } => {
-                        self.backing_off_until = Some(self.now + retry_in)
-                    }
-                    Notice::BootFailed | Notice::AppLoadFailed => {
-                        self.halted_for_boot_failure = true
-                    }
-                    _ => {}
-                }
-                self.notices.push(notice);
-            }
-            Command::Hook(hook) => {
-                // A reload is the operator's "try again": it ends a back-off.
-                if hook == Hook::OnReload {
-                    self.backing_off_until = None;
-                }
-                if let Hook::ChildExit { pid, .. } = hook {
-                    // Called as the worker is reaped, before it leaves the
-                    // table: it must be one of ours.
-                    if !self.arbiter.workers().iter().any(|w| w.pid == pid)
-                        && self.procs.iter().any(|p| p.pid == pid)
-                        && self.bad_report.is_none()
-                    {
-                        self.bad_report =
-                            Some((6, format!("child_exit for pid {pid}, not reaped")));
-                    }
-                }
-                self.hooks.push(hook)
-            }
+            Command::Log(notice) => self.record_notice(notice),
+            Command::Hook(hook) => self.record_hook(hook),
             Command::ReopenLogs => self.reopened_logs += 1,
-            Command::ReExec => {
-                if self.hooks.last() != Some(&Hook::PreExec) && self.bad_report.is_none() {
-                    self.bad_report = Some((9, "re-exec without the pre_exec hook".into()));
-                }
-                self.reexecs += 1;
-                self.next_pid += 1;
-                let pid = self.next_pid;
-                let exit_at = self.now + Duration::from_millis(self.rng.range(100, 20_000));
-                self.new_master = Some((pid, exit_at));
-                self.arbiter
-                    .handle(self.now, Event::ReExecSpawned { pid }, out);
-            }
+            Command::ReExec => self.re_exec(out),
             Command::Exit { code } => self.exit_code = Some(code),
         }
+    }
+
+    /// A fork: checked against the hooks and any back-off, then a new
+    /// process that boots in 5 ms to 2 s (or fails to fork, when told to).
+    fn spawn(&mut self, id: WorkerId, out: &mut Vec<Command>) {
+        if self.hooks.last() != Some(&Hook::PreFork { id }) && self.bad_report.is_none() {
+            self.bad_report = Some((6, format!("worker {id} forked without pre_fork")));
+        }
+        if let Some(t) = self.backing_off_until.filter(|&t| self.now < t) {
+            if self.bad_report.is_none() {
+                self.bad_report = Some((
+                    7,
+                    format!(
+                        "worker {id} forked during a back-off announced until {:?}",
+                        t.since_epoch()
+                    ),
+                ));
+            }
+        }
+        let event = if std::mem::take(&mut self.fork_fail_next) {
+            Event::SpawnFailed { id }
+        } else {
+            let pid = self.free_pids.pop().unwrap_or_else(|| {
+                self.next_pid += 1;
+                self.next_pid
+            });
+            let boot = Duration::from_millis(self.rng.range(5, 2_000));
+            let exit_at = std::mem::take(&mut self.boot_fail_next)
+                .then(|| (self.now + boot, ExitStatus::Code(3)));
+            self.procs.push(Proc {
+                pid,
+                state: ProcState::Booting {
+                    ready_at: self.now + boot,
+                },
+                exit_at,
+                hung_since: None,
+                aborted: false,
+                last_beat: self.now,
+                stamp: self.now,
+                asked_to_stop_at: None,
+                aborted_at: None,
+                killed: false,
+                told_to_stop: false,
+                usr1: 0,
+            });
+            self.spawned += 1;
+            Event::Spawned { id, pid }
+        };
+        self.arbiter.handle(self.now, event, out);
+    }
+
+    fn record_notice(&mut self, notice: Notice) {
+        match notice {
+            Notice::HandlingSignal(s) | Notice::SignalDropped(s) => {
+                self.signals_accounted += 1;
+                let expected = self.signals_pending.pop_front();
+                if expected != Some(s) && self.bad_report.is_none() {
+                    self.bad_report = Some((
+                        9,
+                        format!("{notice:?} logged; next signal sent was {expected:?}"),
+                    ));
+                }
+            }
+            Notice::SpawnFailed { retry_in } | Notice::CrashLoop { retry_in } => {
+                self.backing_off_until = Some(self.now + retry_in)
+            }
+            Notice::BootFailed | Notice::AppLoadFailed => self.halted_for_boot_failure = true,
+            _ => {}
+        }
+        self.notices.push(notice);
+    }
+
+    fn record_hook(&mut self, hook: Hook) {
+        // A reload is the operator's "try again": it ends a back-off.
+        if hook == Hook::OnReload {
+            self.backing_off_until = None;
+        }
+        if let Hook::ChildExit { pid, .. } = hook {
+            // Called as the worker is reaped, before it leaves the
+            // table: it must be one of ours.
+            if !self.arbiter.workers().iter().any(|w| w.pid == pid)
+                && self.procs.iter().any(|p| p.pid == pid)
+                && self.bad_report.is_none()
+            {
+                self.bad_report = Some((6, format!("child_exit for pid {pid}, not reaped")));
+            }
+        }
+        self.hooks.push(hook)
+    }
+
+    /// The new master of a USR2: it runs 100 ms to 20 s, then exits.
+    fn re_exec(&mut self, out: &mut Vec<Command>) {
+        if self.hooks.last() != Some(&Hook::PreExec) && self.bad_report.is_none() {
+            self.bad_report = Some((9, "re-exec without the pre_exec hook".into()));
+        }
+        self.reexecs += 1;
+        self.next_pid += 1;
+        let pid = self.next_pid;
+        let exit_at = self.now + Duration::from_millis(self.rng.range(100, 20_000));
+        self.new_master = Some((pid, exit_at));
+        self.arbiter
+            .handle(self.now, Event::ReExecSpawned { pid }, out);
     }
 
     fn kill(&mut self, pid: Pid, signal: KillSignal) {
@@ -390,11 +443,42 @@ impl World {
             // to come shows only later, through silence or an exit.
             .filter(|p| p.pid != pid && p.state == ProcState::Ready && !p.told_to_stop)
             .count();
+        let too_early = self.premature_kill(pid, signal);
+        if too_early.is_some() && self.bad_report.is_none() {
+            self.bad_report = too_early;
+        }
+        let Some(p) = self.procs.iter_mut().find(|p| p.pid == pid) else {
+            self.bad_signal = Some(format!(
+                "{signal:?} sent to pid {pid}, which is not a live worker"
+            ));
+            return;
+        };
+        let serving = p.state == ProcState::Ready
+            && !p.told_to_stop
+            && p.exit_at.is_none()
+            && p.hung_since.is_none();
+        if running && serving && ready_others == 0 && matches!(signal, KillSignal::Term) {
+            self.left_none_ready = Some(format!(
+                "TERM to pid {pid}, the last ready worker, while running"
+            ));
+        }
+        if signal == KillSignal::Abort
+            && self.notices.last() != Some(&Notice::WorkerTimeout { pid })
+            && self.bad_report.is_none()
+        {
+            self.bad_report = Some((2, format!("SIGABRT to pid {pid} without WORKER TIMEOUT")));
+        }
+        p.receive(signal, now, grace);
+    }
+
+    /// A SIGABRT to a worker that beat within `timeout`, or a SIGKILL
+    /// before the grace it was owed ran out: which invariant, and how.
+    fn premature_kill(&self, pid: Pid, signal: KillSignal) -> Option<(u8, String)> {
+        let now = self.now;
         let phase_deadline_passed = self
             .stop_since
             .is_some_and(|t| now >= t + self.settings.graceful_timeout);
-        let too_early = self
-            .procs
+        self.procs
             .iter()
             .find(|p| p.pid == pid)
             .and_then(|p| match signal {
@@ -421,65 +505,7 @@ impl World {
                     _ => None,
                 },
                 _ => None,
-            });
-        if too_early.is_some() && self.bad_report.is_none() {
-            self.bad_report = too_early;
-        }
-        let Some(p) = self.procs.iter_mut().find(|p| p.pid == pid) else {
-            self.bad_signal = Some(format!(
-                "{signal:?} sent to pid {pid}, which is not a live worker"
-            ));
-            return;
-        };
-        let serving = p.state == ProcState::Ready
-            && !p.told_to_stop
-            && p.exit_at.is_none()
-            && p.hung_since.is_none();
-        if running && serving && ready_others == 0 && matches!(signal, KillSignal::Term) {
-            self.left_none_ready = Some(format!(
-                "TERM to pid {pid}, the last ready worker, while running"
-            ));
-        }
-        let hung = p.hung_since.is_some();
-        if signal == KillSignal::Abort
-            && self.notices.last() != Some(&Notice::WorkerTimeout { pid })
-            && self.bad_report.is_none()
-        {
-            self.bad_report = Some((2, format!("SIGABRT to pid {pid} without WORKER TIMEOUT")));
-        }
-        match signal {
-            KillSignal::Kill => {
-                p.killed = true;
-                p.exit_at = Some((now, ExitStatus::Signaled(9)));
-            }
-            KillSignal::Abort => {
-                p.aborted = true;
-                p.aborted_at.get_or_insert(now);
-                if !hung && p.exit_at.is_none() {
-                    p.exit_at = Some((now + Duration::from_millis(5), ExitStatus::Signaled(6)));
-                }
-            }
-            // TERM: finish the requests in hand (up to 800 ms here).
-            KillSignal::Term => {
-                p.told_to_stop = true;
-                p.asked_to_stop_at.get_or_insert(now);
-                if !hung && p.exit_at.is_none() {
-                    p.exit_at = Some((now + grace, ExitStatus::Code(0)));
-                }
-            }
-            // INT/QUIT: exit at once, even while draining after a TERM.
-            KillSignal::Int | KillSignal::Quit => {
-                p.told_to_stop = true;
-                p.asked_to_stop_at.get_or_insert(now);
-                let quick = now + QUICK_EXIT;
-                // A worker still booting (even one bound to fail) quits too.
-                if !hung && p.exit_at.is_none_or(|(t, _)| t > quick) {
-                    p.exit_at = Some((quick, ExitStatus::Code(0)));
-                }
-            }
-            KillSignal::Usr1 => p.usr1 += 1,
-            KillSignal::Winch => {}
-        }
+            })
     }
 }
 
@@ -829,12 +855,27 @@ impl World {
 
     /// The invariants that must hold after every step.
     pub fn check(&mut self) -> Result<(), Violation> {
+        self.take_reports()?;
+        self.check_tables()?;
+        self.check_generations()?;
+        self.check_signals()?;
+        self.check_hung_workers()?;
+        self.check_stopping()
+    }
+
+    /// Faults noted while commands ran (5, and what they name).
+    fn take_reports(&mut self) -> Result<(), Violation> {
         if let Some(what) = self.bad_signal.take() {
             return Err(self.violation(5, what));
         }
         if let Some((invariant, what)) = self.bad_report.take() {
             return Err(self.violation(invariant, what));
         }
+        Ok(())
+    }
+
+    /// The process table and the master's agree (5, 6).
+    fn check_tables(&self) -> Result<(), Violation> {
         // The master knows a new master runs exactly while one does (it
         // keeps the unix socket files for it).
         if self.arbiter.upgrade_running() != self.new_master.is_some() {
@@ -865,6 +906,11 @@ impl World {
                 format!("master knows workers {ours:?} ({listed:?}); processes are {theirs:?}"),
             ));
         }
+        Ok(())
+    }
+
+    /// Generations follow HUPs; none is left without a ready worker (3).
+    fn check_generations(&mut self) -> Result<(), Violation> {
         // Each HUP while running starts exactly one generation (3).
         let generation = self.arbiter.generation();
         if generation != self.hups_while_running {
@@ -893,6 +939,11 @@ impl World {
         if let Some(what) = self.left_none_ready.take() {
             return Err(self.violation(3, what));
         }
+        Ok(())
+    }
+
+    /// Every signal is handled or reported dropped (9); the target stays at one or more (8).
+    fn check_signals(&self) -> Result<(), Violation> {
         if self.signals_accounted != self.signals_sent && self.exit_code.is_none() {
             return Err(self.violation(
                 9,
@@ -905,12 +956,16 @@ impl World {
         if self.arbiter.target() < 1 {
             return Err(self.violation(8, "target below one".into()));
         }
+        Ok(())
+    }
+
+    /// A silent worker is aborted after timeout, killed after the grace (2).
+    fn check_hung_workers(&self) -> Result<(), Violation> {
         let timeout = self.settings.timeout;
-        let slack = Duration::from_millis(5);
         if !timeout.is_zero() {
             for p in &self.procs {
                 if let Some(since) = p.hung_since {
-                    if !p.aborted && !p.killed && self.now > since + timeout + slack {
+                    if !p.aborted && !p.killed && self.now > since + timeout + CHECK_SLACK {
                         return Err(self.violation(
                             2,
                             format!(
@@ -920,7 +975,9 @@ impl World {
                             ),
                         ));
                     }
-                    if !p.killed && self.now > since + timeout + self.settings.abort_grace + slack {
+                    if !p.killed
+                        && self.now > since + timeout + self.settings.abort_grace + CHECK_SLACK
+                    {
                         return Err(self.violation(
                             2,
                             format!("pid {} aborted but not killed after the grace", p.pid),
@@ -929,10 +986,15 @@ impl World {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Stops end in time, with the right code and every worker reaped (4, 6).
+    fn check_stopping(&self) -> Result<(), Violation> {
         if let Some(since) = self.stop_since {
             // graceful_timeout after the stop began, a worker that ignored
             // it is SIGKILLed, whatever its own deadline.
-            let due = since + self.settings.graceful_timeout + slack;
+            let due = since + self.settings.graceful_timeout + CHECK_SLACK;
             if self.now > due {
                 if let Some(p) = self.procs.iter().find(|p| !p.killed) {
                     return Err(self.violation(
