@@ -602,13 +602,7 @@ impl Arbiter {
             Signal::Int | Signal::Quit if !stopping => self.begin_stop(KillSignal::Quit, 0, out),
             // A second INT/QUIT during a graceful stop makes it quick.
             Signal::Int | Signal::Quit => {
-                let pids: Vec<Pid> = self
-                    .workers
-                    .iter()
-                    .filter(|w| w.state != WorkerState::Killed)
-                    .map(|w| w.pid)
-                    .collect();
-                for pid in pids {
+                for pid in self.signalable_pids() {
                     out.push(Command::Kill {
                         pid,
                         signal: KillSignal::Quit,
@@ -644,13 +638,9 @@ impl Arbiter {
             }
             Signal::Usr1 => {
                 out.push(Command::ReopenLogs);
-                for w in self
-                    .workers
-                    .iter()
-                    .filter(|w| w.state != WorkerState::Killed)
-                {
+                for pid in self.signalable_pids() {
                     out.push(Command::Kill {
-                        pid: w.pid,
+                        pid,
                         signal: KillSignal::Usr1,
                     });
                 }
@@ -678,15 +668,18 @@ impl Arbiter {
     fn begin_stop(&mut self, signal: KillSignal, code: i32, out: &mut Vec<Command>) {
         let kill_at = self.now + self.settings.graceful_timeout;
         self.phase = Phase::Stopping { kill_at, code };
-        let pids: Vec<Pid> = self
-            .workers
-            .iter()
-            .filter(|w| w.state != WorkerState::Killed)
-            .map(|w| w.pid)
-            .collect();
+        let pids: Vec<Pid> = self.signalable_pids().collect();
         for pid in pids {
             self.stop_worker(pid, signal, kill_at, out);
         }
+    }
+
+    /// Workers not yet sent SIGKILL: the ones another signal can reach.
+    fn signalable_pids(&self) -> impl Iterator<Item = Pid> + '_ {
+        self.workers
+            .iter()
+            .filter(|w| w.state != WorkerState::Killed)
+            .map(|w| w.pid)
     }
 
     fn stop_worker(

@@ -13,6 +13,8 @@ pub mod control;
 pub mod handoff;
 pub mod heartbeat;
 pub mod http;
+pub mod percent;
+pub mod rng;
 pub mod statsd;
 pub mod syslog;
 pub mod time;

@@ -9,6 +9,7 @@
 
 use std::time::Duration;
 
+use crate::rng::SplitMix64;
 use crate::time::Instant;
 
 #[derive(Clone, Debug)]
@@ -116,21 +117,13 @@ pub struct WorkerLifecycle {
     now: Instant,
 }
 
-/// One step of splitmix64: a well-mixed number from a seed, enough to
-/// spread restarts (this is not cryptography).
-fn mix(seed: u64) -> u64 {
-    let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
 impl WorkerLifecycle {
     pub fn new(settings: WorkerSettings, now: Instant) -> Self {
         let max_requests = (settings.max_requests > 0).then(|| {
             let jitter = match settings.max_requests_jitter {
                 0 => 0,
-                j => mix(settings.jitter_seed) % (j + 1),
+                // A well-mixed number from the seed spreads restarts.
+                j => SplitMix64::new(settings.jitter_seed).range(0, j),
             };
             settings.max_requests + jitter
         });

@@ -6,7 +6,6 @@ use rcorn_core::access_log::{AccessLogFormat, AccessRecord};
 use rcorn_core::http::RequestHead;
 
 use crate::exchange::{Connection, ExchangeSummary, LogFields};
-use crate::stream::PeerAddr;
 
 #[derive(Clone)]
 pub struct AccessLogger {
@@ -38,9 +37,9 @@ impl AccessLogger {
             return;
         };
         self.remote.clear();
-        if let PeerAddr::Ip(addr) = &conn.peer {
+        if let Some(ip) = conn.peer.ip() {
             use std::fmt::Write;
-            let _ = write!(self.remote, "{}", addr.ip());
+            let _ = write!(self.remote, "{ip}");
         }
         let started = SystemTime::now()
             .checked_sub(summary.duration)

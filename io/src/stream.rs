@@ -1,7 +1,7 @@
 //! A client connection of any kind, with the addresses WSGI reports.
 
 use std::io::{self, IoSlice, Read, Write};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 
 use crate::tls::TlsStream;
@@ -20,6 +20,16 @@ pub enum PeerAddr {
     /// Unix sockets have no peer address; gunicorn reports the bind path
     /// as SERVER_NAME and an empty REMOTE_ADDR.
     Unix,
+}
+
+impl PeerAddr {
+    /// The peer's IP; `None` for a unix socket.
+    pub fn ip(&self) -> Option<IpAddr> {
+        match self {
+            PeerAddr::Ip(addr) => Some(addr.ip()),
+            PeerAddr::Unix => None,
+        }
+    }
 }
 
 impl Stream {

@@ -427,14 +427,13 @@ impl<A: App> Worker<'_, A> {
                 None => stream,
             };
             let mut decoder = RequestDecoder::new(self.cfg.decoder.clone());
-            if self.cfg.proxy.mode != ProxyMode::Off && self.cfg.proxy.allowed.trusts(ip_of(&peer))
-            {
+            if self.cfg.proxy.mode != ProxyMode::Off && self.cfg.proxy.allowed.trusts(peer.ip()) {
                 decoder.expect_proxy_preamble(self.cfg.proxy.mode);
             }
             // Only `header_map = refuse` asks the decoder about forwarder
             // headers; the environ decides on them otherwise.
             if self.cfg.decoder.refuse_underscore_headers
-                && self.cfg.scheme_policy.trusted.trusts(ip_of(&peer))
+                && self.cfg.scheme_policy.trusted.trusts(peer.ip())
             {
                 decoder.trust_forwarder_headers();
             }
@@ -656,7 +655,7 @@ impl<A: App> Worker<'_, A> {
             return Ok(None);
         };
         let socket_peer = conn.via.as_ref().unwrap_or(&conn.peer);
-        self.cfg.scheme_policy.scheme(ip_of(socket_peer), head)
+        self.cfg.scheme_policy.scheme(socket_peer.ip(), head)
     }
 
     fn run_exchange(
@@ -810,14 +809,6 @@ fn server_addr(listener: &crate::listener::Listener) -> ServerAddr {
     }
 }
 
-/// The IP of a peer; `None` for a unix socket.
-fn ip_of(peer: &PeerAddr) -> Option<std::net::IpAddr> {
-    match peer {
-        PeerAddr::Ip(addr) => Some(addr.ip()),
-        PeerAddr::Unix => None,
-    }
-}
-
 /// Once the PROXY preamble is read, the client it names is the one WSGI
 /// and the access log report; the socket's peer is kept as `via`.
 fn adopt_proxied_client(conn: &mut Connection) {
@@ -829,10 +820,8 @@ fn adopt_proxied_client(conn: &mut Connection) {
 }
 
 fn peer_text(peer: &PeerAddr) -> String {
-    match peer {
-        PeerAddr::Ip(addr) => addr.ip().to_string(),
-        PeerAddr::Unix => "unix".to_owned(),
-    }
+    peer.ip()
+        .map_or_else(|| "unix".to_owned(), |ip| ip.to_string())
 }
 
 fn worker_signal(sig: Signal) -> Option<WorkerSignal> {

@@ -189,7 +189,7 @@ impl EnvironBuilder {
             }
         }
 
-        let path = percent_decode(head.path());
+        let path = rcorn_core::percent::decode(head.path());
         let path_info: &[u8] = match forwarded_script_name {
             Some(script_name) => {
                 let rest = path.strip_prefix(script_name).ok_or_else(|| {
@@ -275,18 +275,12 @@ impl EnvironBuilder {
     }
 
     fn is_forwarder_header(&self, name: &[u8]) -> bool {
-        self.forwarder_headers
-            .iter()
-            .any(|h| h == "*" || h.as_bytes().eq_ignore_ascii_case(name))
+        rcorn_core::config::is_forwarder_header(&self.forwarder_headers, name)
     }
 
     /// Whether the socket's peer is a proxy trusted with forwarder headers.
     fn sent_by_forwarder(&self, ex: &Exchange<'_>) -> bool {
-        let ip = match ex.socket_peer() {
-            PeerAddr::Ip(addr) => Some(addr.ip()),
-            PeerAddr::Unix => None,
-        };
-        self.forwarders.trusts(ip)
+        self.forwarders.trusts(ex.socket_peer().ip())
     }
 
     /// The environ key for a request header: `CONTENT_TYPE`,
@@ -400,48 +394,9 @@ fn split_host(host: &[u8]) -> (&[u8], &[u8]) {
     }
 }
 
-/// `%XX` decoding of a request path; malformed escapes stay as they are.
-pub fn percent_decode(path: &[u8]) -> std::borrow::Cow<'_, [u8]> {
-    if !path.contains(&b'%') {
-        return std::borrow::Cow::Borrowed(path);
-    }
-    let mut out = Vec::with_capacity(path.len());
-    let mut i = 0;
-    while i < path.len() {
-        if path[i] == b'%' && i + 2 < path.len() {
-            if let (Some(h), Some(l)) = (hex(path[i + 1]), hex(path[i + 2])) {
-                out.push(h << 4 | l);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(path[i]);
-        i += 1;
-    }
-    std::borrow::Cow::Owned(out)
-}
-
-fn hex(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn percent_decoding_keeps_malformed_escapes() {
-        assert_eq!(&*percent_decode(b"/a%20b"), b"/a b");
-        assert_eq!(&*percent_decode(b"/%e9t%C3%A9"), b"/\xe9t\xc3\xa9");
-        assert_eq!(&*percent_decode(b"/100%"), b"/100%");
-        assert_eq!(&*percent_decode(b"/%zz%4"), b"/%zz%4");
-        assert_eq!(&*percent_decode(b"/plain"), b"/plain");
-    }
 
     #[test]
     fn host_header_splits_into_name_and_port() {

@@ -6,7 +6,7 @@
 //! `--limit-request-field_size`), metavars and defaults follow gunicorn; the
 //! help lines are rcorn's own.
 
-use super::values::{
+use super::syntax::{
     check_addr_list, check_asgi_lifespan, check_asgi_loop, check_bind_list, check_cert_reqs,
     check_ciphers, check_env_list, check_frame_size, check_header_map, check_http2_cleartext,
     check_http_parser, check_http_protocols, check_loglevel, check_proxy_protocol,

@@ -1,7 +1,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use super::values::{is_ip_network, py_repr_str};
+use super::syntax::{is_ip_network, py_repr_str};
 use super::*;
 
 fn cli() -> Source {

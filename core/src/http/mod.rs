@@ -55,9 +55,7 @@ pub struct DecoderConfig {
 impl DecoderConfig {
     /// Whether `name` is listed in `forwarder_headers`.
     pub fn is_forwarder_header(&self, name: &[u8]) -> bool {
-        self.forwarder_headers
-            .iter()
-            .any(|h| &**h == "*" || h.as_bytes().eq_ignore_ascii_case(name))
+        crate::config::is_forwarder_header(&self.forwarder_headers, name)
     }
 }
 
