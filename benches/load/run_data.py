@@ -128,8 +128,10 @@ def detail_cells(lines):
         scenario, server = row[0], row[1]
         values = {field: float(row[i].replace(",", "")) for field, i in index.items()}
         cells[(scenario, server)] = Cell(**values)
-        scenarios += [scenario] if scenario not in scenarios else []
-        servers += [server] if server not in servers else []
+        if scenario not in scenarios:
+            scenarios.append(scenario)
+        if server not in servers:
+            servers.append(server)
     return cells, scenarios, servers
 
 
