@@ -10,7 +10,9 @@ Run through compare.sh (see README.md beside this file). This script:
    with wrk pinned to core 1, records requests/sec, errors, latency and RSS,
    and stops it by its PID;
 3. measures each app's pure-Python call rate (no server) as a ceiling;
-4. writes a markdown report of medians to results/<date>.md and prints it.
+4. writes a markdown report of medians to results/<date>.md and prints it,
+   every repetition's raw result beside it (results/<date>.json), and the
+   plots plot.py draws from that (results/<date>-rps.png, -latency.png).
 
 Only 127.0.0.1 is ever used.
 """
@@ -31,6 +33,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import run_data
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
@@ -502,7 +506,7 @@ def machine_info(venv, servers):
     }
 
 
-def render(args, scenarios, servers, why_not, runs, rates, machine, command):
+def render(args, scenarios, servers, why_not, runs, rates, machine, command, raw, plots):
     by = {}
     for r in runs:
         by.setdefault((r.scenario, r.server), []).append(r)
@@ -544,9 +548,21 @@ def render(args, scenarios, servers, why_not, runs, rates, machine, command):
             cells.append(f"{a / b:.2f}" if a and b else "—")
         lines.append(f"| {sc.name} | {fmt_rate(median(rates.get(sc.name, [])))} | " + " | ".join(cells) + " |")
     lines += ["", "Not run: " + ("; ".join(f"{k}: {v}" for k, v in why_not.items() if v) or "none"), ""]
+    lines += plots_section(raw, plots)
     lines += detail_table(scenarios, servers, by)
     lines += failures_section(runs)
     return "\n".join(lines) + "\n"
+
+
+def plots_section(raw, plots):
+    """Links to the raw results and the PNGs drawn from them, all beside the report (so names relative to it)."""
+    lines = ["## Plots", ""]
+    for png in plots:
+        lines += [f"![{png.stem}]({png.name})", ""]
+    if not plots:
+        lines += ["None: plot.py failed (see the command's output).", ""]
+    return lines + [f"Every repetition's raw result: [{raw.name}]({raw.name}); "
+                    f"`python benches/load/plot.py` on it draws the plots again.", ""]
 
 
 def cell(server, scenario, why_not, rs, med):
@@ -677,7 +693,8 @@ def main(argv):
     make_venv(args.venv)
     failures = {}
     if not args.skip_install:
-        packages = ["flask"] + sorted({s.package for s in servers if s.package})
+        # matplotlib draws the report's plots (plot.py), in this virtualenv as everything else.
+        packages = ["flask", "matplotlib"] + sorted({s.package for s in servers if s.package})
         failures = install_packages(args.venv, packages, args.rcorn_wheel)
     why_not = server_availability(servers, args.venv, failures)
     for name, why in why_not.items():
@@ -696,12 +713,31 @@ def main(argv):
                         runs.append(run_one(s, sc, rep, args, workdir))
 
     machine = machine_info(args.venv, servers)
-    text = render(args, scenarios, servers, why_not, runs, rates, machine, command)
     out = report_path(args)
     out.parent.mkdir(parents=True, exist_ok=True)
+    raw = out.with_suffix(".json")
+    run_data.dump(
+        raw, date=args.date, command=command, duration=args.duration, connections=args.connections,
+        repeats=args.repeats, machine=machine, scenarios=[s.name for s in scenarios],
+        servers=[s.name for s in servers], not_run={k: v for k, v in why_not.items() if v},
+        runs=runs, call_rates=rates,
+    )
+    plots = draw_plots(args.venv, raw)
+    text = render(args, scenarios, servers, why_not, runs, rates, machine, command, raw, plots)
     out.write_text(text)
     print(text)
-    log(f"report written to {out}")
+    log(f"report written to {out}, raw results to {raw}")
+
+
+def draw_plots(venv, raw):
+    """Run plot.py on the raw results in the bench virtualenv; the PNGs it wrote, or [] if it failed."""
+    res = subprocess.run([str(venv / "bin" / "python"), str(HERE / "plot.py"), str(raw)],
+                         capture_output=True, text=True)
+    if res.returncode != 0:
+        log(f"plot.py failed ({res.returncode}), the report has no plots (it needs matplotlib in {venv}): "
+            f"{res.stderr.strip()[-500:]}")
+        return []
+    return [Path(line) for line in res.stdout.splitlines() if line.strip()]
 
 
 if __name__ == "__main__":
