@@ -20,14 +20,14 @@ use rcorn_io::master::MasterConfig;
 use rcorn_io::worker_loop::{run_gthread_worker, run_sync_worker, ProxyPolicy, WorkerConfig};
 use rcorn_io::{MasterOutcome, WorkerStart};
 
-use crate::cli::{self, CliOutcome};
-use crate::environ::EnvironConstants;
-use crate::hooks::{HookSet, ServerProxy, WorkerProxy};
-use crate::host::PythonHost;
-use crate::new_master::{self, NewMaster};
-use crate::pidfile::{self, Pidfile};
-use crate::privileges::Identity;
-use crate::wsgi::{log_exception, WsgiApp};
+use crate::server::cli::{self, CliOutcome};
+use crate::server::hooks::{HookSet, ServerProxy, WorkerProxy};
+use crate::server::host::PythonHost;
+use crate::server::new_master::{self, NewMaster};
+use crate::server::pidfile::{self, Pidfile};
+use crate::server::privileges::Identity;
+use crate::wsgi::app::{log_exception, WsgiApp};
+use crate::wsgi::environ::EnvironConstants;
 
 /// gunicorn's exit codes for a worker that could not start.
 const WORKER_BOOT_ERROR: i32 = 3;
@@ -55,7 +55,7 @@ pub fn main(py: Python<'_>, argv: Vec<String>) -> i32 {
         if std::env::var_os("NOTIFY_SOCKET").is_some() {
             eprintln!("Warning: you shouldn't specify `daemon = True` when launching by systemd with `Type = notify`");
         }
-        if let Err(e) = crate::daemon::daemonize(
+        if let Err(e) = crate::server::daemon::daemonize(
             py,
             settings.get("enable_stdio_inheritance") == Some(&Value::Bool(true)),
         ) {
@@ -101,10 +101,10 @@ pub fn main(py: Python<'_>, argv: Vec<String>) -> i32 {
         || (flag(&settings, "syslog") && !flag(&settings, "disable_redirect_access_to_syslog"));
     // After --chdir and --pythonpath, as gunicorn does: the configuration
     // may name handler classes of the application's own packages.
-    if let Err(e) = crate::python_logging::configure(
+    if let Err(e) = crate::server::python_logging::configure(
         py,
         &settings,
-        crate::python_logging::LoggingInputs {
+        crate::server::python_logging::LoggingInputs {
             dict: hooks.logconfig_dict.as_ref(),
             own_access,
         },
@@ -221,10 +221,10 @@ pub fn main(py: Python<'_>, argv: Vec<String>) -> i32 {
     let master = MasterConfig {
         arbiter: arbiter_settings(&settings),
         backlog_metric: flag(&settings, "enable_backlog_metric"),
-        control_socket: crate::control_socket::control_socket_config(&settings),
+        control_socket: crate::server::control_socket::control_socket_config(&settings),
     };
     let title = new_master::proc_name(settings.effective_proc_name(), new_master.is_some());
-    crate::proc_title::set(py, "master", &title);
+    crate::server::proc_title::set(py, "master", &title);
     hooks.call(py, "when_ready", (server.clone_ref(py),));
     rcorn_io::systemd::notify("READY=1\nSTATUS=rcorn arbiter booted");
     let mut host = PythonHost {
@@ -502,7 +502,7 @@ fn run_worker(
         settings.effective_proc_name(),
         NewMaster::from_env().is_some(),
     );
-    crate::proc_title::set(py, "worker", &title);
+    crate::server::proc_title::set(py, "worker", &title);
     if let Err(e) = ctx.identity.assume() {
         rcorn_io::error!("{e}");
         return WORKER_BOOT_ERROR;
@@ -618,19 +618,17 @@ fn run_worker(
     if let Ok(mut w) = worker.bind(py).try_borrow_mut() {
         w.booted = true;
     }
-    wsgi.set_reloader(
-        settings
-            .reload()
-            .then(|| crate::reloader::Reloader::new(py, settings.reload_extra_files().to_vec())),
-    );
-    match crate::request_hooks::RequestHooks::new(py, ctx.hooks, &worker) {
+    wsgi.set_reloader(settings.reload().then(|| {
+        crate::server::reloader::Reloader::new(py, settings.reload_extra_files().to_vec())
+    }));
+    match crate::wsgi::request_hooks::RequestHooks::new(py, ctx.hooks, &worker) {
         Ok(hooks) => wsgi.set_request_hooks(hooks),
         Err(e) => {
             log_exception(py, &e, "Invalid post_request hook");
             return WORKER_BOOT_ERROR;
         }
     }
-    if let Err(e) = crate::worker_signals::install(py, ctx.hooks, &worker) {
+    if let Err(e) = crate::server::worker_signals::install(py, ctx.hooks, &worker) {
         log_exception(
             py,
             &e,
@@ -639,7 +637,7 @@ fn run_worker(
     }
     ctx.hooks
         .call(py, "post_worker_init", (worker.clone_ref(py),));
-    rcorn_io::blocking::set_wait_wrapper(crate::wsgi::release_gil_while);
+    rcorn_io::blocking::set_wait_wrapper(crate::wsgi::app::release_gil_while);
     let outcome = if threaded(settings) {
         let handlers: Vec<WsgiApp> = (0..settings.threads().max(1))
             .map(|_| wsgi.for_thread(py))

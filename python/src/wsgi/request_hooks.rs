@@ -8,8 +8,8 @@ use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 use rcorn_io::stream::PeerAddr;
 use rcorn_io::Exchange;
 
-use crate::hooks::{HookSet, WorkerProxy};
-use crate::latin1;
+use crate::server::hooks::{HookSet, WorkerProxy};
+use crate::wsgi::latin1;
 
 /// The `req` of the request hooks (gunicorn's `http.Request` attributes).
 #[pyclass(module = "rcorn", name = "Request")]
@@ -132,7 +132,7 @@ impl RequestHooks {
         let req = match HookRequest::from_exchange(py, ex).and_then(|r| Py::new(py, r)) {
             Ok(req) => req,
             Err(e) => {
-                crate::wsgi::log_exception(py, &e, "cannot build the request hooks' req");
+                crate::wsgi::app::log_exception(py, &e, "cannot build the request hooks' req");
                 return None;
             }
         };
@@ -141,7 +141,7 @@ impl RequestHooks {
                 .bind(py)
                 .call1((self.worker.clone_ref(py), req.clone_ref(py)))
             {
-                crate::wsgi::log_exception(py, &e, "Exception in pre_request hook");
+                crate::wsgi::app::log_exception(py, &e, "Exception in pre_request hook");
             }
         }
         Some(req)
@@ -164,7 +164,7 @@ impl RequestHooks {
             _ => post.bind(py).call1((worker, req, environ, resp)),
         });
         if let Err(e) = result {
-            crate::wsgi::log_exception(py, &e, "Exception in post_request hook");
+            crate::wsgi::app::log_exception(py, &e, "Exception in post_request hook");
         }
     }
 }

@@ -9,13 +9,13 @@ use std::os::fd::{BorrowedFd, RawFd};
 
 use rcorn_io::{App, Exchange};
 
-use crate::environ::{EnvironBuilder, EnvironConstants};
-use crate::exchange_ref::ExchangeRef;
-use crate::file_wrapper::{sendable_file, FileWrapper};
-use crate::input::WsgiInput;
-use crate::reloader::Reloader;
-use crate::request_hooks::{HookResponse, RequestHooks};
-use crate::start_response::{write_chunk, StartResponse};
+use crate::server::reloader::Reloader;
+use crate::wsgi::environ::{EnvironBuilder, EnvironConstants};
+use crate::wsgi::exchange_ref::ExchangeRef;
+use crate::wsgi::file_wrapper::{sendable_file, FileWrapper};
+use crate::wsgi::input::WsgiInput;
+use crate::wsgi::request_hooks::{HookResponse, RequestHooks};
+use crate::wsgi::start_response::{write_chunk, StartResponse};
 
 pub struct WsgiApp {
     app: Py<PyAny>,

@@ -14,7 +14,7 @@ use rcorn_core::http::forwarded::TrustedPeers;
 use rcorn_io::stream::PeerAddr;
 use rcorn_io::Exchange;
 
-use crate::latin1;
+use crate::wsgi::latin1;
 
 /// At most this many distinct `HTTP_*` keys are cached; past it, rare
 /// header names are converted on each request instead of growing the cache
@@ -74,7 +74,7 @@ impl EnvironBuilder {
         template.set_item("wsgi.url_scheme", constants.url_scheme)?;
         template.set_item(
             "wsgi.errors",
-            Py::new(py, crate::errors_stream::WsgiErrors)?,
+            Py::new(py, crate::wsgi::errors_stream::WsgiErrors)?,
         )?;
         template.set_item("wsgi.multithread", constants.multithread)?;
         template.set_item("wsgi.multiprocess", constants.multiprocess)?;
@@ -82,7 +82,7 @@ impl EnvironBuilder {
         template.set_item("wsgi.input_terminated", true)?;
         template.set_item(
             "wsgi.file_wrapper",
-            py.get_type::<crate::file_wrapper::FileWrapper>(),
+            py.get_type::<crate::wsgi::file_wrapper::FileWrapper>(),
         )?;
         template.set_item(
             "SERVER_SOFTWARE",
