@@ -12,6 +12,7 @@
 //! links this crate.
 
 mod server;
+mod traceback;
 pub mod wsgi;
 
 use pyo3::prelude::*;

@@ -53,7 +53,7 @@ pub fn apply(
                 .map(|cls| e.get_type(py).is(&cls))
                 .unwrap_or(false);
             if !is_missing {
-                crate::wsgi::app::log_exception(
+                crate::traceback::log_exception(
                     py,
                     &e,
                     &format!("Failed to read config file: {spec}"),

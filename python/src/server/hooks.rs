@@ -13,7 +13,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use rcorn_core::config::{Settings, Value};
 
-use crate::wsgi::app::log_exception;
+use crate::traceback::log_exception;
 
 /// The hooks a config file defined, ready to call.
 pub struct HookSet {

@@ -76,7 +76,7 @@ impl PythonHost<'_> {
             Ok(worker) => self
                 .hooks
                 .call(py, name, (self.server.clone_ref(py), worker)),
-            Err(e) => crate::wsgi::app::log_exception(py, &e, &format!("Exception in {name} hook")),
+            Err(e) => crate::traceback::log_exception(py, &e, &format!("Exception in {name} hook")),
         }
     }
 }
@@ -179,7 +179,7 @@ fn freeze_before_fork(py: Python<'_>) {
     });
     if let Err(e) = frozen {
         // The fork goes ahead: a frozen heap saves memory, nothing more.
-        crate::wsgi::app::log_exception(
+        crate::traceback::log_exception(
             py,
             &e,
             "Could not freeze the master's objects before a fork",

@@ -26,7 +26,8 @@ use crate::server::host::PythonHost;
 use crate::server::new_master::{self, NewMaster};
 use crate::server::pidfile::{self, Pidfile};
 use crate::server::privileges::Identity;
-use crate::wsgi::app::{log_exception, WsgiApp};
+use crate::traceback::log_exception;
+use crate::wsgi::app::WsgiApp;
 use crate::wsgi::environ::EnvironConstants;
 
 /// gunicorn's exit codes for a worker that could not start.
@@ -618,10 +619,17 @@ fn run_worker(
     if let Ok(mut w) = worker.bind(py).try_borrow_mut() {
         w.booted = true;
     }
-    wsgi.set_reloader(settings.reload().then(|| {
-        crate::server::reloader::Reloader::new(py, settings.reload_extra_files().to_vec())
+    wsgi.set_changed_file(settings.reload().then(|| {
+        let mut reloader =
+            crate::server::reloader::Reloader::new(py, settings.reload_extra_files().to_vec());
+        Box::new(move |py: Python<'_>| reloader.changed(py)) as crate::wsgi::app::ChangedFile
     }));
-    match crate::wsgi::request_hooks::RequestHooks::new(py, ctx.hooks, &worker) {
+    match crate::wsgi::request_hooks::RequestHooks::new(
+        py,
+        ctx.hooks.get("pre_request"),
+        ctx.hooks.get("post_request"),
+        worker.as_any(),
+    ) {
         Ok(hooks) => wsgi.set_request_hooks(hooks),
         Err(e) => {
             log_exception(py, &e, "Invalid post_request hook");

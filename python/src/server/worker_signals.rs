@@ -31,7 +31,7 @@ impl WorkerSignalHook {
         }
         if let Some(hook) = &self.hook {
             if let Err(e) = hook.bind(py).call1((self.worker.clone_ref(py),)) {
-                crate::wsgi::app::log_exception(
+                crate::traceback::log_exception(
                     py,
                     &e,
                     &format!("Exception in {} hook", self.name),
