@@ -3,6 +3,8 @@
 //! USR2 upgrades) and each worker's boot, whatever kind of application the
 //! worker then serves.
 
+pub(crate) mod app_import;
+pub(crate) mod bind;
 pub(crate) mod build_info;
 pub(crate) mod cli;
 pub(crate) mod config_file;
@@ -10,6 +12,7 @@ pub(crate) mod control_socket;
 pub(crate) mod daemon;
 pub(crate) mod hooks;
 pub(crate) mod host;
+pub(crate) mod io_config;
 pub(crate) mod new_master;
 pub(crate) mod pidfile;
 pub(crate) mod privileges;
@@ -17,4 +20,6 @@ pub(crate) mod proc_title;
 pub(crate) mod python_logging;
 pub(crate) mod reloader;
 pub(crate) mod serve;
+pub(crate) mod stop;
+pub(crate) mod worker;
 pub(crate) mod worker_signals;
