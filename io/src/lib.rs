@@ -17,6 +17,7 @@ pub mod exchange;
 pub mod heartbeat_region;
 pub mod listener;
 pub mod log;
+mod log_level;
 pub mod master;
 pub mod reexec;
 pub mod signals;

@@ -155,207 +155,323 @@ struct LiveWorker {
 /// Runs the master until it exits, or returns in a forked child as a
 /// worker.
 pub fn run_master<H: Host>(
-    mut listeners: Vec<Listener>,
+    listeners: Vec<Listener>,
     cfg: MasterConfig,
     host: &mut H,
 ) -> io::Result<MasterOutcome> {
-    let master_pid = std::process::id() as i32;
-    let signal_pipe = SignalPipe::install(MASTER_SIGNALS)?;
-    let control = ControlPipe::new()?;
-    let mut region = HeartbeatRegion::new(HEARTBEAT_SLOTS)?;
-    let mut poll = Poll::new()?;
-    poll.registry().register(
-        &mut SourceFd(&signal_pipe.read_fd()),
-        SIGNALS,
-        Interest::READABLE,
-    )?;
-    poll.registry().register(
-        &mut SourceFd(&control.read_fd()),
-        CONTROL,
-        Interest::READABLE,
-    )?;
-    let mut events = Events::with_capacity(16);
-    let mut control_socket = cfg
-        .control_socket
-        .as_ref()
-        .and_then(|c| open_control_socket(c, &poll));
-    let listener_list = listener_views(&listeners);
-    let no_config = serde_json::Map::new();
-    let started = clock::now();
-
-    let mut arbiter = Arbiter::new(cfg.arbiter);
-    let mut workers: HashMap<Pid, LiveWorker> = HashMap::new();
-    // The `gunicorn.workers` gauge goes to statsd when the count changes.
-    let mut reported_workers = usize::MAX;
-    let mut backlog_reported = std::time::Instant::now();
-    let mut queue: VecDeque<Command> = VecDeque::new();
-    let mut scratch: Vec<Command> = Vec::new();
-    let mut received: Vec<Signal> = Vec::new();
-    let mut messages: Vec<ControlMessage> = Vec::new();
-
-    arbiter.handle(clock::now(), Event::Boot, &mut scratch);
-    queue.extend(scratch.drain(..));
-    let mut told_systemd_stopping = false;
-
+    let mut master = Master::start(listeners, cfg, host)?;
     loop {
-        while let Some(command) = queue.pop_front() {
+        if let Some(outcome) = master.carry_out_commands()? {
+            // In a new worker, the master's state is dropped here, in the
+            // child only; its descriptors close with it.
+            return Ok(outcome);
+        }
+        master.report_metrics();
+        master.wait()?;
+        master.take_events();
+    }
+}
+
+/// The master loop's state: the arbiter, what it is told from, and the
+/// commands it gave that are still to be carried out.
+struct Master<'h, H: Host> {
+    host: &'h mut H,
+    listeners: Vec<Listener>,
+    backlog_metric: bool,
+    master_pid: i32,
+    signal_pipe: SignalPipe,
+    control: ControlPipe,
+    region: HeartbeatRegion,
+    poll: Poll,
+    events: Events,
+    /// `None` with `--no-control-socket`, or when it could not be opened.
+    control_socket: Option<ControlSocket>,
+    /// What `show config` answers (empty without a control socket).
+    control_config: serde_json::Map<String, serde_json::Value>,
+    /// The listeners as `show listeners` reports them.
+    listener_list: Vec<ListenerView>,
+    started: rcorn_core::time::Instant,
+    arbiter: Arbiter,
+    workers: HashMap<Pid, LiveWorker>,
+    /// The `gunicorn.workers` gauge goes to statsd when the count changes.
+    reported_workers: usize,
+    backlog_reported: std::time::Instant,
+    queue: VecDeque<Command>,
+    scratch: Vec<Command>,
+    received: Vec<Signal>,
+    messages: Vec<ControlMessage>,
+    told_systemd_stopping: bool,
+}
+
+impl<'h, H: Host> Master<'h, H> {
+    /// Installs the signal and control pipes and the heartbeat region, and
+    /// boots the arbiter.
+    fn start(listeners: Vec<Listener>, cfg: MasterConfig, host: &'h mut H) -> io::Result<Self> {
+        let signal_pipe = SignalPipe::install(MASTER_SIGNALS)?;
+        let control = ControlPipe::new()?;
+        let region = HeartbeatRegion::new(HEARTBEAT_SLOTS)?;
+        let poll = Poll::new()?;
+        poll.registry().register(
+            &mut SourceFd(&signal_pipe.read_fd()),
+            SIGNALS,
+            Interest::READABLE,
+        )?;
+        poll.registry().register(
+            &mut SourceFd(&control.read_fd()),
+            CONTROL,
+            Interest::READABLE,
+        )?;
+        let events = Events::with_capacity(16);
+        let control_socket = cfg
+            .control_socket
+            .as_ref()
+            .and_then(|c| open_control_socket(c, &poll));
+        let listener_list = listener_views(&listeners);
+        let started = clock::now();
+        let mut master = Master {
+            host,
+            listeners,
+            backlog_metric: cfg.backlog_metric,
+            master_pid: std::process::id() as i32,
+            signal_pipe,
+            control,
+            region,
+            poll,
+            events,
+            control_socket,
+            control_config: cfg.control_socket.map(|c| c.config).unwrap_or_default(),
+            listener_list,
+            started,
+            arbiter: Arbiter::new(cfg.arbiter),
+            workers: HashMap::new(),
+            reported_workers: usize::MAX,
+            backlog_reported: std::time::Instant::now(),
+            queue: VecDeque::new(),
+            scratch: Vec::new(),
+            received: Vec::new(),
+            messages: Vec::new(),
+            told_systemd_stopping: false,
+        };
+        master.handle(Event::Boot);
+        Ok(master)
+    }
+
+    /// Tells the arbiter `event` and queues the commands it gives.
+    fn handle(&mut self, event: Event) {
+        self.handle_at(clock::now(), event);
+    }
+
+    fn handle_at(&mut self, now: rcorn_core::time::Instant, event: Event) {
+        self.arbiter.handle(now, event, &mut self.scratch);
+        self.queue.extend(self.scratch.drain(..));
+    }
+
+    /// Carries out the queued commands, and those they lead to. `Some`
+    /// when this process is done being the master: it exits, or it is a
+    /// new worker.
+    fn carry_out_commands(&mut self) -> io::Result<Option<MasterOutcome>> {
+        while let Some(command) = self.queue.pop_front() {
             match command {
                 Command::SpawnWorker { id } => {
-                    let now_ms = clock::monotonic_ms();
-                    let Some(slot) = region.allocate(now_ms) else {
-                        crate::error!("no heartbeat slot left for a new worker");
-                        arbiter.handle(clock::now(), Event::SpawnFailed { id }, &mut scratch);
-                        queue.extend(scratch.drain(..));
-                        continue;
-                    };
-                    match fork_worker(host) {
-                        Ok(Forked::Worker(signals)) => {
-                            let sender = control.sender()?;
-                            // The master's loop state is dropped here, in the
-                            // child only; its descriptors close with it.
-                            return Ok(MasterOutcome::Worker(WorkerStart {
-                                id,
-                                listeners: std::mem::take(&mut listeners),
-                                heartbeat: region.slot(slot),
-                                control: sender,
-                                master_pid,
-                                signals,
-                            }));
-                        }
-                        Ok(Forked::Parent(child)) => {
-                            let pid = child.as_raw();
-                            workers.insert(
-                                pid,
-                                LiveWorker {
-                                    slot,
-                                    last_beat: now_ms,
-                                },
-                            );
-                            arbiter.handle(clock::now(), Event::Spawned { id, pid }, &mut scratch);
-                        }
-                        Err(errno) => {
-                            crate::error!("fork failed: {errno}");
-                            region.release(slot);
-                            arbiter.handle(clock::now(), Event::SpawnFailed { id }, &mut scratch);
-                        }
+                    if let Some(worker) = self.spawn_worker(id)? {
+                        return Ok(Some(MasterOutcome::Worker(worker)));
                     }
-                    queue.extend(scratch.drain(..));
                 }
                 Command::Kill { pid, signal } => {
                     let _ = nix::sys::signal::kill(NixPid::from_raw(pid), to_nix_signal(signal));
                 }
-                Command::Hook(hook) => host.hook(&hook),
+                Command::Hook(hook) => self.host.hook(&hook),
                 Command::ReopenLogs => crate::log::reopen(),
-                Command::ReExec => {
-                    let fds: Vec<RawFd> = listeners.iter().map(Listener::raw_fd).collect();
-                    if let Some(spec) = host.reexec_spec() {
-                        match crate::reexec::spawn(&spec, &fds) {
-                            Ok(pid) => {
-                                crate::info!("Started a new master (pid: {pid}) for the upgrade");
-                                arbiter.handle(
-                                    clock::now(),
-                                    Event::ReExecSpawned { pid: pid.as_raw() },
-                                    &mut scratch,
-                                );
-                                queue.extend(scratch.drain(..));
-                            }
-                            Err(e) => crate::error!("USR2: cannot start a new master: {e}"),
-                        }
-                    }
-                }
+                Command::ReExec => self.reexec(),
                 Command::Log(notice) => {
                     crate::log::log(notice_level(&notice), format_args!("{notice}"));
                 }
                 Command::Exit { code } => {
-                    if let Some(socket) = &control_socket {
+                    if let Some(socket) = &self.control_socket {
                         socket.remove_file();
                     }
                     // A new master from a USR2 upgrade still serves on them.
-                    if !arbiter.upgrade_running() {
-                        for listener in &listeners {
+                    if !self.arbiter.upgrade_running() {
+                        for listener in &self.listeners {
                             listener.remove_socket_file();
                         }
                     }
-                    return Ok(MasterOutcome::Exit(code));
+                    return Ok(Some(MasterOutcome::Exit(code)));
                 }
             }
         }
+        Ok(None)
+    }
 
-        if workers.len() != reported_workers {
-            reported_workers = workers.len();
-            crate::statsd::workers(reported_workers);
+    /// Forks worker `id`. `Some` in the new worker, with what it inherits.
+    fn spawn_worker(&mut self, id: WorkerId) -> io::Result<Option<WorkerStart>> {
+        let now_ms = clock::monotonic_ms();
+        let Some(slot) = self.region.allocate(now_ms) else {
+            crate::error!("no heartbeat slot left for a new worker");
+            self.handle(Event::SpawnFailed { id });
+            return Ok(None);
+        };
+        match fork_worker(self.host) {
+            Ok(Forked::Worker(signals)) => {
+                let control = self.control.sender()?;
+                Ok(Some(WorkerStart {
+                    id,
+                    listeners: std::mem::take(&mut self.listeners),
+                    heartbeat: self.region.slot(slot),
+                    control,
+                    master_pid: self.master_pid,
+                    signals,
+                }))
+            }
+            Ok(Forked::Parent(child)) => {
+                let pid = child.as_raw();
+                self.workers.insert(
+                    pid,
+                    LiveWorker {
+                        slot,
+                        last_beat: now_ms,
+                    },
+                );
+                self.handle(Event::Spawned { id, pid });
+                Ok(None)
+            }
+            Err(errno) => {
+                crate::error!("fork failed: {errno}");
+                self.region.release(slot);
+                self.handle(Event::SpawnFailed { id });
+                Ok(None)
+            }
         }
-        if cfg.backlog_metric && backlog_reported.elapsed() >= Duration::from_secs(1) {
-            backlog_reported = std::time::Instant::now();
-            let waiting: u64 = listeners
+    }
+
+    /// USR2: starts a new master that inherits the listeners.
+    fn reexec(&mut self) {
+        let fds: Vec<RawFd> = self.listeners.iter().map(Listener::raw_fd).collect();
+        let Some(spec) = self.host.reexec_spec() else {
+            return;
+        };
+        match crate::reexec::spawn(&spec, &fds) {
+            Ok(pid) => {
+                crate::info!("Started a new master (pid: {pid}) for the upgrade");
+                self.handle(Event::ReExecSpawned { pid: pid.as_raw() });
+            }
+            Err(e) => crate::error!("USR2: cannot start a new master: {e}"),
+        }
+    }
+
+    /// The worker count when it changed and, once a second if asked, the
+    /// listeners' accept queues.
+    fn report_metrics(&mut self) {
+        if self.workers.len() != self.reported_workers {
+            self.reported_workers = self.workers.len();
+            crate::statsd::workers(self.reported_workers);
+        }
+        if self.backlog_metric && self.backlog_reported.elapsed() >= Duration::from_secs(1) {
+            self.backlog_reported = std::time::Instant::now();
+            let waiting: u64 = self
+                .listeners
                 .iter()
                 .filter_map(|l| l.backlog())
                 .map(u64::from)
                 .sum();
             crate::statsd::backlog(waiting);
         }
-        let mut timeout = arbiter.next_deadline().map(|d| {
+    }
+
+    /// Sleeps until an event, the arbiter's next deadline, or the next
+    /// wake the backlog metric or the host wants.
+    fn wait(&mut self) -> io::Result<()> {
+        let mut timeout = self.arbiter.next_deadline().map(|d| {
             d.saturating_since(clock::now())
                 .max(Duration::from_millis(1))
         });
-        if cfg.backlog_metric {
+        if self.backlog_metric {
             timeout =
                 Some(timeout.map_or(Duration::from_secs(1), |t| t.min(Duration::from_secs(1))));
         }
-        if let Some(at_most) = host.on_wake() {
+        if let Some(at_most) = self.host.on_wake() {
             timeout = Some(timeout.map_or(at_most, |t| t.min(at_most)));
         }
-        if let Err(e) = poll.poll(&mut events, timeout) {
-            if e.kind() != io::ErrorKind::Interrupted {
-                return Err(e);
-            }
+        match self.poll.poll(&mut self.events, timeout) {
+            Err(e) if e.kind() != io::ErrorKind::Interrupted => Err(e),
+            _ => Ok(()),
         }
+    }
 
-        signal_pipe.drain(&mut received);
+    /// Tells the arbiter what happened while it slept: signals, exits,
+    /// ready workers, heartbeats, and the passing of its deadline.
+    fn take_events(&mut self) {
+        self.signal_pipe.drain(&mut self.received);
+        let mut received = std::mem::take(&mut self.received);
         for sig in received.drain(..) {
             if let Some(s) = from_nix_signal(sig) {
-                arbiter.handle(clock::now(), Event::Signal(s), &mut scratch);
+                self.handle(Event::Signal(s));
             }
         }
-        if !told_systemd_stopping && matches!(arbiter.phase(), Phase::Stopping { .. }) {
+        self.received = received;
+        if !self.told_systemd_stopping && matches!(self.arbiter.phase(), Phase::Stopping { .. }) {
             crate::systemd::notify("STOPPING=1");
-            told_systemd_stopping = true;
+            self.told_systemd_stopping = true;
         }
         // Reap on every wake: SIGCHLDs coalesce, so one may stand for many.
-        reap(&mut arbiter, &mut workers, &mut region, &mut scratch);
-        control.drain(&mut messages);
+        reap(
+            &mut self.arbiter,
+            &mut self.workers,
+            &mut self.region,
+            &mut self.scratch,
+        );
+        self.queue.extend(self.scratch.drain(..));
+        self.control.drain(&mut self.messages);
+        let mut messages = std::mem::take(&mut self.messages);
         for ControlMessage::Ready { pid } in messages.drain(..) {
-            if workers.contains_key(&pid) {
-                arbiter.handle(clock::now(), Event::WorkerReady { pid }, &mut scratch);
+            if self.workers.contains_key(&pid) {
+                self.handle(Event::WorkerReady { pid });
             }
         }
-        for (&pid, worker) in workers.iter_mut() {
-            let beat = region.slot(worker.slot).last_beat();
+        self.messages = messages;
+        self.take_heartbeats();
+        self.serve_control_socket();
+        let now = clock::now();
+        if self.arbiter.next_deadline().is_some_and(|d| d <= now) {
+            self.handle_at(now, Event::Tick);
+        }
+    }
+
+    /// Answers the control socket's clients; their commands reach the
+    /// arbiter as events.
+    fn serve_control_socket(&mut self) {
+        let Some(socket) = self.control_socket.as_mut() else {
+            return;
+        };
+        let facts = MasterFacts {
+            pid: self.master_pid,
+            started: self.started,
+            listeners: &self.listener_list,
+            config: &self.control_config,
+        };
+        let arbiter = &mut self.arbiter;
+        let scratch = &mut self.scratch;
+        socket.service(self.poll.registry(), &mut |command| {
+            control::execute(command, arbiter, clock::now(), &facts, scratch)
+        });
+        self.queue.extend(self.scratch.drain(..));
+    }
+
+    /// A heartbeat event for each worker whose slot has a new beat.
+    fn take_heartbeats(&mut self) {
+        for (&pid, worker) in self.workers.iter_mut() {
+            let beat = self.region.slot(worker.slot).last_beat();
             if beat != worker.last_beat {
                 worker.last_beat = beat;
                 let at = rcorn_core::time::Instant::from_millis(beat);
-                arbiter.handle(clock::now(), Event::Heartbeat { pid, at }, &mut scratch);
+                self.arbiter.handle(
+                    clock::now(),
+                    Event::Heartbeat { pid, at },
+                    &mut self.scratch,
+                );
             }
         }
-        if let Some(socket) = control_socket.as_mut() {
-            let facts = MasterFacts {
-                pid: master_pid,
-                started,
-                listeners: &listener_list,
-                config: cfg
-                    .control_socket
-                    .as_ref()
-                    .map_or(&no_config, |c| &c.config),
-            };
-            socket.service(poll.registry(), &mut |command| {
-                control::execute(command, &mut arbiter, clock::now(), &facts, &mut scratch)
-            });
-        }
-        let now = clock::now();
-        if arbiter.next_deadline().is_some_and(|d| d <= now) {
-            arbiter.handle(now, Event::Tick, &mut scratch);
-        }
-        queue.extend(scratch.drain(..));
+        self.queue.extend(self.scratch.drain(..));
     }
 }
 

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use rcorn_core::statsd::{StatsdAddress, StatsdFormat};
 
-use crate::log::Level;
+use crate::log_level::Level;
 
 enum Socket {
     Udp(UdpSocket),

@@ -10,7 +10,7 @@ pub enum Stream {
     Tcp(mio::net::TcpStream),
     Unix(mio::net::UnixStream),
     /// TLS over one of the others (`--certfile`).
-    Tls(Box<TlsStream>),
+    Tls(Box<TlsStream<Stream>>),
 }
 
 /// The peer and local addresses of a connection, as WSGI needs them.
@@ -72,7 +72,8 @@ impl Stream {
             Stream::Tcp(s) => s.shutdown(std::net::Shutdown::Write),
             Stream::Unix(s) => s.shutdown(std::net::Shutdown::Write),
             Stream::Tls(s) => {
-                s.shutdown_write();
+                s.send_close_notify();
+                s.inner_mut().shutdown_write();
                 Ok(())
             }
         };

@@ -16,8 +16,6 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{RootCertStore, ServerConfig, ServerConnection};
 
-use crate::stream::Stream;
-
 /// A server configuration, shared by every connection of every worker.
 pub type TlsConfig = Arc<ServerConfig>;
 
@@ -113,23 +111,24 @@ pub fn server_config(settings: &TlsSettings) -> Result<TlsConfig, String> {
     Ok(Arc::new(config))
 }
 
-/// A TLS connection over a plain one.
-pub struct TlsStream {
+/// A TLS connection over a plain one: any non-blocking byte stream (the
+/// server's is `stream::Stream`, which holds this in turn).
+pub struct TlsStream<S> {
     tls: ServerConnection,
-    inner: Stream,
+    inner: S,
 }
 
-impl TlsStream {
-    pub fn new(config: Arc<ServerConfig>, inner: Stream) -> io::Result<TlsStream> {
+impl<S: Read + Write> TlsStream<S> {
+    pub fn new(config: Arc<ServerConfig>, inner: S) -> io::Result<TlsStream<S>> {
         let tls = ServerConnection::new(config).map_err(io::Error::other)?;
         Ok(TlsStream { tls, inner })
     }
 
-    pub fn inner(&self) -> &Stream {
+    pub fn inner(&self) -> &S {
         &self.inner
     }
 
-    pub fn inner_mut(&mut self) -> &mut Stream {
+    pub fn inner_mut(&mut self) -> &mut S {
         &mut self.inner
     }
 
@@ -156,15 +155,15 @@ impl TlsStream {
         Ok(())
     }
 
-    /// Sends close_notify, then ends the socket's writing side.
-    pub fn shutdown_write(&mut self) {
+    /// Sends close_notify, as far as the socket takes it now; the caller
+    /// then ends the socket's writing side.
+    pub fn send_close_notify(&mut self) {
         self.tls.send_close_notify();
         let _ = self.push_records();
-        self.inner.shutdown_write();
     }
 }
 
-impl Read for TlsStream {
+impl<S: Read + Write> Read for TlsStream<S> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
             match self.tls.reader().read(buf) {
@@ -200,7 +199,7 @@ impl Read for TlsStream {
     }
 }
 
-impl Write for TlsStream {
+impl<S: Read + Write> Write for TlsStream<S> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         // Records from the last write first: while they wait for room, no
         // new plaintext is taken.

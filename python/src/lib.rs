@@ -5,49 +5,32 @@
 //! WSGI calls in them — happens in Rust, with the GIL held only while Python
 //! code runs.
 //!
-//! The WSGI modules are public so that the criterion benches in `benches/`
-//! can time environ building, `start_response` and a whole Python request
-//! apart; nothing else links this crate.
+//! `wsgi` holds what serves a WSGI application; `server` the command line,
+//! config file, hooks, master and worker start-up around it. `wsgi` is
+//! public so that the criterion benches in `benches/` can time environ
+//! building, `start_response` and a whole Python request apart; nothing else
+//! links this crate.
 
-mod build_info;
-mod cli;
-mod config_file;
-mod control_socket;
-mod daemon;
-pub mod environ;
-mod errors_stream;
-pub mod exchange_ref;
-mod file_wrapper;
-mod hooks;
-mod host;
-mod input;
-mod latin1;
-mod new_master;
-mod pidfile;
-mod privileges;
-mod proc_title;
-mod python_logging;
-mod reloader;
-mod request_hooks;
-mod serve;
-pub mod start_response;
-mod worker_signals;
+mod server;
+mod traceback;
 pub mod wsgi;
 
 use pyo3::prelude::*;
+
+use server::python_logging;
 
 /// Runs the server with command-line arguments `argv` (without the program
 /// name). Returns the process exit code.
 #[pyfunction]
 fn run(py: Python<'_>, argv: Vec<String>) -> i32 {
-    serve::main(py, argv)
+    server::serve::main(py, argv)
 }
 
 #[pymodule]
 fn _rcorn(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(run, m)?)?;
-    m.add_class::<file_wrapper::FileWrapper>()?;
+    m.add_class::<wsgi::file_wrapper::FileWrapper>()?;
     m.add_function(wrap_pyfunction!(python_logging::sink_error_line, m)?)?;
     m.add_function(wrap_pyfunction!(python_logging::sink_access_line, m)?)?;
     Ok(())

@@ -13,7 +13,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use rcorn_core::config::{Settings, Value};
 
-use crate::wsgi::log_exception;
+use crate::traceback::log_exception;
 
 /// The hooks a config file defined, ready to call.
 pub struct HookSet {
@@ -177,7 +177,10 @@ impl ServerProxy {
             num_workers: settings.workers(),
             log: Py::new(py, HookLogger)?,
             cfg: Py::new(py, HookConfig::new(py, settings)?)?,
-            proc_name: crate::new_master::proc_name(settings.effective_proc_name(), new_master),
+            proc_name: crate::server::new_master::proc_name(
+                settings.effective_proc_name(),
+                new_master,
+            ),
             address: settings.bind().to_vec(),
         })
     }

@@ -10,8 +10,8 @@ use pyo3::exceptions::{PyAssertionError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString, PyTuple};
 
-use crate::exchange_ref::ExchangeRef;
-use crate::latin1;
+use crate::wsgi::exchange_ref::ExchangeRef;
+use crate::wsgi::latin1;
 
 #[pyclass(module = "rcorn")]
 pub struct StartResponse {

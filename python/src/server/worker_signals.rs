@@ -11,7 +11,7 @@ use pyo3::prelude::*;
 
 use nix::sys::signal::{pthread_sigmask, SigSet, SigmaskHow, Signal};
 
-use crate::hooks::{HookSet, WorkerProxy};
+use crate::server::hooks::{HookSet, WorkerProxy};
 
 /// A Python signal handler that calls its hook, if any, and then stops the
 /// request.
@@ -31,7 +31,11 @@ impl WorkerSignalHook {
         }
         if let Some(hook) = &self.hook {
             if let Err(e) = hook.bind(py).call1((self.worker.clone_ref(py),)) {
-                crate::wsgi::log_exception(py, &e, &format!("Exception in {} hook", self.name));
+                crate::traceback::log_exception(
+                    py,
+                    &e,
+                    &format!("Exception in {} hook", self.name),
+                );
             }
         }
         Err(PySystemExit::new_err(self.exit_code))

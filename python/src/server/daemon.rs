@@ -9,7 +9,7 @@ use std::os::fd::AsRawFd;
 use nix::unistd::ForkResult;
 use pyo3::Python;
 
-use crate::host::python_fork;
+use crate::server::host::python_fork;
 
 pub fn daemonize(py: Python<'_>, keep_stdio: bool) -> Result<(), String> {
     for round in 0..2 {

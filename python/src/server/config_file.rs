@@ -53,7 +53,11 @@ pub fn apply(
                 .map(|cls| e.get_type(py).is(&cls))
                 .unwrap_or(false);
             if !is_missing {
-                crate::wsgi::log_exception(py, &e, &format!("Failed to read config file: {spec}"));
+                crate::traceback::log_exception(
+                    py,
+                    &e,
+                    &format!("Failed to read config file: {spec}"),
+                );
             }
             return Err(format!(
                 "Failed to read config file {spec}: {}",

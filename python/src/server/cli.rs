@@ -9,8 +9,8 @@ use clap::{Arg, ArgAction, ArgMatches, Command};
 use pyo3::Python;
 use rcorn_core::config::{HostDefaults, Kind, Settings, Source, SETTINGS};
 
-use crate::build_info;
-use crate::config_file::{self, Hooks};
+use crate::server::build_info;
+use crate::server::config_file::{self, Hooks};
 
 pub enum CliOutcome {
     Run(Settings, Hooks),

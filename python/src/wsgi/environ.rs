@@ -11,10 +11,11 @@ use pyo3::{intern, Py};
 
 use pyo3::exceptions::PyValueError;
 use rcorn_core::http::forwarded::TrustedPeers;
+use rcorn_core::http::RequestHead;
 use rcorn_io::stream::PeerAddr;
 use rcorn_io::Exchange;
 
-use crate::latin1;
+use crate::wsgi::latin1;
 
 /// At most this many distinct `HTTP_*` keys are cached; past it, rare
 /// header names are converted on each request instead of growing the cache
@@ -42,6 +43,13 @@ pub struct EnvironBuilder {
     /// while it repeats (always, with one listener): made from Rust text,
     /// they cost a UTF-8 decode and an allocation each per request.
     last_server: Option<ServerStrings>,
+}
+
+/// The request headers other environ entries are made from.
+struct FoundHeaders<'ex> {
+    host: Option<&'ex [u8]>,
+    /// `SCRIPT_NAME`, from a proxy trusted to send it.
+    script_name: Option<&'ex [u8]>,
 }
 
 struct ServerStrings {
@@ -74,7 +82,7 @@ impl EnvironBuilder {
         template.set_item("wsgi.url_scheme", constants.url_scheme)?;
         template.set_item(
             "wsgi.errors",
-            Py::new(py, crate::errors_stream::WsgiErrors)?,
+            Py::new(py, crate::wsgi::errors_stream::WsgiErrors)?,
         )?;
         template.set_item("wsgi.multithread", constants.multithread)?;
         template.set_item("wsgi.multiprocess", constants.multiprocess)?;
@@ -82,7 +90,7 @@ impl EnvironBuilder {
         template.set_item("wsgi.input_terminated", true)?;
         template.set_item(
             "wsgi.file_wrapper",
-            py.get_type::<crate::file_wrapper::FileWrapper>(),
+            py.get_type::<crate::wsgi::file_wrapper::FileWrapper>(),
         )?;
         template.set_item(
             "SERVER_SOFTWARE",
@@ -133,6 +141,25 @@ impl EnvironBuilder {
     ) -> PyResult<Bound<'py, PyDict>> {
         let env = self.template.bind(py).copy()?;
         let head = ex.head();
+        self.set_request_line(py, &env, head, ex)?;
+        let found = self.set_headers(py, &env, head, ex)?;
+        self.set_path(py, &env, head.path(), found.script_name)?;
+        self.set_addresses(py, &env, ex, found.host)?;
+        Ok(env)
+    }
+
+    // The steps of `build`, each run once per request, are inlined into
+    // it: splitting the function must not cost the hot path a call.
+
+    /// The method, protocol, raw target, forwarded scheme and query.
+    #[inline(always)]
+    fn set_request_line(
+        &self,
+        py: Python<'_>,
+        env: &Bound<'_, PyDict>,
+        head: &RequestHead,
+        ex: &Exchange<'_>,
+    ) -> PyResult<()> {
         if self.casefold_method {
             env.set_item(
                 intern!(py, "REQUEST_METHOD"),
@@ -155,13 +182,27 @@ impl EnvironBuilder {
         env.set_item(
             intern!(py, "QUERY_STRING"),
             latin1::decode(py, head.query())?,
-        )?;
-        let mut host_header: Option<&[u8]> = None;
-        let mut forwarded_script_name: Option<&[u8]> = None;
+        )
+    }
+
+    /// The `HTTP_*` entries (and `CONTENT_TYPE`, `CONTENT_LENGTH`), and
+    /// the two headers the rest of the environ depends on.
+    #[inline(always)]
+    fn set_headers<'ex>(
+        &mut self,
+        py: Python<'_>,
+        env: &Bound<'_, PyDict>,
+        head: &'ex RequestHead,
+        ex: &Exchange<'_>,
+    ) -> PyResult<FoundHeaders<'ex>> {
+        let mut found = FoundHeaders {
+            host: None,
+            script_name: None,
+        };
         let mut by_forwarder: Option<bool> = None;
         for (name, value) in head.headers() {
             if name.eq_ignore_ascii_case(b"host") {
-                host_header = Some(value);
+                found.host = Some(value);
             }
             let Some(key) = self.header_key(py, name) else {
                 // A name with `_` is kept only from a trusted proxy that
@@ -170,7 +211,7 @@ impl EnvironBuilder {
                     && *by_forwarder.get_or_insert_with(|| self.sent_by_forwarder(ex))
                 {
                     if name.eq_ignore_ascii_case(b"script_name") {
-                        forwarded_script_name = Some(value);
+                        found.script_name = Some(value);
                     }
                     let key = format!(
                         "HTTP_{}",
@@ -182,14 +223,25 @@ impl EnvironBuilder {
             };
             let key = key.bind(py);
             let value = latin1::decode(py, value)?;
-            if let Some(previous) = set_default(&env, key, &value)? {
+            if let Some(previous) = set_default(env, key, &value)? {
                 // Repeated fields are joined with commas (RFC 9110 §5.3).
                 let joined = format!("{},{}", previous.extract::<&str>()?, value.to_str()?);
                 env.set_item(key, joined)?;
             }
         }
+        Ok(found)
+    }
 
-        let path = rcorn_core::percent::decode(head.path());
+    /// PATH_INFO, and SCRIPT_NAME when a trusted proxy sent one.
+    #[inline(always)]
+    fn set_path(
+        &self,
+        py: Python<'_>,
+        env: &Bound<'_, PyDict>,
+        raw_path: &[u8],
+        forwarded_script_name: Option<&[u8]>,
+    ) -> PyResult<()> {
+        let path = rcorn_core::percent::decode(raw_path);
         let path_info: &[u8] = match forwarded_script_name {
             Some(script_name) => {
                 let rest = path.strip_prefix(script_name).ok_or_else(|| {
@@ -207,8 +259,18 @@ impl EnvironBuilder {
                 _ => &path,
             },
         };
-        env.set_item(intern!(py, "PATH_INFO"), latin1::decode(py, path_info)?)?;
+        env.set_item(intern!(py, "PATH_INFO"), latin1::decode(py, path_info)?)
+    }
 
+    /// REMOTE_ADDR and REMOTE_PORT, SERVER_NAME and SERVER_PORT.
+    #[inline(always)]
+    fn set_addresses(
+        &mut self,
+        py: Python<'_>,
+        env: &Bound<'_, PyDict>,
+        ex: &Exchange<'_>,
+        host_header: Option<&[u8]>,
+    ) -> PyResult<()> {
         match ex.peer() {
             PeerAddr::Ip(addr) => {
                 env.set_item(intern!(py, "REMOTE_ADDR"), self.remote_addr(py, addr.ip())?)?;
@@ -238,7 +300,7 @@ impl EnvironBuilder {
             env.set_item(intern!(py, "SERVER_NAME"), name)?;
             env.set_item(intern!(py, "SERVER_PORT"), port)?;
         }
-        Ok(env)
+        Ok(())
     }
 
     fn remote_addr<'py>(&mut self, py: Python<'py>, ip: IpAddr) -> PyResult<Bound<'py, PyString>> {

@@ -6,23 +6,29 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
 use std::os::fd::{BorrowedFd, RawFd};
+use std::path::PathBuf;
 
 use rcorn_io::{App, Exchange};
 
-use crate::environ::{EnvironBuilder, EnvironConstants};
-use crate::exchange_ref::ExchangeRef;
-use crate::file_wrapper::{sendable_file, FileWrapper};
-use crate::input::WsgiInput;
-use crate::reloader::Reloader;
-use crate::request_hooks::{HookResponse, RequestHooks};
-use crate::start_response::{write_chunk, StartResponse};
+use crate::traceback::log_exception;
+use crate::wsgi::environ::{EnvironBuilder, EnvironConstants};
+use crate::wsgi::exchange_ref::ExchangeRef;
+use crate::wsgi::file_wrapper::{sendable_file, FileWrapper};
+use crate::wsgi::input::WsgiInput;
+use crate::wsgi::request_hooks::{HookResponse, RequestHooks};
+use crate::wsgi::start_response::{write_chunk, StartResponse};
+
+/// `--reload`'s question, asked on every wake of an idle worker: the
+/// application's source file that changed since the worker started, if
+/// any (the worker then restarts).
+pub type ChangedFile = Box<dyn FnMut(Python<'_>) -> Option<PathBuf> + Send>;
 
 pub struct WsgiApp {
     app: Py<PyAny>,
     /// `pre_request`/`post_request`, when the config file defines them.
     request_hooks: Option<RequestHooks>,
     /// `--reload`: restart the worker when a source file changes.
-    reloader: Option<Reloader>,
+    changed_file: Option<ChangedFile>,
     /// Environ keys (lower case) the access log prints, `%({name}e)s`.
     log_environ: Vec<String>,
     environ: EnvironBuilder,
@@ -41,7 +47,7 @@ impl WsgiApp {
         Ok(WsgiApp {
             app,
             request_hooks: None,
-            reloader: None,
+            changed_file: None,
             log_environ: Vec::new(),
             environ: EnvironBuilder::new(py, constants)?,
             sendfile,
@@ -49,13 +55,13 @@ impl WsgiApp {
     }
 
     /// The application as another gthread application thread serves it:
-    /// the same callable and hooks, its own environ builder, and no
-    /// reloader (the event loop's thread checks for changes).
+    /// the same callable and hooks, its own environ builder, and no check
+    /// for changed files (the event loop's thread makes it).
     pub fn for_thread(&self, py: Python<'_>) -> WsgiApp {
         WsgiApp {
             app: self.app.clone_ref(py),
             request_hooks: self.request_hooks.as_ref().map(|h| h.clone_ref(py)),
-            reloader: None,
+            changed_file: None,
             log_environ: self.log_environ.clone(),
             environ: self.environ.for_thread(py),
             sendfile: self.sendfile,
@@ -66,8 +72,8 @@ impl WsgiApp {
         self.request_hooks = hooks;
     }
 
-    pub fn set_reloader(&mut self, reloader: Option<Reloader>) {
-        self.reloader = reloader;
+    pub fn set_changed_file(&mut self, changed_file: Option<ChangedFile>) {
+        self.changed_file = changed_file;
     }
 
     pub fn set_log_environ(&mut self, names: Vec<String>) {
@@ -285,10 +291,10 @@ impl App for WsgiApp {
     /// arrived while no Python code was running. Their `SystemExit` only
     /// repeats what the worker's loop does with the same signal.
     fn wants_restart(&mut self) -> bool {
-        let Some(reloader) = &mut self.reloader else {
+        let Some(changed_file) = &mut self.changed_file else {
             return false;
         };
-        match Python::attach(|py| reloader.changed(py)) {
+        match Python::attach(changed_file) {
             Some(path) => {
                 rcorn_io::info!("Worker reloading: {} modified", path.display());
                 true
@@ -351,28 +357,4 @@ fn holds_gil() -> bool {
     }
     // SAFETY: callable from any thread, GIL or not.
     unsafe { PyGILState_Check() == 1 }
-}
-
-/// Logs `message` and the exception's traceback to the error log.
-pub fn log_exception(py: Python<'_>, err: &PyErr, message: &str) {
-    let formatted = py
-        .import(intern!(py, "traceback"))
-        // Type, value and traceback given apart: on Python 3.11 the value
-        // pyo3 hands over need not carry `__traceback__`, and the frames
-        // would be lost.
-        .and_then(|tb| {
-            tb.call_method1(
-                intern!(py, "format_exception"),
-                (err.get_type(py), err.value(py), err.traceback(py)),
-            )
-        })
-        .and_then(|lines| {
-            let mut text = String::new();
-            for line in lines.try_iter()? {
-                text.push_str(line?.extract::<&str>()?);
-            }
-            Ok(text)
-        })
-        .unwrap_or_else(|_| format!("{err}\n"));
-    rcorn_io::log::exception(format_args!("{message}\n{}", formatted.trim_end()));
 }

@@ -8,8 +8,8 @@ use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 use rcorn_io::stream::PeerAddr;
 use rcorn_io::Exchange;
 
-use crate::hooks::{HookSet, WorkerProxy};
-use crate::latin1;
+use crate::traceback::log_exception;
+use crate::wsgi::latin1;
 
 /// The `req` of the request hooks (gunicorn's `http.Request` attributes).
 #[pyclass(module = "rcorn", name = "Request")]
@@ -77,7 +77,8 @@ pub struct HookResponse {
 }
 
 pub struct RequestHooks {
-    worker: Py<WorkerProxy>,
+    /// The hooks' first argument, the server's `worker` object.
+    worker: Py<PyAny>,
     pre: Option<Py<PyAny>>,
     /// `post_request` with gunicorn's arity adaptation: a hook may take
     /// (worker, req), (worker, req, environ) or all four arguments.
@@ -97,11 +98,12 @@ impl RequestHooks {
     /// `None` when the config file defines neither hook.
     pub fn new(
         py: Python<'_>,
-        hooks: &HookSet,
-        worker: &Py<WorkerProxy>,
+        pre: Option<&Py<PyAny>>,
+        post: Option<&Py<PyAny>>,
+        worker: &Py<PyAny>,
     ) -> PyResult<Option<RequestHooks>> {
-        let pre = hooks.get("pre_request").map(|h| h.clone_ref(py));
-        let post = match hooks.get("post_request") {
+        let pre = pre.map(|h| h.clone_ref(py));
+        let post = match post {
             Some(h) => {
                 let arity: usize = py
                     .import("inspect")?
@@ -132,7 +134,7 @@ impl RequestHooks {
         let req = match HookRequest::from_exchange(py, ex).and_then(|r| Py::new(py, r)) {
             Ok(req) => req,
             Err(e) => {
-                crate::wsgi::log_exception(py, &e, "cannot build the request hooks' req");
+                log_exception(py, &e, "cannot build the request hooks' req");
                 return None;
             }
         };
@@ -141,7 +143,7 @@ impl RequestHooks {
                 .bind(py)
                 .call1((self.worker.clone_ref(py), req.clone_ref(py)))
             {
-                crate::wsgi::log_exception(py, &e, "Exception in pre_request hook");
+                log_exception(py, &e, "Exception in pre_request hook");
             }
         }
         Some(req)
@@ -164,7 +166,7 @@ impl RequestHooks {
             _ => post.bind(py).call1((worker, req, environ, resp)),
         });
         if let Err(e) = result {
-            crate::wsgi::log_exception(py, &e, "Exception in post_request hook");
+            log_exception(py, &e, "Exception in post_request hook");
         }
     }
 }

@@ -12,9 +12,9 @@ use rcorn_core::config::Settings;
 use rcorn_io::reexec::{self, cstring, ExecSpec};
 use rcorn_io::Host;
 
-use crate::hooks::{HookSet, ServerProxy, WorkerProxy};
-use crate::new_master::NewMaster;
-use crate::pidfile::{self, Pidfile};
+use crate::server::hooks::{HookSet, ServerProxy, WorkerProxy};
+use crate::server::new_master::NewMaster;
+use crate::server::pidfile::{self, Pidfile};
 
 /// How often a new master looks for its old master's exit (gunicorn's
 /// loop wakes once a second).
@@ -64,7 +64,7 @@ impl PythonHost<'_> {
             if let Ok(mut server) = self.server.try_borrow_mut(py) {
                 server.proc_name = name.to_owned();
             }
-            crate::proc_title::set(py, "master", name);
+            crate::server::proc_title::set(py, "master", name);
         });
     }
 
@@ -76,7 +76,7 @@ impl PythonHost<'_> {
             Ok(worker) => self
                 .hooks
                 .call(py, name, (self.server.clone_ref(py), worker)),
-            Err(e) => crate::wsgi::log_exception(py, &e, &format!("Exception in {name} hook")),
+            Err(e) => crate::traceback::log_exception(py, &e, &format!("Exception in {name} hook")),
         }
     }
 }
@@ -179,7 +179,7 @@ fn freeze_before_fork(py: Python<'_>) {
     });
     if let Err(e) = frozen {
         // The fork goes ahead: a frozen heap saves memory, nothing more.
-        crate::wsgi::log_exception(
+        crate::traceback::log_exception(
             py,
             &e,
             "Could not freeze the master's objects before a fork",

@@ -5,7 +5,7 @@ use pyo3::exceptions::PyIOError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList};
 
-use crate::exchange_ref::ExchangeRef;
+use crate::wsgi::exchange_ref::ExchangeRef;
 
 #[pyclass(module = "rcorn")]
 pub struct WsgiInput {
