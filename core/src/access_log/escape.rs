@@ -45,3 +45,9 @@ pub(super) fn push_percent_decoded(out: &mut Vec<u8>, path: &[u8]) {
         push_latin1_byte(out, b);
     }
 }
+
+/// `n` in decimal, without `core::fmt`.
+pub(super) fn push_u64(out: &mut Vec<u8>, n: u64) {
+    let mut buf = itoa::Buffer::new();
+    out.extend_from_slice(buf.format(n).as_bytes());
+}

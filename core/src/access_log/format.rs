@@ -3,26 +3,8 @@
 
 use super::atom::Atom;
 use super::render::{render_atom, render_with_spec};
+use super::spec::Spec;
 use super::AccessRecord;
-
-/// Python %-format flags, width and precision of one placeholder.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
-pub(super) struct Spec {
-    pub(super) left: bool,
-    pub(super) zero: bool,
-    pub(super) plus: bool,
-    pub(super) space: bool,
-    pub(super) width: usize,
-    pub(super) precision: Option<usize>,
-    /// `d`/`i`/`u` rather than `s`.
-    pub(super) integer: bool,
-}
-
-impl Spec {
-    fn is_plain(&self) -> bool {
-        *self == Spec::default()
-    }
-}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Part {

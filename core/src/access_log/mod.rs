@@ -25,6 +25,7 @@ mod atom;
 mod escape;
 mod format;
 mod render;
+mod spec;
 mod timestamp;
 mod user;
 

@@ -2,8 +2,8 @@
 //! padding and precision where a placeholder asks for them.
 
 use super::atom::Atom;
-use super::escape::{push_header_or_dash, push_latin1, push_percent_decoded, push_str};
-use super::format::Spec;
+use super::escape::{push_header_or_dash, push_latin1, push_percent_decoded, push_str, push_u64};
+use super::spec::Spec;
 use super::timestamp::push_clf_time;
 use super::user::push_user;
 use super::AccessRecord;
@@ -154,11 +154,6 @@ pub(super) fn render_atom(atom: Atom, name: &str, rec: &dyn AccessRecord, out: &
             None => out.push(b'-'),
         },
     }
-}
-
-pub(super) fn push_u64(out: &mut Vec<u8>, n: u64) {
-    let mut buf = itoa::Buffer::new();
-    out.extend_from_slice(buf.format(n).as_bytes());
 }
 
 fn push_protocol((major, minor): (u8, u8), out: &mut Vec<u8>) {

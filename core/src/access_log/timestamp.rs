@@ -4,7 +4,7 @@
 
 use time::{OffsetDateTime, PrimitiveDateTime};
 
-use super::render::push_u64;
+use super::escape::push_u64;
 
 const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
