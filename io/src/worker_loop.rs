@@ -25,7 +25,7 @@ use nix::sys::signal::Signal;
 use rcorn_core::http::forwarded::{SchemePolicy, TrustedPeers};
 use rcorn_core::http::proxy_protocol::ProxyMode;
 use rcorn_core::http::{
-    DateCache, DecodeError, DecoderConfig, Event, RequestDecoder, ResponseEncoder,
+    ConnEvent, DateCache, DecodeError, DecoderConfig, ServerConnection, Timeouts,
 };
 use rcorn_core::time::Instant;
 use rcorn_core::worker::{
@@ -79,6 +79,17 @@ pub struct WorkerConfig {
     pub tls: Option<std::sync::Arc<rustls::ServerConfig>>,
 }
 
+impl WorkerConfig {
+    /// How long a connection may wait on its client.
+    fn timeouts(&self) -> Timeouts {
+        Timeouts {
+            head: self.head_timeout,
+            idle: self.keepalive,
+            body: self.io_timeout,
+        }
+    }
+}
+
 /// `proxy_protocol` and `proxy_allow_ips`.
 #[derive(Clone, Debug)]
 pub struct ProxyPolicy {
@@ -103,9 +114,8 @@ struct ListenerEntry {
 
 struct ConnEntry {
     /// Boxed: it moves to an application thread and back in one pointer.
+    /// Its deadline is its protocol state's (`conn.http.next_deadline()`).
     conn: Box<Connection>,
-    /// When the connection is closed if nothing happens.
-    deadline: Instant,
 }
 
 /// How far [`Worker::read_and_serve`] reads a connection's socket.
@@ -338,7 +348,9 @@ impl<A: App> Worker<'_, A> {
             timeout = timeout.min(d.saturating_since(self.now));
         }
         for entry in self.conns.iter().flatten() {
-            timeout = timeout.min(entry.deadline.saturating_since(self.now));
+            if let Some(deadline) = entry.conn.http.next_deadline() {
+                timeout = timeout.min(deadline.saturating_since(self.now));
+            }
         }
         timeout.max(Duration::from_millis(1))
     }
@@ -426,22 +438,25 @@ impl<A: App> Worker<'_, A> {
                 },
                 None => stream,
             };
-            let mut decoder = RequestDecoder::new(self.cfg.decoder.clone());
+            let mut http = ServerConnection::new(
+                self.cfg.decoder.clone(),
+                &self.cfg.server_header,
+                self.cfg.timeouts(),
+            );
             if self.cfg.proxy.mode != ProxyMode::Off && self.cfg.proxy.allowed.trusts(ip_of(&peer))
             {
-                decoder.expect_proxy_preamble(self.cfg.proxy.mode);
+                http.expect_proxy_preamble(self.cfg.proxy.mode);
             }
             // Only `header_map = refuse` asks the decoder about forwarder
             // headers; the environ decides on them otherwise.
             if self.cfg.decoder.refuse_underscore_headers
                 && self.cfg.scheme_policy.trusted.trusts(ip_of(&peer))
             {
-                decoder.trust_forwarder_headers();
+                http.trust_forwarder_headers();
             }
             let conn = Box::new(Connection {
                 stream,
-                decoder,
-                encoder: ResponseEncoder::new(&self.cfg.server_header),
+                http,
                 out: Vec::with_capacity(4096),
                 peer,
                 via: None,
@@ -455,10 +470,8 @@ impl<A: App> Worker<'_, A> {
                 self.conns.len() - 1
             });
             self.read_on_return[slot] = false;
-            let mut entry = ConnEntry {
-                conn,
-                deadline: self.now + self.cfg.head_timeout,
-            };
+            // Its deadline is set once it is read (`settle`), just below.
+            let mut entry = ConnEntry { conn };
             let registered = self.poll.registry().register(
                 entry.conn.stream.as_source(),
                 Token(FIRST_CONNECTION + slot),
@@ -508,12 +521,7 @@ impl<A: App> Worker<'_, A> {
         match fate {
             Fate::Keep => {
                 let now = self.now;
-                entry.deadline = now
-                    + if entry.conn.decoder.is_idle() {
-                        self.cfg.keepalive
-                    } else {
-                        self.cfg.head_timeout
-                    };
+                entry.conn.http.await_peer(now);
                 if !entry.conn.out.is_empty() {
                     self.unwritten.push(slot);
                     self.unwritten_since.get_or_insert(now);
@@ -530,11 +538,7 @@ impl<A: App> Worker<'_, A> {
                 };
                 if let Some(Err(job)) = self.pool.as_ref().map(|p| p.submit(job)) {
                     // The pool only refuses once the worker is exiting.
-                    let entry = ConnEntry {
-                        conn: job.conn,
-                        deadline: entry.deadline,
-                    };
-                    self.close(slot, entry);
+                    self.close(slot, ConnEntry { conn: job.conn });
                 }
             }
         }
@@ -543,10 +547,7 @@ impl<A: App> Worker<'_, A> {
     /// A connection an application thread has finished with.
     fn returned(&mut self, back: Returned) {
         self.lifecycle_event(WorkerEvent::RequestFinished);
-        let mut entry = ConnEntry {
-            conn: back.conn,
-            deadline: self.now,
-        };
+        let mut entry = ConnEntry { conn: back.conn };
         if !back.keep_alive {
             self.close(back.slot, entry);
             return;
@@ -601,33 +602,34 @@ impl<A: App> Worker<'_, A> {
                 Head(Option<&'static str>),
                 NeedData,
                 Close,
-                Reject(u16),
+                Reject,
             }
-            let step = match conn.decoder.next_event() {
-                Ok(Event::Head(_)) => {
+            let step = match conn.http.poll_event() {
+                Ok(ConnEvent::Request(_)) => {
                     adopt_proxied_client(conn);
                     match self.forwarded_scheme(conn) {
                         Ok(scheme) => Step::Head(scheme),
                         Err(e) => {
                             crate::debug!("Invalid request from {}: {e}", peer_text(&conn.peer));
-                            Step::Reject(e.status())
+                            conn.http.reject_request(e);
+                            Step::Reject
                         }
                     }
                 }
-                Ok(Event::NeedData) => Step::NeedData,
-                Ok(Event::End) => continue,
-                Ok(Event::Body(_)) | Ok(Event::Closed) => Step::Close,
+                Ok(ConnEvent::NeedData) => Step::NeedData,
+                // Between exchanges only `Closed` may come of the others.
+                Ok(_) => Step::Close,
                 Err(e) => {
                     crate::debug!("Invalid request from {}: {e}", peer_text(&conn.peer));
-                    Step::Reject(e.status())
+                    Step::Reject
                 }
             };
             match step {
                 Step::NeedData => return Fate::Keep,
                 Step::Close => return Fate::Close,
-                Step::Reject(status) => {
+                Step::Reject => {
                     // After the previous response, if its write was deferred.
-                    rcorn_core::http::error_response(status, &mut conn.out);
+                    conn.http.poll_transmit(&mut conn.out);
                     // A short answer to a client about to be dropped: it
                     // fits the socket buffer unless the client stopped
                     // reading, and then it may not hold up the loop.
@@ -652,7 +654,7 @@ impl<A: App> Worker<'_, A> {
 
     /// The scheme a trusted proxy claims for the request just decoded.
     fn forwarded_scheme(&self, conn: &Connection) -> Result<Option<&'static str>, DecodeError> {
-        let Some(head) = conn.decoder.head() else {
+        let Some(head) = conn.http.request_head() else {
             return Ok(None);
         };
         let socket_peer = conn.via.as_ref().unwrap_or(&conn.peer);
@@ -735,16 +737,15 @@ impl<A: App> Worker<'_, A> {
     /// arrived is served (with `Connection: close`), and the rest get at
     /// most `keepalive` to send their request before they are closed.
     fn retire_idle(&mut self) {
-        let request_by = self.now + self.cfg.keepalive;
         for slot in 0..self.conns.len() {
             let Some(mut entry) = self.conns[slot].take() else {
                 continue;
             };
-            let waiting = entry.conn.decoder.is_idle();
+            let waiting = entry.conn.http.is_idle();
             match self.read_and_serve(&mut entry, ReadUntil::WouldBlock) {
                 Fate::Keep => {
-                    if waiting && entry.conn.decoder.is_idle() {
-                        entry.deadline = entry.deadline.min(request_by);
+                    if waiting {
+                        entry.conn.http.retire(self.now);
                     }
                     self.conns[slot] = Some(entry);
                 }
@@ -759,7 +760,9 @@ impl<A: App> Worker<'_, A> {
     fn expire_connections(&mut self) {
         let now = self.now;
         for slot in 0..self.conns.len() {
-            let expired = self.conns[slot].as_ref().is_some_and(|e| e.deadline <= now);
+            let expired = self.conns[slot]
+                .as_mut()
+                .is_some_and(|e| e.conn.http.handle_timeout(now));
             if expired {
                 if let Some(entry) = self.conns[slot].take() {
                     self.close(slot, entry);
@@ -822,7 +825,7 @@ fn ip_of(peer: &PeerAddr) -> Option<std::net::IpAddr> {
 /// and the access log report; the socket's peer is kept as `via`.
 fn adopt_proxied_client(conn: &mut Connection) {
     if conn.via.is_none() {
-        if let Some(source) = conn.decoder.proxy_info().and_then(|info| info.source) {
+        if let Some(source) = conn.http.proxy_info().and_then(|info| info.source) {
             conn.via = Some(std::mem::replace(&mut conn.peer, PeerAddr::Ip(source)));
         }
     }

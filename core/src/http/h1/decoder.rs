@@ -10,10 +10,10 @@
 use std::ops::Range;
 
 use super::chunked::{parse_size_line, parse_trailer_line, MAX_CHUNK_LINE};
-use super::error::{DecodeError, DecodeErrorKind as K};
-use super::head::{find_head_end, BodyKind, HeadScan, RequestHead};
-use super::proxy_protocol::{self, Preamble, ProxyInfo, ProxyMode};
-use super::DecoderConfig;
+use crate::http::error::{DecodeError, DecodeErrorKind as K};
+use crate::http::head::{find_head_end, BodyKind, HeadScan, RequestHead};
+use crate::http::proxy_protocol::{self, Preamble, ProxyInfo, ProxyMode};
+use crate::http::DecoderConfig;
 
 #[derive(Debug)]
 pub enum Event<'a> {
