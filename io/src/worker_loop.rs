@@ -29,7 +29,7 @@ use rcorn_core::http::{
 };
 use rcorn_core::time::Instant;
 use rcorn_core::worker::{
-    WorkerCommand, WorkerEvent, WorkerLifecycle, WorkerSettings, WorkerSignal,
+    WorkerCommand, WorkerEvent, WorkerLifecycle, WorkerSettings, WorkerSignal, WriteBatch,
 };
 
 use crate::access::AccessLogger;
@@ -54,11 +54,6 @@ const FIRST_CONNECTION: usize = 1 << 20;
 const RUNTIME_CHECK_EVERY: Duration = Duration::from_secs(1);
 /// The longest the loop waits to write an error response.
 const REJECT_WRITE_WAIT: Duration = Duration::from_millis(100);
-/// How long a sync worker may hold finished responses to write them
-/// together, and how many (DESIGN.md §3, "batched writes"). On the
-/// millisecond clock of [`Worker::now`] the window is 1 to 2 ms.
-const WRITE_BATCH_WINDOW: Duration = Duration::from_millis(1);
-const WRITE_BATCH_MAX: usize = 16;
 
 pub struct WorkerConfig {
     pub lifecycle: WorkerSettings,
@@ -161,10 +156,10 @@ struct Worker<'a, A: App> {
     dates: DateCache,
     heartbeat: &'static rcorn_core::heartbeat::HeartbeatSlot,
     exit_code: Option<i32>,
-    /// Connections whose last response waits in their output buffer, and
-    /// since when the oldest has waited.
-    unwritten: Vec<usize>,
-    unwritten_since: Option<Instant>,
+    /// Connections whose last response waits in their output buffer
+    /// (a sync worker's batched writes). On the millisecond clock of
+    /// [`Worker::now`] its 1 ms window is 1 to 2 ms.
+    unwritten: WriteBatch,
     /// The monotonic clock as last read ([`Worker::read_clock`]): after
     /// each poll, each exchange and each batch of writes, the only steps
     /// that may take long. Deadlines and the lifecycle use it, so a
@@ -236,8 +231,7 @@ fn run_worker<A: App>(
         dates: DateCache::new(),
         heartbeat: start.heartbeat,
         exit_code: None,
-        unwritten: Vec::new(),
-        unwritten_since: None,
+        unwritten: WriteBatch::default(),
         now: clock::now(),
     };
     worker.set_accepting(true)?;
@@ -292,11 +286,7 @@ fn run_worker<A: App>(
                     worker.on_readable(t - FIRST_CONNECTION, until)
                 }
             }
-            if worker.unwritten.len() >= WRITE_BATCH_MAX
-                || worker
-                    .unwritten_since
-                    .is_some_and(|t| worker.now.saturating_since(t) >= WRITE_BATCH_WINDOW)
-            {
+            if worker.unwritten.is_due(worker.now) {
                 worker.write_unwritten();
                 worker.read_clock();
             }
@@ -523,8 +513,7 @@ impl<A: App> Worker<'_, A> {
                 let now = self.now;
                 entry.conn.http.await_peer(now);
                 if !entry.conn.out.is_empty() {
-                    self.unwritten.push(slot);
-                    self.unwritten_since.get_or_insert(now);
+                    self.unwritten.hold(slot, now);
                 }
                 self.conns[slot] = Some(entry);
             }
@@ -693,9 +682,11 @@ impl<A: App> Worker<'_, A> {
     /// this host) that waits on many connections wake once for several:
     /// on loopback each wake-up is paid by the sender, in the kernel.
     fn write_unwritten(&mut self) {
-        self.unwritten_since = None;
+        if self.unwritten.is_empty() {
+            return;
+        }
         // Taken and given back, so its capacity is reused.
-        let mut slots = std::mem::take(&mut self.unwritten);
+        let slots = self.unwritten.take();
         for &slot in &slots {
             let failed = match self.conns.get_mut(slot).and_then(Option::as_mut) {
                 // A slot closed and reused since has an empty buffer.
@@ -711,8 +702,7 @@ impl<A: App> Worker<'_, A> {
                 }
             }
         }
-        slots.clear();
-        self.unwritten = slots;
+        self.unwritten.recycle(slots);
     }
 
     fn close(&mut self, slot: usize, mut entry: ConnEntry) {
