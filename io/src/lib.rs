@@ -18,6 +18,7 @@ pub mod listener;
 pub mod log;
 pub mod master;
 pub mod reexec;
+mod request;
 pub mod signals;
 pub mod statsd;
 pub mod stream;

@@ -6,8 +6,9 @@
 //! What happens once a head is complete is the only difference:
 //!
 //! - `sync`: the loop's own thread calls the application, which reads the
-//!   body and writes the response through the [`Exchange`], waiting only on
-//!   that connection; then the loop goes on.
+//!   body and writes the response through the
+//!   [`Exchange`](crate::exchange::Exchange), waiting only on that
+//!   connection; then the loop goes on.
 //! - `gthread`: the connection is handed to an [`AppPool`] thread, which
 //!   serves the request the same way and hands the connection back; the
 //!   loop keeps accepting, reading and beating the heartbeat meanwhile.
@@ -38,9 +39,10 @@ use crate::app_pool::{AppPool, Job, Returned};
 use crate::blocking::Deadline;
 use crate::clock;
 use crate::control::ControlMessage;
-use crate::exchange::{Connection, Exchange, ExchangeContext, ServerAddr};
+use crate::exchange::{Connection, ExchangeContext, ServerAddr};
 use crate::listener::MioListener;
 use crate::master::WorkerStart;
+use crate::request;
 use crate::stream::{PeerAddr, Stream};
 
 const SIGNALS: Token = Token(0);
@@ -672,7 +674,7 @@ impl<A: App> Worker<'_, A> {
         };
         // The last beat is at most as old as the work since the last poll
         // or exchange, all of it non-blocking: no beat is due before.
-        let keep_alive = serve_exchange(&mut *self.app, conn, ctx, self.cfg.access_log.as_mut());
+        let keep_alive = request::serve(&mut *self.app, conn, ctx, self.cfg.access_log.as_mut());
         self.read_clock();
         keep_alive
     }
@@ -760,27 +762,6 @@ impl<A: App> Worker<'_, A> {
             }
         }
     }
-}
-
-/// Serves one request: the application answers through an [`Exchange`],
-/// which then finishes the response. Returns whether the connection may
-/// carry another request. Both worker classes serve through it.
-pub(crate) fn serve_exchange<A: App + ?Sized>(
-    app: &mut A,
-    conn: &mut Connection,
-    ctx: ExchangeContext<'_>,
-    access_log: Option<&mut AccessLogger>,
-) -> bool {
-    let Some(mut exchange) = Exchange::new(conn, ctx) else {
-        return false;
-    };
-    app.call(&mut exchange);
-    let (keep_alive, summary) = exchange.finish();
-    if let Some(logger) = access_log {
-        logger.log(conn, &summary);
-    }
-    crate::statsd::request(summary.status, summary.duration);
-    keep_alive
 }
 
 fn server_addr(listener: &crate::listener::Listener) -> ServerAddr {
