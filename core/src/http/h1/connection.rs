@@ -275,6 +275,7 @@ impl ServerConnection {
     // ---- events out ----
 
     /// The next thing the client's bytes amount to.
+    #[inline]
     pub fn poll_event(&mut self) -> Result<ConnEvent<'_>, ConnError> {
         if let Some(e) = &self.error {
             return Err(e.clone());
@@ -293,6 +294,7 @@ impl ServerConnection {
         self.poll_head()
     }
 
+    #[inline]
     fn poll_head(&mut self) -> Result<ConnEvent<'_>, ConnError> {
         // Only fields other than the decoder are touched while its event
         // is alive.
@@ -433,6 +435,7 @@ impl ServerConnection {
     /// Begins the response: its status line goes to `out`. `may_reuse`:
     /// whether the caller would take another request on this connection
     /// (rule 3).
+    #[inline]
     pub fn start_response(
         &mut self,
         status: u16,
@@ -583,7 +586,18 @@ impl ServerConnection {
 
     /// Reads and drops what is buffered of a body the application left
     /// unread (rule 4). `Next::Drain`: feed more bytes and call it again.
+    #[inline]
     pub fn drain(&mut self) -> Result<Next, ConnError> {
+        // Most requests have no body, and most bodies are read: only the
+        // end of the message is left.
+        if self.phase == Phase::Draining && self.decoder.take_end() {
+            self.phase = Phase::Idle;
+            return Ok(Next::Request);
+        }
+        self.drain_rest()
+    }
+
+    fn drain_rest(&mut self) -> Result<Next, ConnError> {
         match self.phase {
             Phase::Draining => {}
             Phase::Idle => return Ok(Next::Request),

@@ -158,6 +158,18 @@ impl RequestDecoder {
         self.state == State::Idle && self.start == self.end && self.error.is_none()
     }
 
+    /// Takes the `End` of a message whose last byte is already decoded,
+    /// as [`Self::next_event`] would return it, without its machinery:
+    /// `false` (and nothing changes) when the message is not at its end.
+    #[inline]
+    pub(crate) fn take_end(&mut self) -> bool {
+        if self.state == State::Ending && self.error.is_none() {
+            self.state = State::Idle;
+            return true;
+        }
+        false
+    }
+
     pub fn has_buffered(&self) -> bool {
         self.start < self.end
     }
