@@ -5,6 +5,9 @@ requests and chunked bodies that reach each branch of the decoder.
 Input layout is the one rcorn_fuzz (src/lib.rs) reads:
   request_decoder: [config flags][split point, u16 LE][piece size] raw bytes
   chunked_body:    [split point] chunked body after a fixed head
+  h1_connection:   [request count - 1] then per request [flags] ([body length]
+                   for POST and PUT) [answer shape] [answer length], then
+                   piece sizes (src/h1_connection.rs, Scenario::from_bytes)
 Run from anywhere: python3 fuzz/make_seeds.py
 """
 import base64
@@ -85,6 +88,42 @@ HANDMADE_CHUNKED = [
 ]
 
 
+# Request flags and answer shapes, as Scenario::from_bytes reads them.
+GET, POST, HEAD, PUT = 0, 1, 2, 3
+HTTP10, CHUNKED, EXPECT, CLOSE = 4, 8, 16, 32
+S200, S201, S204, S304, S404, S500, S302 = 0, 1, 2, 3, 4, 5, 6
+CONTENT_LENGTH, READ_ALL, READ_NOTHING, READ_SOME = 8, 16, 0, 48 | 64
+
+HANDMADE_CONNECTIONS = [
+    # (requests as (flags, body length, shape, answer length), piece sizes)
+    ([(GET, 0, S200 | CONTENT_LENGTH | READ_ALL, 5)], []),
+    ([(GET, 0, S200 | READ_ALL, 12), (HEAD, 0, S200 | CONTENT_LENGTH, 9)], [3]),
+    ([(POST, 20, S201 | READ_ALL, 4), (PUT | CHUNKED, 30, S200 | READ_ALL, 0)], [7, 1]),
+    ([(POST | EXPECT, 10, S200 | READ_ALL, 3)], [40]),
+    ([(POST | EXPECT, 10, S200 | READ_NOTHING, 3), (GET, 0, S200, 1)], [50]),
+    ([(POST | EXPECT | CHUNKED, 25, S200 | READ_SOME, 3), (GET, 0, S200, 1)], [45, 2]),
+    ([(POST, 30, S404 | READ_NOTHING, 8), (GET, 0, S204 | READ_ALL, 6)], [5]),
+    ([(GET, 0, S304 | CONTENT_LENGTH, 7), (GET | CLOSE, 0, S200, 4), (GET, 0, S200, 4)], []),
+    ([(GET | HTTP10, 0, S200, 10)], [9]),
+    ([(GET | HTTP10 | CLOSE, 0, S200 | CONTENT_LENGTH, 10), (GET, 0, S200, 1)], [64]),
+    ([(POST | HTTP10 | CLOSE, 12, S500 | CONTENT_LENGTH | READ_ALL, 10)], [1]),
+    ([(HEAD | HTTP10, 0, S200, 10), (GET | HTTP10 | CLOSE, 0, S302 | CONTENT_LENGTH, 2)], [13]),
+    ([(GET, 0, S200, 0)] * 5, [2]),
+]
+
+
+def connection_seed(requests, pieces):
+    blob = bytearray([len(requests) - 1])
+    for flags, body_len, shape, answer_len in requests:
+        blob.append(flags)
+        if flags & 3 in (POST, PUT):
+            blob.append(body_len)
+        blob += bytes([shape, answer_len])
+    # Piece sizes are read modulo 64, plus one.
+    blob += bytes((size - 1) % 64 for size in pieces)
+    return bytes(blob)
+
+
 def write(target, blob):
     directory = OUT / target
     directory.mkdir(parents=True, exist_ok=True)
@@ -100,6 +139,8 @@ def main():
         write("request_decoder", request_seed(raw, flags))
     for body in HANDMADE_CHUNKED:
         write("chunked_body", bytes([len(body) // 2]) + body)
+    for requests, pieces in HANDMADE_CONNECTIONS:
+        write("h1_connection", connection_seed(requests, pieces))
 
 
 if __name__ == "__main__":

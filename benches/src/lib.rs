@@ -7,7 +7,9 @@ use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
-use rcorn_core::http::{DateCache, DecoderConfig, Event, RequestDecoder, ResponseEncoder};
+use rcorn_core::http::{
+    ConnEvent, DateCache, DecoderConfig, Event, RequestDecoder, ServerConnection, Timeouts,
+};
 use rcorn_io::exchange::{Connection, Exchange, ExchangeContext, ServerAddr};
 use rcorn_io::stream::{PeerAddr, Stream};
 use rcorn_io::App;
@@ -148,8 +150,7 @@ impl SocketPairServer {
             .expect("non-blocking server end");
         let conn = Connection {
             stream: Stream::Unix(mio::net::UnixStream::from_std(server)),
-            decoder: RequestDecoder::new(DecoderConfig::default()),
-            encoder: ResponseEncoder::new(b"rcorn"),
+            http: ServerConnection::new(DecoderConfig::default(), b"rcorn", Timeouts::default()),
             out: Vec::with_capacity(4096),
             // The bytes travel over a socketpair, but the environ describes
             // a TCP client and listener, as most deployments have.
@@ -201,9 +202,9 @@ pub fn read_head(conn: &mut Connection) {
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
             Err(e) => panic!("server read: {e}"),
         }
-        match conn.decoder.next_event() {
-            Ok(Event::Head(_)) => return,
-            Ok(Event::End) | Ok(Event::NeedData) => continue,
+        match conn.http.poll_event() {
+            Ok(ConnEvent::Request(_)) => return,
+            Ok(ConnEvent::NeedData) => continue,
             other => panic!("unexpected {other:?}"),
         }
     }

@@ -12,6 +12,10 @@ use std::time::Duration;
 use crate::rng::SplitMix64;
 use crate::time::Instant;
 
+mod write_batch;
+
+pub use write_batch::WriteBatch;
+
 #[derive(Clone, Debug)]
 pub struct WorkerSettings {
     /// Requests after which the worker restarts; 0 disables.

@@ -98,6 +98,15 @@ fn chunked_body_corpus_holds_the_fuzz_properties() {
     assert!(n >= 10, "seed corpus missing: {n} files");
 }
 
+#[test]
+fn h1_connection_corpus_holds_the_fuzz_properties() {
+    let n = replay(
+        "h1_connection",
+        fuzz_properties::h1_connection::check_h1_connection,
+    );
+    assert!(n >= 10, "seed corpus missing: {n} files");
+}
+
 /// The lenient reference reading itself, so a fuzz verdict against it
 /// means something.
 #[test]

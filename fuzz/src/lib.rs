@@ -7,6 +7,10 @@
 
 use rcorn_core::http::{BodyKind, DecodeErrorKind, DecoderConfig, Event, RequestDecoder};
 
+// By path: `core/tests` includes this file as a module of its own.
+#[path = "h1_connection.rs"]
+pub mod h1_connection;
+
 /// One observable step of decoding, owned, with consecutive body bytes
 /// merged: how the body is cut into `Body` events depends on how the input
 /// was split, the bytes themselves must not.

@@ -33,7 +33,7 @@ impl AccessLogger {
     }
 
     pub fn log(&mut self, conn: &Connection, summary: &ExchangeSummary) {
-        let Some(head) = conn.decoder.head() else {
+        let Some(head) = conn.http.request_head() else {
             return;
         };
         self.remote.clear();

@@ -142,12 +142,8 @@ fn app_thread<H: App>(
                 // loop, which does not look at its output: write it here.
                 defer_last_write: false,
             };
-            let keep_alive = crate::worker_loop::serve_exchange(
-                handler,
-                &mut job.conn,
-                ctx,
-                access_log.as_mut(),
-            );
+            let keep_alive =
+                crate::request::serve(handler, &mut job.conn, ctx, access_log.as_mut());
             let back = Returned {
                 slot: job.slot,
                 conn: job.conn,

@@ -1,18 +1,19 @@
-//! One request/response exchange on a connection.
+//! One request/response exchange on a connection, blocking.
 //!
 //! An `Exchange` exists from the moment a request head is complete until the
 //! response is finished. Through it the application reads the request body
-//! (pulled from the socket on demand, never past the end of the message,
-//! with `100 Continue` sent on the first read) and writes the response
-//! (encoded by the core's `ResponseEncoder`, buffered, and flushed in as few
-//! writes as possible).
+//! (pulled from the socket on demand) and writes the response (buffered,
+//! and flushed in as few writes as possible). Every HTTP rule (framing,
+//! `100 Continue`, keep-alive, draining an unread body, error responses) is
+//! the core's `ServerConnection`'s: this module only moves bytes between it
+//! and the socket, and waits.
 
 use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use rcorn_core::http::{
-    BodyKind, DateCache, Event, RequestDecoder, RequestFacts, RequestHead, ResponseEncoder,
+    BodyKind, ConnError, ConnEvent, DateCache, Next, RequestHead, ServerConnection,
 };
 
 use crate::blocking::{self, Deadline, Interest};
@@ -22,9 +23,6 @@ mod send_file;
 
 /// Buffered response bytes are written out once they pass this size.
 const FLUSH_AT: usize = 64 * 1024;
-/// How much of a request body the application left unread the server will
-/// read and discard to keep the connection; beyond it the connection closes.
-const DRAIN_LIMIT: u64 = 256 * 1024;
 
 /// What the listener a connection came from tells WSGI.
 #[derive(Clone, Debug)]
@@ -34,12 +32,13 @@ pub struct ServerAddr {
     pub unix: bool,
 }
 
-/// A client connection and its codec state, reused across keep-alive
+/// A client connection and its protocol state, reused across keep-alive
 /// requests.
 pub struct Connection {
     pub stream: Stream,
-    pub decoder: RequestDecoder,
-    pub encoder: ResponseEncoder,
+    /// The HTTP/1.1 protocol: every rule of the exchange is its.
+    pub http: ServerConnection,
+    /// Bytes for the client, written by [`Connection::flush`].
     pub out: Vec<u8>,
     /// The client: the socket's peer, or the address a PROXY protocol
     /// preamble named.
@@ -69,18 +68,18 @@ pub struct LogFields {
 }
 
 impl Connection {
-    /// Reads what the socket has now into the decoder. `Ok(false)`: the
+    /// Reads what the socket has now into the connection. `Ok(false)`: the
     /// peer closed its side.
     pub fn fill(&mut self) -> io::Result<bool> {
-        let buf = self.decoder.read_buf(16 * 1024);
+        let buf = self.http.read_buf(16 * 1024);
         let room = buf.len();
         match self.stream.read(buf) {
             Ok(0) => {
-                self.decoder.feed_eof();
+                self.http.feed_eof();
                 Ok(false)
             }
             Ok(n) => {
-                self.decoder.filled(n);
+                self.http.filled(n);
                 // A TCP or Unix stream read stops short only when the
                 // socket's queue is empty; rustls may hold decrypted bytes
                 // back whatever the socket holds.
@@ -135,7 +134,7 @@ impl Connection {
     }
 
     /// Waits until the socket has bytes (or the deadline passes) and reads
-    /// them into the decoder.
+    /// them into the connection.
     fn fill_blocking(&mut self, mut deadline: Deadline) -> io::Result<bool> {
         loop {
             match self.fill() {
@@ -180,15 +179,6 @@ struct BodyState {
     pending: Vec<u8>,
     pending_pos: usize,
     done: bool,
-    continue_sent: bool,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum ResponseState {
-    NotStarted,
-    HeadOpen,
-    BodyOpen,
-    Finished,
 }
 
 /// Why an exchange could not go on.
@@ -219,24 +209,30 @@ impl From<io::Error> for ExchangeError {
     }
 }
 
+impl From<ConnError> for ExchangeError {
+    fn from(e: ConnError) -> Self {
+        match e {
+            ConnError::Client(e) => ExchangeError::BadBody(e.status(), e.to_string()),
+            ConnError::App(e) => ExchangeError::Protocol(e.to_string()),
+        }
+    }
+}
+
 pub struct Exchange<'a> {
     conn: &'a mut Connection,
     ctx: ExchangeContext<'a>,
     body: BodyState,
-    response: ResponseState,
-    status: u16,
     body_bytes: u64,
-    aborted: bool,
+    /// The socket failed or timed out: nothing more can be sent.
     broken: bool,
-    /// The status of a request found malformed after its head.
-    rejected: Option<u16>,
     started: Instant,
 }
 
 impl<'a> Exchange<'a> {
-    /// Starts an exchange for the head the decoder has just produced.
+    /// Starts an exchange for the request head the connection has just
+    /// handed out.
     pub fn new(conn: &'a mut Connection, ctx: ExchangeContext<'a>) -> Option<Exchange<'a>> {
-        conn.decoder.head()?;
+        conn.http.request_head()?;
         // A previous response whose write was deferred goes first: the
         // response buffer is this exchange's from here on.
         if !conn.out.is_empty() {
@@ -248,12 +244,8 @@ impl<'a> Exchange<'a> {
             conn,
             ctx,
             body: BodyState::default(),
-            response: ResponseState::NotStarted,
-            status: 0,
             body_bytes: 0,
-            aborted: false,
             broken: false,
-            rejected: None,
             started: Instant::now(),
         })
     }
@@ -262,8 +254,8 @@ impl<'a> Exchange<'a> {
         // `new` checked that a head exists, and nothing clears it while the
         // exchange lives.
         self.conn
-            .decoder
-            .head()
+            .http
+            .request_head()
             .expect("an exchange always has a head")
     }
 
@@ -302,57 +294,36 @@ impl<'a> Exchange<'a> {
         self.body.pending.clear();
         self.body.pending_pos = 0;
         loop {
-            match self.conn.decoder.next_event() {
-                Ok(Event::Body(bytes)) => {
+            match self.conn.http.poll_event()? {
+                ConnEvent::Body(bytes) => {
                     self.body.pending.extend_from_slice(bytes);
                     return Ok(true);
                 }
-                Ok(Event::End) => {
+                ConnEvent::BodyEnd => {
                     self.body.done = true;
                     return Ok(false);
                 }
-                Ok(Event::NeedData) => {
-                    self.send_continue_if_expected()?;
+                ConnEvent::NeedData => {
+                    // A `100 Continue`, the first time the body is wanted.
+                    if self.conn.http.poll_transmit(&mut self.conn.out) {
+                        let deadline = self.deadline();
+                        self.conn.flush(deadline)?;
+                    }
                     let deadline = self.deadline();
                     if let Err(e) = self.conn.fill_blocking(deadline) {
                         self.broken = true;
                         return Err(e.into());
                     }
                 }
-                Ok(Event::Head(_)) | Ok(Event::Closed) => {
-                    // Neither can come before the end of this body; the
-                    // decoder would have to be broken.
+                ConnEvent::Request(_) | ConnEvent::Paused | ConnEvent::Closed => {
+                    // None can come before the end of this body.
                     self.broken = true;
                     return Err(ExchangeError::Protocol(
                         "request body ended unexpectedly".into(),
                     ));
                 }
-                Err(e) => {
-                    // The connection can still carry an answer, but never
-                    // another request.
-                    self.rejected = Some(e.status());
-                    self.aborted = true;
-                    return Err(ExchangeError::BadBody(e.status(), e.to_string()));
-                }
             }
         }
-    }
-
-    /// `100 Continue` goes out the first time the application wants body
-    /// bytes that have not arrived, and only if the client asked for it.
-    fn send_continue_if_expected(&mut self) -> io::Result<()> {
-        if self.body.continue_sent
-            || !self.head().expect_continue()
-            || self.response != ResponseState::NotStarted
-        {
-            return Ok(());
-        }
-        self.body.continue_sent = true;
-        self.conn
-            .out
-            .extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
-        let deadline = self.deadline();
-        self.conn.flush(deadline)
     }
 
     /// Appends up to `max` body bytes to `buf`; returns how many (0 at the
@@ -380,7 +351,7 @@ impl<'a> Exchange<'a> {
     }
 
     fn body_ready_without_blocking(&self) -> bool {
-        self.conn.decoder.has_buffered()
+        self.conn.http.has_buffered()
     }
 
     /// Appends body bytes up to and including the next `\n`, at most `max`.
@@ -415,47 +386,30 @@ impl<'a> Exchange<'a> {
         }
     }
 
-    fn facts(&self) -> RequestFacts {
-        let head = self.head();
-        RequestFacts {
-            head_request: head.method() == "HEAD",
-            http_minor: head.version().1,
-            keep_alive: head.keep_alive()
-                && !self.aborted
-                && self.ctx.keep_alive
-                // Relaxed: the flag only ever goes from false to true, and
-                // seeing it late costs one more kept-alive response.
-                && !self.ctx.draining.is_some_and(|d| d.load(Ordering::Relaxed)),
-        }
+    /// Whether the worker would take another request on this connection.
+    fn may_reuse(&self) -> bool {
+        self.ctx.keep_alive
+            // Relaxed: the flag only ever goes from false to true, and
+            // seeing it late costs one more kept-alive response.
+            && !self.ctx.draining.is_some_and(|d| d.load(Ordering::Relaxed))
     }
 
     /// Begins the response head. Headers follow with [`Self::header`].
     pub fn start_response(&mut self, status: u16, reason: &[u8]) -> Result<(), ExchangeError> {
-        if self.response != ResponseState::NotStarted {
-            return Err(ExchangeError::Protocol("response already started".into()));
+        if !self.conn.http.response_started() {
+            // A response begun again after an error starts a fresh header
+            // list.
+            self.conn.log_fields.response_headers.clear();
         }
-        let facts = self.facts();
-        // A response begun again after an error starts a fresh header list.
-        self.conn.log_fields.response_headers.clear();
+        let may_reuse = self.may_reuse();
         self.conn
-            .encoder
-            .start(facts, status, reason, &mut self.conn.out)
-            .map_err(|e| ExchangeError::Protocol(e.to_string()))?;
-        self.status = status;
-        self.response = ResponseState::HeadOpen;
+            .http
+            .start_response(status, reason, may_reuse, &mut self.conn.out)?;
         Ok(())
     }
 
     pub fn header(&mut self, name: &[u8], value: &[u8]) -> Result<(), ExchangeError> {
-        if self.response != ResponseState::HeadOpen {
-            return Err(ExchangeError::Protocol(
-                "header outside the response head".into(),
-            ));
-        }
-        self.conn
-            .encoder
-            .header(name, value, &mut self.conn.out)
-            .map_err(|e| ExchangeError::Protocol(e.to_string()))?;
+        self.conn.http.header(name, value, &mut self.conn.out)?;
         if self.ctx.keep_response_headers {
             let name = String::from_utf8_lossy(name).to_ascii_lowercase();
             self.conn
@@ -477,29 +431,16 @@ impl<'a> Exchange<'a> {
     /// Ends the head; `body_len_hint` is the body's length when the
     /// application's result makes it known (a one-item list).
     pub fn end_head(&mut self, body_len_hint: Option<u64>) -> Result<(), ExchangeError> {
-        if self.response != ResponseState::HeadOpen {
-            return Err(ExchangeError::Protocol("no response head to end".into()));
-        }
         let date = self.ctx.dates.get(crate::clock::unix_secs());
         self.conn
-            .encoder
-            .finish_head(date, body_len_hint, &mut self.conn.out)
-            .map_err(|e| ExchangeError::Protocol(e.to_string()))?;
-        self.response = ResponseState::BodyOpen;
+            .http
+            .end_head(date, body_len_hint, &mut self.conn.out)?;
         Ok(())
     }
 
     pub fn write_body(&mut self, chunk: &[u8]) -> Result<(), ExchangeError> {
-        if self.response != ResponseState::BodyOpen {
-            return Err(ExchangeError::Protocol(
-                "write() before start_response()".into(),
-            ));
-        }
-        self.conn
-            .encoder
-            .body(chunk, &mut self.conn.out)
-            .map_err(|e| ExchangeError::Protocol(e.to_string()))?;
-        self.body_bytes = self.conn.encoder.body_written();
+        self.conn.http.body(chunk, &mut self.conn.out)?;
+        self.body_bytes = self.conn.http.body_bytes();
         if self.conn.out.len() >= FLUSH_AT {
             let deadline = self.deadline();
             if let Err(e) = self.conn.flush(deadline) {
@@ -513,37 +454,29 @@ impl<'a> Exchange<'a> {
     /// Whether the response head has been started (and so a 500 can no
     /// longer be sent).
     pub fn response_started(&self) -> bool {
-        self.response != ResponseState::NotStarted
+        self.conn.http.response_started()
     }
 
     /// Whether the response head has been ended (body bytes may follow and
     /// the status can no longer change).
     pub fn head_ended(&self) -> bool {
-        matches!(
-            self.response,
-            ResponseState::BodyOpen | ResponseState::Finished
-        )
+        self.conn.http.head_ended()
     }
 
     /// Discards a response head that was begun but not sent (the
     /// application raised between `start_response` and its first byte).
     pub fn reset_response(&mut self) -> bool {
-        if self.response == ResponseState::HeadOpen && !self.broken {
-            self.conn.out.clear();
-            self.response = ResponseState::NotStarted;
-            return true;
-        }
-        false
+        !self.broken && self.conn.http.reset_response(&mut self.conn.out)
     }
 
     /// The application failed after the response started: close the
     /// connection once what was written is out.
     pub fn abort(&mut self) {
-        self.aborted = true;
+        self.conn.http.abort_response();
     }
 
     pub fn status(&self) -> u16 {
-        self.status
+        self.conn.http.status()
     }
 
     pub fn body_bytes(&self) -> u64 {
@@ -555,7 +488,7 @@ impl<'a> Exchange<'a> {
     pub fn finish(mut self) -> (bool, ExchangeSummary) {
         let keep_alive = self.finish_inner().unwrap_or(false);
         let summary = ExchangeSummary {
-            status: self.status,
+            status: self.conn.http.status(),
             body_bytes: self.body_bytes,
             duration: self.started.elapsed(),
         };
@@ -566,43 +499,21 @@ impl<'a> Exchange<'a> {
         if self.broken {
             return Ok(false);
         }
-        if self.response == ResponseState::NotStarted {
-            // The application returned without answering (or failed on a
-            // malformed body, which gets that body's status).
-            let status = self.rejected.unwrap_or(500);
-            self.conn.out.clear();
-            rcorn_core::http::error_response(status, &mut self.conn.out);
-            self.status = status;
-            self.aborted = true;
-        } else if self.aborted {
-            // The application failed mid-body: send what it produced but
-            // never the end of the framing, so the client cannot take the
-            // cut-short body for a complete one.
-        } else {
-            if self.response == ResponseState::HeadOpen {
-                self.end_head(Some(0))?;
-            }
-            let encoder_keep_alive = match self.conn.encoder.finish(&mut self.conn.out) {
-                Ok(k) => k,
-                Err(_) => {
-                    // Fewer bytes than the declared Content-Length: the
-                    // only honest end is to close.
-                    self.aborted = true;
-                    false
-                }
-            };
-            self.aborted |= !encoder_keep_alive;
-        }
-        self.response = ResponseState::Finished;
-        let deferred = self.ctx.defer_last_write && !self.aborted;
+        let dates = &mut *self.ctx.dates;
+        let next = self
+            .conn
+            .http
+            .finish_response(&mut self.conn.out, || dates.get(crate::clock::unix_secs()));
+        let deferred = self.ctx.defer_last_write && next != Next::Close;
         if !deferred {
             let deadline = self.deadline();
             self.conn.flush(deadline)?;
         }
-        if self.aborted {
-            return Ok(false);
-        }
-        let keep_alive = self.drain_unread_body();
+        let keep_alive = match next {
+            Next::Close => return Ok(false),
+            Next::Request => Ok(true),
+            Next::Drain => self.drain_unread_body(),
+        };
         if deferred && !matches!(keep_alive, Ok(true)) {
             // The connection will be closed: its last response goes now.
             let deadline = self.deadline();
@@ -611,25 +522,22 @@ impl<'a> Exchange<'a> {
         keep_alive
     }
 
-    /// Reads and drops what the application left of the request body, so
-    /// the next request on the connection starts at the right byte.
+    /// Reads what the application left of the request body, for the
+    /// connection to drop, so the next request starts at the right byte.
     fn drain_unread_body(&mut self) -> Result<bool, ExchangeError> {
-        if self.body.done {
-            return Ok(true);
-        }
-        if self.head().expect_continue() && !self.body.continue_sent {
-            // The client is waiting for our go-ahead that never came; it may
-            // or may not send the body. Only closing is unambiguous.
-            return Ok(false);
-        }
-        let mut drained: u64 = 0;
-        while self.pull_body()? {
-            drained += self.body.pending.len() as u64;
-            if drained > DRAIN_LIMIT {
-                return Ok(false);
+        loop {
+            match self.conn.http.drain()? {
+                Next::Request => return Ok(true),
+                Next::Close => return Ok(false),
+                Next::Drain => {
+                    let deadline = self.deadline();
+                    if let Err(e) = self.conn.fill_blocking(deadline) {
+                        self.broken = true;
+                        return Err(e.into());
+                    }
+                }
             }
         }
-        Ok(true)
     }
 }
 

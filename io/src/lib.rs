@@ -20,6 +20,7 @@ pub mod log;
 mod log_level;
 pub mod master;
 pub mod reexec;
+mod request;
 pub mod signals;
 pub mod statsd;
 pub mod stream;

@@ -6,8 +6,9 @@
 //! What happens once a head is complete is the only difference:
 //!
 //! - `sync`: the loop's own thread calls the application, which reads the
-//!   body and writes the response through the [`Exchange`], waiting only on
-//!   that connection; then the loop goes on.
+//!   body and writes the response through the
+//!   [`Exchange`](crate::exchange::Exchange), waiting only on that
+//!   connection; then the loop goes on.
 //! - `gthread`: the connection is handed to an [`AppPool`] thread, which
 //!   serves the request the same way and hands the connection back; the
 //!   loop keeps accepting, reading and beating the heartbeat meanwhile.
@@ -25,11 +26,11 @@ use nix::sys::signal::Signal;
 use rcorn_core::http::forwarded::{SchemePolicy, TrustedPeers};
 use rcorn_core::http::proxy_protocol::ProxyMode;
 use rcorn_core::http::{
-    DateCache, DecodeError, DecoderConfig, Event, RequestDecoder, ResponseEncoder,
+    ConnEvent, DateCache, DecodeError, DecoderConfig, ServerConnection, Timeouts,
 };
 use rcorn_core::time::Instant;
 use rcorn_core::worker::{
-    WorkerCommand, WorkerEvent, WorkerLifecycle, WorkerSettings, WorkerSignal,
+    WorkerCommand, WorkerEvent, WorkerLifecycle, WorkerSettings, WorkerSignal, WriteBatch,
 };
 
 use crate::access::AccessLogger;
@@ -38,9 +39,10 @@ use crate::app_pool::{AppPool, Job, Returned};
 use crate::blocking::Deadline;
 use crate::clock;
 use crate::control::ControlMessage;
-use crate::exchange::{Connection, Exchange, ExchangeContext, ServerAddr};
+use crate::exchange::{Connection, ExchangeContext, ServerAddr};
 use crate::listener::MioListener;
 use crate::master::WorkerStart;
+use crate::request;
 use crate::stream::{PeerAddr, Stream};
 
 const SIGNALS: Token = Token(0);
@@ -54,11 +56,6 @@ const FIRST_CONNECTION: usize = 1 << 20;
 const RUNTIME_CHECK_EVERY: Duration = Duration::from_secs(1);
 /// The longest the loop waits to write an error response.
 const REJECT_WRITE_WAIT: Duration = Duration::from_millis(100);
-/// How long a sync worker may hold finished responses to write them
-/// together, and how many (DESIGN.md §3, "batched writes"). On the
-/// millisecond clock of [`Worker::now`] the window is 1 to 2 ms.
-const WRITE_BATCH_WINDOW: Duration = Duration::from_millis(1);
-const WRITE_BATCH_MAX: usize = 16;
 
 pub struct WorkerConfig {
     pub lifecycle: WorkerSettings,
@@ -77,6 +74,17 @@ pub struct WorkerConfig {
     pub proxy: ProxyPolicy,
     /// `--certfile`: every connection speaks TLS.
     pub tls: Option<std::sync::Arc<rustls::ServerConfig>>,
+}
+
+impl WorkerConfig {
+    /// How long a connection may wait on its client.
+    fn timeouts(&self) -> Timeouts {
+        Timeouts {
+            head: self.head_timeout,
+            idle: self.keepalive,
+            body: self.io_timeout,
+        }
+    }
 }
 
 /// `proxy_protocol` and `proxy_allow_ips`.
@@ -103,9 +111,8 @@ struct ListenerEntry {
 
 struct ConnEntry {
     /// Boxed: it moves to an application thread and back in one pointer.
+    /// Its deadline is its protocol state's (`conn.http.next_deadline()`).
     conn: Box<Connection>,
-    /// When the connection is closed if nothing happens.
-    deadline: Instant,
 }
 
 /// How far [`Worker::read_and_serve`] reads a connection's socket.
@@ -151,10 +158,10 @@ struct Worker<'a, A: App> {
     dates: DateCache,
     heartbeat: &'static rcorn_core::heartbeat::HeartbeatSlot,
     exit_code: Option<i32>,
-    /// Connections whose last response waits in their output buffer, and
-    /// since when the oldest has waited.
-    unwritten: Vec<usize>,
-    unwritten_since: Option<Instant>,
+    /// Connections whose last response waits in their output buffer
+    /// (a sync worker's batched writes). On the millisecond clock of
+    /// [`Worker::now`] its 1 ms window is 1 to 2 ms.
+    unwritten: WriteBatch,
     /// The monotonic clock as last read ([`Worker::read_clock`]): after
     /// each poll, each exchange and each batch of writes, the only steps
     /// that may take long. Deadlines and the lifecycle use it, so a
@@ -226,8 +233,7 @@ fn run_worker<A: App>(
         dates: DateCache::new(),
         heartbeat: start.heartbeat,
         exit_code: None,
-        unwritten: Vec::new(),
-        unwritten_since: None,
+        unwritten: WriteBatch::default(),
         now: clock::now(),
     };
     worker.set_accepting(true)?;
@@ -282,11 +288,7 @@ fn run_worker<A: App>(
                     worker.on_readable(t - FIRST_CONNECTION, until)
                 }
             }
-            if worker.unwritten.len() >= WRITE_BATCH_MAX
-                || worker
-                    .unwritten_since
-                    .is_some_and(|t| worker.now.saturating_since(t) >= WRITE_BATCH_WINDOW)
-            {
+            if worker.unwritten.is_due(worker.now) {
                 worker.write_unwritten();
                 worker.read_clock();
             }
@@ -338,7 +340,9 @@ impl<A: App> Worker<'_, A> {
             timeout = timeout.min(d.saturating_since(self.now));
         }
         for entry in self.conns.iter().flatten() {
-            timeout = timeout.min(entry.deadline.saturating_since(self.now));
+            if let Some(deadline) = entry.conn.http.next_deadline() {
+                timeout = timeout.min(deadline.saturating_since(self.now));
+            }
         }
         timeout.max(Duration::from_millis(1))
     }
@@ -426,21 +430,24 @@ impl<A: App> Worker<'_, A> {
                 },
                 None => stream,
             };
-            let mut decoder = RequestDecoder::new(self.cfg.decoder.clone());
+            let mut http = ServerConnection::new(
+                self.cfg.decoder.clone(),
+                &self.cfg.server_header,
+                self.cfg.timeouts(),
+            );
             if self.cfg.proxy.mode != ProxyMode::Off && self.cfg.proxy.allowed.trusts(peer.ip()) {
-                decoder.expect_proxy_preamble(self.cfg.proxy.mode);
+                http.expect_proxy_preamble(self.cfg.proxy.mode);
             }
             // Only `header_map = refuse` asks the decoder about forwarder
             // headers; the environ decides on them otherwise.
             if self.cfg.decoder.refuse_underscore_headers
                 && self.cfg.scheme_policy.trusted.trusts(peer.ip())
             {
-                decoder.trust_forwarder_headers();
+                http.trust_forwarder_headers();
             }
             let conn = Box::new(Connection {
                 stream,
-                decoder,
-                encoder: ResponseEncoder::new(&self.cfg.server_header),
+                http,
                 out: Vec::with_capacity(4096),
                 peer,
                 via: None,
@@ -454,10 +461,8 @@ impl<A: App> Worker<'_, A> {
                 self.conns.len() - 1
             });
             self.read_on_return[slot] = false;
-            let mut entry = ConnEntry {
-                conn,
-                deadline: self.now + self.cfg.head_timeout,
-            };
+            // Its deadline is set once it is read (`settle`), just below.
+            let mut entry = ConnEntry { conn };
             let registered = self.poll.registry().register(
                 entry.conn.stream.as_source(),
                 Token(FIRST_CONNECTION + slot),
@@ -507,15 +512,9 @@ impl<A: App> Worker<'_, A> {
         match fate {
             Fate::Keep => {
                 let now = self.now;
-                entry.deadline = now
-                    + if entry.conn.decoder.is_idle() {
-                        self.cfg.keepalive
-                    } else {
-                        self.cfg.head_timeout
-                    };
+                entry.conn.http.await_peer(now);
                 if !entry.conn.out.is_empty() {
-                    self.unwritten.push(slot);
-                    self.unwritten_since.get_or_insert(now);
+                    self.unwritten.hold(slot, now);
                 }
                 self.conns[slot] = Some(entry);
             }
@@ -529,11 +528,7 @@ impl<A: App> Worker<'_, A> {
                 };
                 if let Some(Err(job)) = self.pool.as_ref().map(|p| p.submit(job)) {
                     // The pool only refuses once the worker is exiting.
-                    let entry = ConnEntry {
-                        conn: job.conn,
-                        deadline: entry.deadline,
-                    };
-                    self.close(slot, entry);
+                    self.close(slot, ConnEntry { conn: job.conn });
                 }
             }
         }
@@ -542,10 +537,7 @@ impl<A: App> Worker<'_, A> {
     /// A connection an application thread has finished with.
     fn returned(&mut self, back: Returned) {
         self.lifecycle_event(WorkerEvent::RequestFinished);
-        let mut entry = ConnEntry {
-            conn: back.conn,
-            deadline: self.now,
-        };
+        let mut entry = ConnEntry { conn: back.conn };
         if !back.keep_alive {
             self.close(back.slot, entry);
             return;
@@ -600,33 +592,34 @@ impl<A: App> Worker<'_, A> {
                 Head(Option<&'static str>),
                 NeedData,
                 Close,
-                Reject(u16),
+                Reject,
             }
-            let step = match conn.decoder.next_event() {
-                Ok(Event::Head(_)) => {
+            let step = match conn.http.poll_event() {
+                Ok(ConnEvent::Request(_)) => {
                     adopt_proxied_client(conn);
                     match self.forwarded_scheme(conn) {
                         Ok(scheme) => Step::Head(scheme),
                         Err(e) => {
                             crate::debug!("Invalid request from {}: {e}", peer_text(&conn.peer));
-                            Step::Reject(e.status())
+                            conn.http.reject_request(e);
+                            Step::Reject
                         }
                     }
                 }
-                Ok(Event::NeedData) => Step::NeedData,
-                Ok(Event::End) => continue,
-                Ok(Event::Body(_)) | Ok(Event::Closed) => Step::Close,
+                Ok(ConnEvent::NeedData) => Step::NeedData,
+                // Between exchanges only `Closed` may come of the others.
+                Ok(_) => Step::Close,
                 Err(e) => {
                     crate::debug!("Invalid request from {}: {e}", peer_text(&conn.peer));
-                    Step::Reject(e.status())
+                    Step::Reject
                 }
             };
             match step {
                 Step::NeedData => return Fate::Keep,
                 Step::Close => return Fate::Close,
-                Step::Reject(status) => {
+                Step::Reject => {
                     // After the previous response, if its write was deferred.
-                    rcorn_core::http::error_response(status, &mut conn.out);
+                    conn.http.poll_transmit(&mut conn.out);
                     // A short answer to a client about to be dropped: it
                     // fits the socket buffer unless the client stopped
                     // reading, and then it may not hold up the loop.
@@ -651,7 +644,7 @@ impl<A: App> Worker<'_, A> {
 
     /// The scheme a trusted proxy claims for the request just decoded.
     fn forwarded_scheme(&self, conn: &Connection) -> Result<Option<&'static str>, DecodeError> {
-        let Some(head) = conn.decoder.head() else {
+        let Some(head) = conn.http.request_head() else {
             return Ok(None);
         };
         let socket_peer = conn.via.as_ref().unwrap_or(&conn.peer);
@@ -680,7 +673,7 @@ impl<A: App> Worker<'_, A> {
         };
         // The last beat is at most as old as the work since the last poll
         // or exchange, all of it non-blocking: no beat is due before.
-        let keep_alive = serve_exchange(&mut *self.app, conn, ctx, self.cfg.access_log.as_mut());
+        let keep_alive = request::serve(&mut *self.app, conn, ctx, self.cfg.access_log.as_mut());
         self.read_clock();
         keep_alive
     }
@@ -690,9 +683,11 @@ impl<A: App> Worker<'_, A> {
     /// this host) that waits on many connections wake once for several:
     /// on loopback each wake-up is paid by the sender, in the kernel.
     fn write_unwritten(&mut self) {
-        self.unwritten_since = None;
+        if self.unwritten.is_empty() {
+            return;
+        }
         // Taken and given back, so its capacity is reused.
-        let mut slots = std::mem::take(&mut self.unwritten);
+        let slots = self.unwritten.take();
         for &slot in &slots {
             let failed = match self.conns.get_mut(slot).and_then(Option::as_mut) {
                 // A slot closed and reused since has an empty buffer.
@@ -708,8 +703,7 @@ impl<A: App> Worker<'_, A> {
                 }
             }
         }
-        slots.clear();
-        self.unwritten = slots;
+        self.unwritten.recycle(slots);
     }
 
     fn close(&mut self, slot: usize, mut entry: ConnEntry) {
@@ -734,16 +728,15 @@ impl<A: App> Worker<'_, A> {
     /// arrived is served (with `Connection: close`), and the rest get at
     /// most `keepalive` to send their request before they are closed.
     fn retire_idle(&mut self) {
-        let request_by = self.now + self.cfg.keepalive;
         for slot in 0..self.conns.len() {
             let Some(mut entry) = self.conns[slot].take() else {
                 continue;
             };
-            let waiting = entry.conn.decoder.is_idle();
+            let waiting = entry.conn.http.is_idle();
             match self.read_and_serve(&mut entry, ReadUntil::WouldBlock) {
                 Fate::Keep => {
-                    if waiting && entry.conn.decoder.is_idle() {
-                        entry.deadline = entry.deadline.min(request_by);
+                    if waiting {
+                        entry.conn.http.retire(self.now);
                     }
                     self.conns[slot] = Some(entry);
                 }
@@ -758,7 +751,9 @@ impl<A: App> Worker<'_, A> {
     fn expire_connections(&mut self) {
         let now = self.now;
         for slot in 0..self.conns.len() {
-            let expired = self.conns[slot].as_ref().is_some_and(|e| e.deadline <= now);
+            let expired = self.conns[slot]
+                .as_mut()
+                .is_some_and(|e| e.conn.http.handle_timeout(now));
             if expired {
                 if let Some(entry) = self.conns[slot].take() {
                     self.close(slot, entry);
@@ -766,27 +761,6 @@ impl<A: App> Worker<'_, A> {
             }
         }
     }
-}
-
-/// Serves one request: the application answers through an [`Exchange`],
-/// which then finishes the response. Returns whether the connection may
-/// carry another request. Both worker classes serve through it.
-pub(crate) fn serve_exchange<A: App + ?Sized>(
-    app: &mut A,
-    conn: &mut Connection,
-    ctx: ExchangeContext<'_>,
-    access_log: Option<&mut AccessLogger>,
-) -> bool {
-    let Some(mut exchange) = Exchange::new(conn, ctx) else {
-        return false;
-    };
-    app.call(&mut exchange);
-    let (keep_alive, summary) = exchange.finish();
-    if let Some(logger) = access_log {
-        logger.log(conn, &summary);
-    }
-    crate::statsd::request(summary.status, summary.duration);
-    keep_alive
 }
 
 fn server_addr(listener: &crate::listener::Listener) -> ServerAddr {
@@ -813,7 +787,7 @@ fn server_addr(listener: &crate::listener::Listener) -> ServerAddr {
 /// and the access log report; the socket's peer is kept as `via`.
 fn adopt_proxied_client(conn: &mut Connection) {
     if conn.via.is_none() {
-        if let Some(source) = conn.decoder.proxy_info().and_then(|info| info.source) {
+        if let Some(source) = conn.http.proxy_info().and_then(|info| info.source) {
             conn.via = Some(std::mem::replace(&mut conn.peer, PeerAddr::Ip(source)));
         }
     }

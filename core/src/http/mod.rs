@@ -1,23 +1,25 @@
-//! Sans-IO HTTP/1.1: a strict incremental request decoder and a response
-//! encoder. No sockets, no clock: bytes and time come in as arguments.
+//! Sans-IO HTTP: no sockets, no clock; bytes and time come in as
+//! arguments. `h1` holds the HTTP/1.1 wire protocol (a strict incremental
+//! request decoder, a response encoder, and the server connection that
+//! runs one exchange after another between them); what does not depend on
+//! the wire format (the request head, its errors, the Date header, the
+//! proxy preambles and headers) sits beside it, for a future `h2`.
 
-mod chunked;
 mod date;
-mod decoder;
-mod encoder;
 mod error;
 pub mod forwarded;
+pub mod h1;
 mod head;
 mod limits;
 pub mod proxy_protocol;
 mod target;
 
 pub use date::DateCache;
-pub use decoder::{Event, RequestDecoder};
-pub use encoder::{
-    error_response, reason_phrase, EncodeError, ExternalBody, RequestFacts, ResponseEncoder,
-};
 pub use error::{DecodeError, DecodeErrorKind};
+pub use h1::{
+    error_response, reason_phrase, ConnError, ConnEvent, EncodeError, Event, ExternalBody, Next,
+    RequestDecoder, RequestFacts, ResponseEncoder, ServerConnection, Timeouts,
+};
 pub use head::{BodyKind, RequestHead};
 pub use limits::{
     DEFAULT_MAX_HEADERFIELD_SIZE, MAX_HEADERS, MAX_REQUEST_LINE, UNLIMITED_REQUEST_LINE,

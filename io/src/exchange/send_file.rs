@@ -8,7 +8,7 @@ use std::os::fd::{AsRawFd, BorrowedFd};
 
 use nix::errno::Errno;
 
-use super::{Exchange, ExchangeError, ResponseState};
+use super::{Exchange, ExchangeError};
 use crate::blocking::{self, Deadline, Interest};
 
 /// sendfile moves at most about 2 GiB per call on Linux.
@@ -26,7 +26,7 @@ impl Exchange<'_> {
         offset: u64,
         len: u64,
     ) -> Result<u64, ExchangeError> {
-        if self.response != ResponseState::BodyOpen {
+        if !self.conn.http.head_ended() {
             return Err(ExchangeError::Protocol(
                 "write() before start_response()".into(),
             ));
@@ -37,11 +37,7 @@ impl Exchange<'_> {
                 "sendfile over a TLS connection".into(),
             ));
         }
-        let plan = self
-            .conn
-            .encoder
-            .external_body(len, &mut self.conn.out)
-            .map_err(|e| ExchangeError::Protocol(e.to_string()))?;
+        let plan = self.conn.http.external_body(len, &mut self.conn.out)?;
         let deadline = self.deadline();
         let sent = self
             .conn

@@ -1,7 +1,7 @@
 //! The chunked transfer coding's line grammar (RFC 9112 §7.1).
 
-use super::error::{err, DecodeError, DecodeErrorKind as K};
-use super::head::{is_tchar, trim_ows};
+use crate::http::error::{err, DecodeError, DecodeErrorKind as K};
+use crate::http::head::{is_tchar, trim_ows};
 
 /// Longest chunk-size line (size and extensions) accepted.
 pub(crate) const MAX_CHUNK_LINE: usize = 4096;

@@ -8,7 +8,7 @@
 use std::fmt;
 use std::io::Write;
 
-use super::head::is_tchar;
+use crate::http::head::is_tchar;
 
 /// What the encoder needs to know of the request being answered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -128,6 +128,22 @@ impl ResponseEncoder {
 
     pub fn keep_alive(&self) -> bool {
         self.keep_alive
+    }
+
+    /// A head was started and not yet finished (`start` … `finish_head`).
+    pub(crate) fn head_open(&self) -> bool {
+        self.stage == Stage::Head
+    }
+
+    /// The head is out and the body is being framed.
+    pub(crate) fn body_open(&self) -> bool {
+        self.stage == Stage::Body
+    }
+
+    /// Forgets the response in progress without ending its framing: a
+    /// head that is discarded, or a body cut short by closing.
+    pub(crate) fn abandon(&mut self) {
+        self.stage = Stage::Idle;
     }
 
     /// Writes the status line. The response is in HTTP/1.1 for 1.1

@@ -10,10 +10,10 @@
 use std::ops::Range;
 
 use super::chunked::{parse_size_line, parse_trailer_line, MAX_CHUNK_LINE};
-use super::error::{DecodeError, DecodeErrorKind as K};
-use super::head::{find_head_end, BodyKind, HeadScan, RequestHead};
-use super::proxy_protocol::{self, Preamble, ProxyInfo, ProxyMode};
-use super::DecoderConfig;
+use crate::http::error::{DecodeError, DecodeErrorKind as K};
+use crate::http::head::{find_head_end, BodyKind, HeadScan, RequestHead};
+use crate::http::proxy_protocol::{self, Preamble, ProxyInfo, ProxyMode};
+use crate::http::DecoderConfig;
 
 #[derive(Debug)]
 pub enum Event<'a> {
@@ -156,6 +156,18 @@ impl RequestDecoder {
 
     pub fn is_idle(&self) -> bool {
         self.state == State::Idle && self.start == self.end && self.error.is_none()
+    }
+
+    /// Takes the `End` of a message whose last byte is already decoded,
+    /// as [`Self::next_event`] would return it, without its machinery:
+    /// `false` (and nothing changes) when the message is not at its end.
+    #[inline]
+    pub(crate) fn take_end(&mut self) -> bool {
+        if self.state == State::Ending && self.error.is_none() {
+            self.state = State::Idle;
+            return true;
+        }
+        false
     }
 
     pub fn has_buffered(&self) -> bool {
