@@ -451,6 +451,24 @@ impl<'a> Exchange<'a> {
         Ok(())
     }
 
+    /// Sends what the application has written so far, unless its body is
+    /// already complete. PEP 3333: a block the application yields is sent
+    /// before the next one is asked for, since making the next may take as
+    /// long as the application likes (a server-sent event, a long poll). A
+    /// body complete by its Content-Length can only end, so its last bytes
+    /// may wait to be written with other connections' (batched writes).
+    pub fn flush_block(&mut self) -> Result<(), ExchangeError> {
+        if self.conn.out.is_empty() || self.conn.http.body_complete() {
+            return Ok(());
+        }
+        let deadline = self.deadline();
+        if let Err(e) = self.conn.flush(deadline) {
+            self.broken = true;
+            return Err(e.into());
+        }
+        Ok(())
+    }
+
     /// Whether the response head has been started (and so a 500 can no
     /// longer be sent).
     pub fn response_started(&self) -> bool {

@@ -210,6 +210,21 @@ def test_no_100_continue_when_the_app_ignores_the_body(serve):
     assert b"100 Continue" not in raw
 
 
+def test_each_yielded_or_written_block_is_sent_before_the_next_is_made(serve, tmp_path):
+    """PEP 3333: a server must not delay a block; the second piece is made
+    only after the client has read the first."""
+    for worker in (["basic:app"], ["basic:app", "--threads", "2"]):
+        server = serve(worker)
+        for path in ("/gated", "/gated-write"):
+            gate = tmp_path / f"gate{len(worker)}{path.replace('/', '-')}"
+            with httpx.stream("GET", f"{server.url}{path}?{gate}", timeout=5) as response:
+                pieces = response.iter_bytes()
+                first = next(pieces)
+                assert first == b"first\n", first
+                gate.touch()
+                assert first + b"".join(pieces) == b"first\nsecond\n"
+
+
 def test_large_upload_and_download_stream_without_buffering(serve):
     server = serve(["basic:app"])
     worker = server.workers()[0]

@@ -16,7 +16,7 @@ use crate::wsgi::exchange_ref::ExchangeRef;
 use crate::wsgi::file_wrapper::{sendable_file, FileWrapper};
 use crate::wsgi::input::WsgiInput;
 use crate::wsgi::request_hooks::{HookResponse, RequestHooks};
-use crate::wsgi::start_response::{write_chunk, StartResponse};
+use crate::wsgi::start_response::{flush_block, write_chunk, StartResponse};
 
 /// `--reload`'s question, asked on every wake of an idle worker: the
 /// application's source file that changed since the worker started, if
@@ -253,8 +253,10 @@ fn send_result(exchange: &ExchangeRef, result: &Bound<'_, PyAny>) -> PyResult<()
             write_item(exchange, &item, hint)?;
         }
     } else {
+        // A generator: each block goes out before the next is asked for.
         for item in result.try_iter()? {
             write_item(exchange, &item?, None)?;
+            flush_block(exchange)?;
         }
     }
     // An empty result still needs its head sent.

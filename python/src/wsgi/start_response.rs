@@ -158,8 +158,21 @@ impl Writer {
                     .unwrap_or_default()
             ))
         })?;
-        write_chunk(&self.exchange, data.as_bytes(), None)
+        write_chunk(&self.exchange, data.as_bytes(), None)?;
+        flush_block(&self.exchange)
     }
+}
+
+/// Sends what the response has so far, as PEP 3333 asks of a yielded block
+/// or a `write()`, unless the body is already complete (see
+/// `Exchange::flush_block`).
+pub fn flush_block(exchange: &ExchangeRef) -> PyResult<()> {
+    exchange
+        .with(|ex| {
+            ex.flush_block()
+                .map_err(|e| pyo3::exceptions::PyIOError::new_err(e.to_string()))
+        })
+        .unwrap_or(Ok(()))
 }
 
 /// Sends the head if it is still pending, then `chunk`.

@@ -208,7 +208,36 @@ def prints(environ, start_response):
     return [b"printed"]
 
 
+def gated(environ, start_response):
+    """A small piece, then another only once the file named by the query
+    exists (or 10 s have passed): the client must get the first before the
+    second is made. `/gated-write` sends them with write()."""
+    gate = environ["QUERY_STRING"]
+
+    def wait_for_gate():
+        deadline = time.monotonic() + 10
+        while not os.path.exists(gate) and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    if environ["PATH_INFO"] == "/gated-write":
+        write = start_response("200 OK", [("Content-Type", "text/plain")])
+        write(b"first\n")
+        wait_for_gate()
+        write(b"second\n")
+        return []
+    start_response("200 OK", [("Content-Type", "text/plain")])
+
+    def generate():
+        yield b"first\n"
+        wait_for_gate()
+        yield b"second\n"
+
+    return generate()
+
+
 ROUTES = {
+    "/gated": gated,
+    "/gated-write": gated,
     "/print": prints,
     "/hog-gil": hog_gil,
     "/input-elsewhere": input_elsewhere,

@@ -432,6 +432,12 @@ impl ServerConnection {
         self.encoder.body_written()
     }
 
+    /// Whether the response's body is complete but for the end of its
+    /// framing (see [`ResponseEncoder::body_complete`]).
+    pub fn body_complete(&self) -> bool {
+        self.encoder.body_open() && self.encoder.body_complete()
+    }
+
     /// Begins the response: its status line goes to `out`. `may_reuse`:
     /// whether the caller would take another request on this connection
     /// (rule 3).

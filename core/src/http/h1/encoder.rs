@@ -369,6 +369,17 @@ impl ResponseEncoder {
         self.written
     }
 
+    /// Whether the body already has every byte its framing allows: none
+    /// may follow (HEAD, 204, 304) or its Content-Length is reached. Only
+    /// the end of the framing can come after it.
+    pub fn body_complete(&self) -> bool {
+        match self.framing {
+            Framing::NoBody => true,
+            Framing::Length(n) => self.written >= n,
+            Framing::Chunked | Framing::UntilClose => false,
+        }
+    }
+
     /// Ends the body. `Ok(keep_alive)`; an error when fewer bytes than the
     /// declared Content-Length were written (the connection must close).
     pub fn finish(&mut self, out: &mut Vec<u8>) -> Result<bool, EncodeError> {
