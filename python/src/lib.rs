@@ -9,6 +9,7 @@
 //! can time environ building, `start_response` and a whole Python request
 //! apart; nothing else links this crate.
 
+mod asgi;
 mod cli;
 mod config_file;
 mod daemon;

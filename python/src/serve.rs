@@ -549,6 +549,7 @@ fn run_worker(
     };
     // TLS must see every byte of a body: no sendfile(2) then, as in gunicorn.
     let sendfile = sendfile_enabled(settings) && ctx.tls.is_none();
+    let asgi_app = (settings.worker_class() == "asgi").then(|| app.clone_ref(py));
     let mut wsgi = match WsgiApp::new(py, app, constants, sendfile) {
         Ok(w) => w,
         Err(e) => {
@@ -636,7 +637,9 @@ fn run_worker(
     ctx.hooks
         .call(py, "post_worker_init", (worker.clone_ref(py),));
     rcorn_io::blocking::set_wait_wrapper(crate::wsgi::release_gil_while);
-    let outcome = if threaded(settings) {
+    let outcome = if let Some(app) = asgi_app {
+        crate::asgi::run_worker(py, start, cfg, app, settings)
+    } else if threaded(settings) {
         let handlers: Vec<WsgiApp> = (0..settings.threads().max(1))
             .map(|_| wsgi.for_thread(py))
             .collect();

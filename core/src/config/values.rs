@@ -257,9 +257,17 @@ pub fn check_worker_class(v: Value) -> Result<Value, String> {
     let canonical = match name {
         "sync" | "gunicorn.workers.sync.SyncWorker" | "gunicorn.workers.SyncWorker" => "sync",
         "gthread" | "gunicorn.workers.gthread.ThreadWorker" => "gthread",
+        // uvicorn's worker classes (and the uvicorn-worker package's) run
+        // ASGI apps: rcorn's own asgi worker serves them.
+        "asgi"
+        | "gunicorn.workers.gasgi.ASGIWorker"
+        | "uvicorn.workers.UvicornWorker"
+        | "uvicorn.workers.UvicornH11Worker"
+        | "uvicorn_worker.UvicornWorker"
+        | "uvicorn_worker.UvicornH11Worker" => "asgi",
         _ => {
             return Err(format!(
-                "worker class {name} is not supported by rcorn (use sync or gthread)"
+                "worker class {name} is not supported by rcorn (use sync, gthread or asgi)"
             ))
         }
     };

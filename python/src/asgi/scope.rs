@@ -1,0 +1,67 @@
+//! The ASGI HTTP connection scope of a request head (ASGI spec 2.3).
+
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
+use rcorn_core::http::RequestHead;
+use rcorn_io::exchange::ServerAddr;
+use rcorn_io::stream::PeerAddr;
+
+/// What every scope of a worker shares.
+pub struct ScopeConstants {
+    /// `--root-path`: the mount point, prefixed to `path` as uvicorn does.
+    pub root_path: String,
+    /// The listener's scheme: `https` with `--certfile`.
+    pub scheme: &'static str,
+}
+
+pub fn build<'py>(
+    py: Python<'py>,
+    head: &RequestHead,
+    peer: &PeerAddr,
+    server: &ServerAddr,
+    forwarded_scheme: Option<&'static str>,
+    consts: &ScopeConstants,
+) -> PyResult<Bound<'py, PyDict>> {
+    let scope = PyDict::new(py);
+    scope.set_item("type", "http")?;
+    let asgi = PyDict::new(py);
+    asgi.set_item("version", "3.0")?;
+    asgi.set_item("spec_version", "2.3")?;
+    scope.set_item("asgi", asgi)?;
+    let version = match head.version() {
+        (1, 0) => "1.0",
+        _ => "1.1",
+    };
+    scope.set_item("http_version", version)?;
+    scope.set_item("method", head.method())?;
+    scope.set_item("scheme", forwarded_scheme.unwrap_or(consts.scheme))?;
+    let raw_path = head.path();
+    let mut path = consts.root_path.clone();
+    path.push_str(&String::from_utf8_lossy(&crate::environ::percent_decode(
+        raw_path,
+    )));
+    scope.set_item("path", path)?;
+    scope.set_item("raw_path", PyBytes::new(py, raw_path))?;
+    scope.set_item("query_string", PyBytes::new(py, head.query()))?;
+    scope.set_item("root_path", consts.root_path.as_str())?;
+    let headers = PyList::empty(py);
+    let mut lower = Vec::with_capacity(32);
+    for (name, value) in head.headers() {
+        lower.clear();
+        lower.extend(name.iter().map(u8::to_ascii_lowercase));
+        let pair = PyTuple::new(py, [PyBytes::new(py, &lower), PyBytes::new(py, value)])?;
+        headers.append(pair)?;
+    }
+    scope.set_item("headers", headers)?;
+    match peer {
+        PeerAddr::Ip(addr) => scope.set_item("client", (addr.ip().to_string(), addr.port()))?,
+        PeerAddr::Unix => scope.set_item("client", py.None())?,
+    }
+    if server.unix {
+        scope.set_item("server", (server.name.as_str(), py.None()))?;
+    } else {
+        let port: u16 = server.port.parse().unwrap_or(0);
+        scope.set_item("server", (server.name.as_str(), port))?;
+    }
+    Ok(scope)
+}
