@@ -23,7 +23,11 @@ ASGI_VERSION = {"version": "3.0", "spec_version": "2.3"}
 
 def run(driver, app, lifespan_mode, loop_name):
     """Serves until the worker's lifecycle says exit; the exit code."""
-    loop = _new_loop(loop_name)
+    try:
+        loop = _new_loop(loop_name)
+    except ImportError as exc:
+        driver.log("error", f"asgi_loop {loop_name}: {exc}")
+        return BOOT_ERROR
     asyncio.set_event_loop(loop)
     try:
         return loop.run_until_complete(_main(driver, app, lifespan_mode))

@@ -217,6 +217,12 @@ pub fn main(py: Python<'_>, argv: Vec<String>) -> i32 {
         rcorn_io::info!("Listening at: {shown} ({})", std::process::id());
     }
     rcorn_io::info!("Using worker: {}", settings.effective_worker_class());
+    if settings.effective_worker_class() == "asgi" && settings.worker_class() != "asgi" {
+        rcorn_io::info!(
+            "{} is served by rcorn's own asgi worker (uvicorn is not used)",
+            settings.worker_class()
+        );
+    }
 
     let master = MasterConfig {
         arbiter: arbiter_settings(&settings),
@@ -549,7 +555,7 @@ fn run_worker(
     };
     // TLS must see every byte of a body: no sendfile(2) then, as in gunicorn.
     let sendfile = sendfile_enabled(settings) && ctx.tls.is_none();
-    let asgi_app = (settings.worker_class() == "asgi").then(|| app.clone_ref(py));
+    let asgi_app = (settings.effective_worker_class() == "asgi").then(|| app.clone_ref(py));
     let mut wsgi = match WsgiApp::new(py, app, constants, sendfile) {
         Ok(w) => w,
         Err(e) => {

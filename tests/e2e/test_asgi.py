@@ -167,6 +167,7 @@ def test_uvicorn_worker_classes_select_the_asgi_worker(serve, alias):
     server = serve(["-k", alias, "asgi_raw:app"])
     assert httpx.get(server.url + "/state", timeout=5).text == "hello from lifespan"
     assert "Using worker: asgi" in server.log()
+    assert f"{alias} is served by rcorn's own asgi worker (uvicorn is not used)" in server.log()
 
 
 def test_lifespan_startup_failure_stops_the_server():
@@ -185,7 +186,7 @@ def test_lifespan_auto_tolerates_an_app_without_it_and_on_does_not(serve):
     result = run_to_exit([*ASGI, "-b", "127.0.0.1:0", "--asgi-lifespan", "on", "asgi_raw:http_only"])
     assert result.returncode != 0
     assert "Exception in 'lifespan' protocol" in result.stdout + result.stderr
-    server = serve([*ASGI, "--asgi-lifespan", "off", "asgi_raw:app"])
+    server = serve([*ASGI, "--asgi-lifespan", "off", "--asgi-loop", "asyncio", "asgi_raw:app"])
     assert httpx.get(server.url + "/state", timeout=5).text == "none"
 
 

@@ -574,7 +574,7 @@ fn worker_classes() {
         "uvicorn_worker.UvicornH11Worker",
     ] {
         s.set_from_str("worker_class", alias, cli()).unwrap();
-        assert_eq!(s.worker_class(), "asgi");
+        assert_eq!(s.effective_worker_class(), "asgi");
     }
     for bad in [
         "gevent",
