@@ -89,6 +89,12 @@ def test_keep_alive_and_pipelining(serve):
     assert len(pids) == 1
 
 
+def test_access_log_lines(serve):
+    server = serve([*ASGI, "asgi_raw:app", "--access-logfile", "-"])
+    httpx.post(server.url + "/echo?q=1", content=b"abc", timeout=5)
+    wait_for(lambda: '"POST /echo?q=1 HTTP/1.1" 200 3' in server.log(), 5, "the access line")
+
+
 def test_application_errors(serve):
     server = serve([*ASGI, "asgi_raw:app"])
     head, _ = split(raw(server, b"GET /raise-before HTTP/1.1\r\nHost: x\r\n\r\n"))
