@@ -210,6 +210,17 @@ def test_term_drains_an_in_flight_request_then_runs_shutdown(serve):
     assert "lifespan shutdown ran" in server.log()
 
 
+def test_max_requests_recycles_the_worker(serve):
+    server = serve([*ASGI, "asgi_raw:app", "--max-requests", "10"])
+    pids = set()
+    for _ in range(35):
+        r = httpx.get(server.url + "/pid", timeout=10)
+        assert r.status_code == 200
+        pids.add(r.text)
+    assert len(pids) >= 3
+    assert server.log().count("Application startup complete.") >= 3
+
+
 def test_hup_with_two_workers_under_load_loses_no_request(serve):
     server = serve([*ASGI, "asgi_raw:app", "-w", "2"], workers=2)
     stop = threading.Event()
