@@ -47,6 +47,15 @@ def test_scope_has_every_http_field(serve):
     assert json.loads(body)["http_version"] == "1.0"
 
 
+def test_scope_on_a_unix_socket(serve, tmp_path):
+    path = tmp_path / "asgi.sock"
+    server = serve([*ASGI, "asgi_raw:app"], bind=f"unix:{path}")
+    head, body = split(raw(server, b"GET /x HTTP/1.1\r\nHost: x\r\n\r\n"))
+    scope = json.loads(body)
+    assert scope["client"] is None
+    assert scope["server"] == [str(path), None]
+
+
 def test_request_body_arrives_in_messages_with_more_body(serve):
     server = serve([*ASGI, "asgi_raw:app"])
     r = httpx.post(server.url + "/echo", content=b"a" * 100_000, timeout=5)

@@ -264,7 +264,7 @@ impl AsgiDriver {
             let flushed = c.write_out();
             if c.sending && !matches!(flushed, Ok(false)) {
                 c.sending = false;
-                self.pending.push((super::driver::EV_WAKE, id, None));
+                self.pending.push((EV_WAKE, id, None));
             }
             if flushed.is_err() {
                 c.conn.out.clear();
@@ -295,7 +295,8 @@ impl AsgiDriver {
             };
             if c.stage == Stage::Idle {
                 c.owe_read = true;
-                // Read once: a request already on its way is served.
+                // Read once: a request already on its way is served. (The
+                // lifecycle runs inside calls from Python: the GIL is held.)
                 Python::attach(|py| self.advance(py, id));
                 if let Some(c) = self.conns.get_mut(&id) {
                     c.conn.http.retire(now);
