@@ -131,6 +131,13 @@ def test_disconnect_after_the_body(serve):
     wait_for(lambda: "after the body: http.disconnect" in server.log(), 10, "http.disconnect")
 
 
+def test_receive_says_disconnect_once_the_response_is_done(serve):
+    server = serve([*ASGI, "asgi_raw:app"])
+    with httpx.Client(timeout=5) as client:
+        assert client.get(server.url + "/watch").text == "answered"
+        wait_for(lambda: "once answered: http.disconnect" in server.log(), 5, "http.disconnect")
+
+
 def test_100_continue_only_when_the_body_is_read(serve):
     server = serve([*ASGI, "asgi_raw:app"])
     with server.connect() as s:

@@ -111,6 +111,14 @@ async def wait_disconnect(scope, receive, send):
     print(f"after the body: {message['type']}", flush=True)
 
 
+async def watch_then_answer(scope, receive, send):
+    await _read_body(receive)
+    watcher = asyncio.get_running_loop().create_task(receive())
+    await _answer(send, 200, b"answered")
+    message = await asyncio.wait_for(watcher, 5)
+    print(f"once answered: {message['type']}", flush=True)
+
+
 async def slow(scope, receive, send):
     print("slow request started", flush=True)
     await asyncio.sleep(1.0)
@@ -136,6 +144,7 @@ ROUTES = {
     "nothing": nothing,
     "disconnect": wait_disconnect,
     "slow": slow,
+    "watch": watch_then_answer,
     "state": state,
     "pid": pid,
 }
