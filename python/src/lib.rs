@@ -11,6 +11,7 @@
 //! building, `start_response` and a whole Python request apart; nothing else
 //! links this crate.
 
+mod asgi;
 mod server;
 mod traceback;
 pub mod wsgi;

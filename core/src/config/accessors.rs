@@ -79,16 +79,18 @@ impl Settings {
         self.u32("workers")
     }
 
-    /// `worker_class` as configured, normalised: "sync" or "gthread".
+    /// `worker_class` as configured, normalised: "sync", "gthread",
+    /// "asgi", or one of uvicorn's worker class names.
     pub fn worker_class(&self) -> &str {
         self.str("worker_class")
     }
 
     /// The worker type that will run: like gunicorn, `sync` with more than
-    /// one thread means `gthread`.
+    /// one thread means `gthread`; uvicorn's classes mean `asgi`.
     pub fn effective_worker_class(&self) -> &str {
         match self.worker_class() {
             "sync" if self.threads() > 1 => "gthread",
+            alias if super::syntax::ASGI_ALIASES.contains(&alias) => "asgi",
             other => other,
         }
     }

@@ -252,14 +252,26 @@ pub fn check_statsd_host(v: Value) -> Result<Value, String> {
     }
 }
 
+/// uvicorn's worker classes (and the uvicorn-worker package's): they run
+/// ASGI apps, and rcorn's own `asgi` worker serves them.
+pub const ASGI_ALIASES: [&str; 4] = [
+    "uvicorn.workers.UvicornWorker",
+    "uvicorn.workers.UvicornH11Worker",
+    "uvicorn_worker.UvicornWorker",
+    "uvicorn_worker.UvicornH11Worker",
+];
+
 pub fn check_worker_class(v: Value) -> Result<Value, String> {
     let name = str_of(&v);
     let canonical = match name {
         "sync" | "gunicorn.workers.sync.SyncWorker" | "gunicorn.workers.SyncWorker" => "sync",
         "gthread" | "gunicorn.workers.gthread.ThreadWorker" => "gthread",
+        "asgi" | "gunicorn.workers.gasgi.ASGIWorker" => "asgi",
+        // Kept as written, so the start-up can say who serves them.
+        alias if ASGI_ALIASES.contains(&alias) => alias,
         _ => {
             return Err(format!(
-                "worker class {name} is not supported by rcorn (use sync or gthread)"
+                "worker class {name} is not supported by rcorn (use sync, gthread or asgi)"
             ))
         }
     };

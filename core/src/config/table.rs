@@ -30,7 +30,8 @@ const DIRTY_HOOKS: &str = "Dirty Arbiter Hooks";
 const CONTROL: &str = "Control";
 
 const NO_H2: &str = "HTTP/2 is not supported by rcorn yet";
-const NO_ASGI: &str = "rcorn serves WSGI apps only (ASGI is not supported yet)";
+const NO_ASGI_GRACE: &str =
+    "rcorn's asgi worker tells the app of a disconnect at once and does not cancel it";
 const NO_DIRTY: &str = "gunicorn's dirty arbiter is not supported by rcorn";
 const NO_PASTE: &str = "PasteDeploy apps are not supported by rcorn";
 const NO_UWSGI: &str = "the uWSGI protocol is not supported by rcorn";
@@ -140,7 +141,7 @@ pub static SETTINGS: &[Setting] = &[
         Kind::Str,
         "STRING",
         D::Str("sync"),
-        "Worker type: sync, or gthread for a thread pool in each worker.",
+        "Worker type: sync, gthread for a thread pool in each worker, or asgi.",
     )
     .implemented()
     .checked(check_worker_class),
@@ -1077,7 +1078,7 @@ pub static SETTINGS: &[Setting] = &[
         "Event loop for ASGI workers: auto, asyncio or uvloop.",
     )
     .checked(check_asgi_loop)
-    .no_effect(NO_ASGI),
+    .implemented(),
     s(
         "asgi_lifespan",
         WORKERS,
@@ -1088,7 +1089,7 @@ pub static SETTINGS: &[Setting] = &[
         "ASGI lifespan protocol: auto, on or off.",
     )
     .checked(check_asgi_lifespan)
-    .no_effect(NO_ASGI),
+    .implemented(),
     s(
         "asgi_disconnect_grace_period",
         WORKERS,
@@ -1098,7 +1099,7 @@ pub static SETTINGS: &[Setting] = &[
         D::Int(3),
         "Seconds an ASGI app gets to clean up after its client disconnects.",
     )
-    .no_effect(NO_ASGI),
+    .no_effect(NO_ASGI_GRACE),
     s(
         "http_parser",
         WORKERS,
@@ -1119,7 +1120,7 @@ pub static SETTINGS: &[Setting] = &[
         D::Str(""),
         "Mount point given to ASGI applications as root_path.",
     )
-    .no_effect(NO_ASGI),
+    .implemented(),
     // ---- Dirty Arbiters
     s(
         "dirty_apps",

@@ -566,17 +566,27 @@ fn worker_classes() {
     assert_eq!(s.effective_worker_class(), "gthread");
     s.set_from_str("worker_class", "gthread", cli()).unwrap();
     assert_eq!(s.worker_class(), "gthread");
+    for alias in [
+        "asgi",
+        "uvicorn.workers.UvicornWorker",
+        "uvicorn.workers.UvicornH11Worker",
+        "uvicorn_worker.UvicornWorker",
+        "uvicorn_worker.UvicornH11Worker",
+    ] {
+        s.set_from_str("worker_class", alias, cli()).unwrap();
+        assert_eq!(s.effective_worker_class(), "asgi");
+    }
     for bad in [
         "gevent",
         "eventlet",
         "tornado",
-        "uvicorn.workers.UvicornWorker",
+        "uvicorn.workers.UvicornWorker2",
     ] {
         assert_eq!(
             err(&mut s, "worker_class", bad, Source::CommandLine),
             format!(
                 "worker_class: invalid value '{bad}' from --worker-class: \
-                 worker class {bad} is not supported by rcorn (use sync or gthread)"
+                 worker class {bad} is not supported by rcorn (use sync, gthread or asgi)"
             )
         );
     }

@@ -323,4 +323,10 @@ fn announce(settings: &Settings, listeners: &[Listener], tls: bool) {
         rcorn_io::info!("Listening at: {shown} ({})", std::process::id());
     }
     rcorn_io::info!("Using worker: {}", settings.effective_worker_class());
+    if settings.effective_worker_class() == "asgi" && settings.worker_class() != "asgi" {
+        rcorn_io::info!(
+            "{} is served by rcorn's own asgi worker (uvicorn is not used)",
+            settings.worker_class()
+        );
+    }
 }

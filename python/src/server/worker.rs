@@ -1,7 +1,7 @@
 //! A freshly forked worker, from the master's start-up to its exit: it
 //! takes the workers' user, makes the hooks' `worker` object, loads the
 //! application (unless preloaded), and serves it with the io crate's sync
-//! or gthread loop.
+//! or gthread loop, or the `asgi` worker's event loop.
 
 use pyo3::prelude::*;
 use rcorn_core::access_log::AccessLogFormat;
@@ -66,6 +66,7 @@ pub fn run(
     };
     let scheme_policy = io_config::scheme_policy(settings)
         .map_err(|e| Stop::WorkerBoot(format!("forwarded_allow_ips: {e}")))?;
+    let asgi_app = (settings.effective_worker_class() == "asgi").then(|| app.clone_ref(py));
     let mut wsgi = wsgi_app(py, &ctx, app, &scheme_policy)?;
     let proxy = io_config::proxy_policy(settings).map_err(Stop::WorkerBoot)?;
     let cfg = io_config::worker_config(
@@ -80,7 +81,10 @@ pub fn run(
     }
     install_worker_hooks(py, settings, ctx.hooks, &worker, &mut wsgi)?;
     rcorn_io::blocking::set_wait_wrapper(crate::wsgi::app::release_gil_while);
-    let outcome = serve(py, settings, start, cfg, &mut wsgi);
+    let outcome = match asgi_app {
+        Some(app) => crate::asgi::run_worker(py, start, cfg, app, settings),
+        None => serve(py, settings, start, cfg, &mut wsgi),
+    };
     if let Ok(mut w) = worker.bind(py).try_borrow_mut() {
         w.alive = false;
     }

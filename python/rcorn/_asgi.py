@@ -1,0 +1,327 @@
+"""The asgi worker's event loop: ASGI 3 HTTP and lifespan.
+
+One asyncio loop per worker process, in its main thread. The Rust driver
+(``AsgiDriver``) owns the sockets and every HTTP/1 rule; the loop watches
+its descriptor with ``add_reader`` and calls ``driver.poll()`` on each
+wake-up, which returns the requests to start a task for and the tasks to
+wake. A connection waiting for a request costs no task.
+"""
+
+import asyncio
+
+# Kinds of event ``AsgiDriver.poll`` returns.
+EV_REQUEST = 0
+EV_WAKE = 1
+# What ``AsgiDriver.receive`` answers.
+DATA = 0
+WAIT = 1
+DISCONNECT = 2
+
+BOOT_ERROR = 3
+ASGI_VERSION = {"version": "3.0", "spec_version": "2.3"}
+
+
+def run(driver, app, lifespan_mode, loop_name):
+    """Serves until the worker's lifecycle says exit; the exit code."""
+    try:
+        loop = _new_loop(loop_name)
+    except ImportError as exc:
+        driver.log("error", f"asgi_loop {loop_name}: {exc}")
+        return BOOT_ERROR
+    asyncio.set_event_loop(loop)
+    try:
+        return loop.run_until_complete(_main(driver, app, lifespan_mode))
+    except SystemExit as stop:
+        # INT/QUIT/ABRT: the worker's signal handler ends the loop.
+        return stop.code if isinstance(stop.code, int) else 0
+    finally:
+        _cancel_all(loop)
+        loop.close()
+
+
+def _new_loop(name):
+    if name in ("auto", "uvloop", ""):
+        try:
+            import uvloop
+        except ImportError:
+            if name == "uvloop":
+                raise
+        else:
+            return uvloop.new_event_loop()
+    return asyncio.new_event_loop()
+
+
+def _cancel_all(loop):
+    tasks = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+
+
+async def _main(driver, app, lifespan_mode):
+    loop = asyncio.get_running_loop()
+    beating = _Beat(loop, driver)
+    state = {}
+    lifespan = Lifespan(app, lifespan_mode, state, driver)
+    try:
+        started = await lifespan.startup()
+    finally:
+        beating.stop()
+    if not started:
+        return BOOT_ERROR
+    code = await Server(loop, driver, app, state).serve()
+    beating = _Beat(loop, driver)
+    try:
+        await lifespan.shutdown()
+    finally:
+        beating.stop()
+    return code
+
+
+class _Beat:
+    """Beats the heartbeat every second while the loop is not serving."""
+
+    def __init__(self, loop, driver):
+        self.loop = loop
+        self.driver = driver
+        self.handle = loop.call_soon(self._beat)
+
+    def _beat(self):
+        self.driver.beat()
+        self.handle = self.loop.call_later(1.0, self._beat)
+
+    def stop(self):
+        self.handle.cancel()
+
+
+class Server:
+    """Starts a task per request and wakes tasks, as the driver says."""
+
+    def __init__(self, loop, driver, app, state):
+        self.loop = loop
+        self.driver = driver
+        self.app = app
+        self.state = state
+        self.exchanges = {}
+        self.done = loop.create_future()
+        self.timer = None
+        self.timer_at = 0.0
+
+    async def serve(self):
+        fd = self.driver.fileno()
+        self.loop.add_reader(fd, self.wake)
+        try:
+            self.driver.start()
+            self.wake()
+            return await self.done
+        finally:
+            self.loop.remove_reader(fd)
+            if self.timer is not None:
+                self.timer.cancel()
+
+    def wake(self):
+        self.dispatch(self.driver.poll())
+        code = self.driver.exit_code()
+        if code is not None:
+            if not self.done.done():
+                self.done.set_result(code)
+            return
+        # One timer at a time: it is moved only to an earlier deadline (one
+        # that came later is served by an early wake-up, which is cheap).
+        at = self.loop.time() + self.driver.timeout()
+        if self.timer is None or self.timer.cancelled() or at < self.timer_at:
+            if self.timer is not None:
+                self.timer.cancel()
+            self.timer = self.loop.call_at(at, self._on_timer)
+            self.timer_at = at
+
+    def _on_timer(self):
+        self.timer = None
+        self.wake()
+
+    def dispatch(self, events):
+        for kind, cid, scope in events:
+            if kind == EV_REQUEST:
+                scope["state"] = self.state.copy()
+                exchange = Exchange(self, cid, scope)
+                self.exchanges[cid] = exchange
+                exchange.task = self.loop.create_task(exchange.run())
+            else:
+                exchange = self.exchanges.get(cid)
+                if exchange is not None:
+                    exchange.wake()
+
+    def finished(self, cid):
+        self.exchanges.pop(cid, None)
+        # The connection's next request may be buffered already.
+        self.dispatch(self.driver.take_pending())
+        if self.driver.exit_code() is not None:
+            self.wake()
+
+
+class Exchange:
+    """One request: the ``receive`` and ``send`` the application awaits."""
+
+    __slots__ = ("server", "driver", "cid", "scope", "waiter", "started",
+                 "complete", "task")
+
+    def __init__(self, server, cid, scope):
+        self.server = server
+        self.driver = server.driver
+        self.cid = cid
+        self.scope = scope
+        self.waiter = None
+        self.started = False
+        self.complete = False
+        self.task = None
+
+    def wake(self):
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(None)
+
+    async def _wait(self):
+        self.waiter = self.server.loop.create_future()
+        try:
+            await self.waiter
+        finally:
+            self.waiter = None
+
+    async def run(self):
+        failed = False
+        try:
+            await self.server.app(self.scope, self.receive, self.send)
+        except asyncio.CancelledError:
+            # The worker exits (graceful_timeout passed) with this request
+            # still running.
+            failed = True
+            raise
+        except BaseException as exc:  # noqa: B036 - the client gets a 500
+            failed = True
+            self.driver.log_exception(exc, "Exception in ASGI application")
+            if not isinstance(exc, Exception):
+                raise
+        finally:
+            if not failed and not self.complete:
+                failed = True
+                what = "completing" if self.started else "starting"
+                self.driver.log("error", f"ASGI callable returned without {what} response.")
+            self.driver.finish(self.cid, failed)
+            self.server.finished(self.cid)
+
+    async def receive(self):
+        while True:
+            kind, body, more = self.driver.receive(self.cid)
+            if kind == DATA:
+                return {"type": "http.request", "body": body, "more_body": more}
+            if kind == DISCONNECT or self.complete:
+                return {"type": "http.disconnect"}
+            await self._wait()
+
+    async def send(self, message):
+        kind = message["type"]
+        if kind == "http.response.start":
+            if self.started:
+                raise RuntimeError("Unexpected ASGI message 'http.response.start' sent, "
+                                   "after response already started.")
+            self.driver.start_response(self.cid, message["status"],
+                                       message.get("headers", ()))
+            self.started = True
+        elif kind == "http.response.body":
+            if not self.started:
+                raise RuntimeError("Unexpected ASGI message 'http.response.body' sent, "
+                                   "before 'http.response.start'.")
+            if self.complete:
+                raise RuntimeError("Unexpected ASGI message 'http.response.body' sent, "
+                                   "after response already completed.")
+            more = message.get("more_body", False)
+            if self.driver.send_body(self.cid, message.get("body", b""), more):
+                await self._wait()
+            if not more:
+                self.complete = True
+                self.wake()
+        else:
+            raise RuntimeError(f"Unexpected ASGI message {kind!r} sent.")
+
+
+class Lifespan:
+    """The lifespan protocol, as uvicorn runs it: ``auto`` tolerates an
+    application that does not speak it; ``on`` does not."""
+
+    def __init__(self, app, mode, state, driver):
+        self.app = app
+        self.mode = mode or "auto"
+        self.state = state
+        self.driver = driver
+        self.queue = asyncio.Queue()
+        self.startup_done = asyncio.Event()
+        self.shutdown_done = asyncio.Event()
+        self.startup_failed = False
+        self.shutdown_failed = False
+        self.error = False
+        self.task = None
+
+    async def startup(self):
+        if self.mode == "off":
+            return True
+        self.driver.log("info", "Waiting for application startup.")
+        self.task = asyncio.get_running_loop().create_task(self.main())
+        await self.queue.put({"type": "lifespan.startup"})
+        await self.startup_done.wait()
+        if self.startup_failed or (self.error and self.mode == "on"):
+            self.driver.log("error", "Application startup failed. Exiting.")
+            return False
+        if not self.error:
+            self.driver.log("info", "Application startup complete.")
+        return True
+
+    async def shutdown(self):
+        if self.mode == "off" or self.error or self.task is None:
+            return
+        self.driver.log("info", "Waiting for application shutdown.")
+        await self.queue.put({"type": "lifespan.shutdown"})
+        await self.shutdown_done.wait()
+        if self.shutdown_failed or (self.error and self.mode == "on"):
+            self.driver.log("error", "Application shutdown failed.")
+        else:
+            self.driver.log("info", "Application shutdown complete.")
+
+    async def main(self):
+        scope = {"type": "lifespan", "asgi": dict(ASGI_VERSION), "state": self.state}
+        try:
+            await self.app(scope, self.receive, self.send)
+        except BaseException as exc:  # noqa: B036 - reported, then re-raised if fatal
+            self.error = True
+            if self.startup_failed or self.shutdown_failed:
+                return
+            if self.mode == "auto":
+                self.driver.log("info", "ASGI 'lifespan' protocol appears unsupported.")
+            else:
+                self.driver.log_exception(exc, "Exception in 'lifespan' protocol")
+            if not isinstance(exc, Exception):
+                raise
+        finally:
+            self.startup_done.set()
+            self.shutdown_done.set()
+
+    async def receive(self):
+        return await self.queue.get()
+
+    async def send(self, message):
+        kind = message["type"]
+        if kind == "lifespan.startup.complete":
+            self.startup_done.set()
+        elif kind == "lifespan.startup.failed":
+            self.startup_failed = True
+            self.startup_done.set()
+            if message.get("message"):
+                self.driver.log("error", message["message"])
+        elif kind == "lifespan.shutdown.complete":
+            self.shutdown_done.set()
+        elif kind == "lifespan.shutdown.failed":
+            self.shutdown_failed = True
+            self.shutdown_done.set()
+            if message.get("message"):
+                self.driver.log("error", message["message"])
+        else:
+            raise RuntimeError(f"Unexpected ASGI lifespan message {kind!r}")

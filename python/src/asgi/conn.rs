@@ -1,0 +1,111 @@
+//! One client connection of the ASGI worker: io's [`Connection`] (socket,
+//! core's `ServerConnection`, output buffer) and where its exchange is.
+//! Every write here is non-blocking: what the socket does not take waits
+//! in `out` until the socket is writable again.
+
+use std::io::{self, Write};
+use std::time::Instant as StdInstant;
+
+use rcorn_io::exchange::Connection;
+
+/// Output past this size makes `send` wait for the socket to drain.
+pub const HIGH_WATER: usize = 64 * 1024;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    /// Waiting for (the rest of) a request head; no task exists.
+    Idle,
+    /// A task has the request: it reads the body and answers.
+    InRequest,
+    /// The response is finished; the rest of an unread body is dropped.
+    Draining,
+    /// Write what is left in `out`, then close.
+    Closing,
+}
+
+pub struct AsgiConn {
+    pub conn: Box<Connection>,
+    pub stage: Stage,
+    /// The client closed its side (or reset the connection) during the
+    /// request: the task's `receive` says `http.disconnect`. A client that
+    /// only half-closed still gets the response.
+    pub disconnected: bool,
+    /// Writing to the client failed: what the task sends is dropped.
+    pub write_failed: bool,
+    /// The task waits for body bytes or a disconnect (`receive`).
+    pub receiving: bool,
+    /// The task waits for `out` to drain (`send` past [`HIGH_WATER`]).
+    pub sending: bool,
+    /// The request body has been read to its end.
+    pub body_end: bool,
+    /// `receive` has returned the body's last message.
+    pub end_delivered: bool,
+    /// An event reported the peer's FIN (or an error): no later edge will,
+    /// so the next read goes on to `WouldBlock` or the end.
+    pub fin_seen: bool,
+    /// Readiness came while nothing was to be read (the task was not
+    /// receiving): read to `WouldBlock` once it is.
+    pub owe_read: bool,
+    pub started: StdInstant,
+}
+
+impl AsgiConn {
+    pub fn new(conn: Box<Connection>) -> AsgiConn {
+        AsgiConn {
+            conn,
+            stage: Stage::Idle,
+            disconnected: false,
+            write_failed: false,
+            receiving: false,
+            sending: false,
+            body_end: false,
+            end_delivered: false,
+            fin_seen: false,
+            owe_read: false,
+            started: StdInstant::now(),
+        }
+    }
+
+    /// Writes what the socket takes of `out`. `Ok(true)`: all of it is out.
+    pub fn write_out(&mut self) -> io::Result<bool> {
+        let conn = &mut *self.conn;
+        let mut written = 0;
+        let result = loop {
+            if written == conn.out.len() {
+                break Ok(true);
+            }
+            match conn.stream.write(&conn.out[written..]) {
+                Ok(0) => break Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => written += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break Ok(false),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => break Err(e),
+            }
+        };
+        conn.out.drain(..written);
+        match result {
+            // A TLS layer may still hold records the socket had no room for.
+            Ok(true) => match conn.stream.drain() {
+                Ok(()) => Ok(true),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(false),
+                Err(e) => Err(e),
+            },
+            other => other,
+        }
+    }
+
+    /// Reads what the socket has into the connection, until `WouldBlock`
+    /// or a short read. `Ok(false)`: the peer closed its side.
+    pub fn read_available(&mut self) -> io::Result<bool> {
+        loop {
+            match self.conn.fill() {
+                Ok(false) => return Ok(false),
+                Ok(true) if self.conn.socket_drained && !self.fin_seen => return Ok(true),
+                Ok(true) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(true),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}

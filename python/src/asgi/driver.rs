@@ -1,0 +1,533 @@
+//! The ASGI worker's socket side, driven from Python's event loop.
+//!
+//! One mio `Poll` holds the worker's signal pipe, its listeners and every
+//! connection; the loop watches the poll's own descriptor (`fileno`) with
+//! `add_reader` and calls [`AsgiDriver::poll`] when it is readable, and
+//! again at [`AsgiDriver::timeout`]. Each call accepts, reads and decodes
+//! through core's `ServerConnection` (every HTTP/1 rule is its), beats the
+//! heartbeat and runs the worker's lifecycle, and returns what Python must
+//! act on: a request head (its scope: start a task) or a wake-up for a task
+//! waiting in `receive` or `send`. Tasks answer through `receive`,
+//! `start_response`, `send_body` and `finish`, plain calls that never block.
+//! Nothing crosses threads.
+
+use std::collections::HashMap;
+use std::io;
+use std::os::fd::AsRawFd;
+use std::time::Duration;
+
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token};
+use nix::sys::signal::Signal;
+use pyo3::exceptions::PyRuntimeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList};
+use rcorn_core::heartbeat::HeartbeatSlot;
+use rcorn_core::http::{DateCache, ServerConnection, Timeouts};
+use rcorn_core::time::Instant;
+use rcorn_core::worker::{WorkerCommand, WorkerEvent, WorkerLifecycle, WorkerSignal};
+use rcorn_io::clock;
+use rcorn_io::control::{ControlMessage, ControlSender};
+use rcorn_io::exchange::{Connection, ServerAddr};
+use rcorn_io::listener::{BindAddress, Listener, MioListener};
+use rcorn_io::signals::SignalPipe;
+use rcorn_io::stream::{PeerAddr, Stream};
+use rcorn_io::worker_loop::WorkerConfig;
+use rcorn_io::WorkerStart;
+
+use super::conn::{AsgiConn, Stage};
+use super::scope::ScopeConstants;
+
+const SIGNALS: Token = Token(0);
+const FIRST_LISTENER: usize = 1;
+const FIRST_CONNECTION: usize = 1 << 20;
+
+/// What `poll` hands Python: start a task for a request, or wake one.
+pub const EV_REQUEST: u8 = 0;
+pub const EV_WAKE: u8 = 1;
+
+struct ListenerEntry {
+    listener: MioListener,
+    server: ServerAddr,
+    registered: bool,
+}
+
+#[pyclass(unsendable, module = "rcorn")]
+pub struct AsgiDriver {
+    pub(super) cfg: WorkerConfig,
+    pub(super) consts: ScopeConstants,
+    poll: Poll,
+    events: Events,
+    signals: SignalPipe,
+    control: ControlSender,
+    heartbeat: &'static HeartbeatSlot,
+    master_pid: i32,
+    listeners: Vec<ListenerEntry>,
+    pub(super) conns: HashMap<usize, AsgiConn>,
+    next_id: usize,
+    pub(super) lifecycle: WorkerLifecycle,
+    commands: Vec<WorkerCommand>,
+    pub(super) dates: DateCache,
+    exit_code: Option<i32>,
+    pub(super) now: Instant,
+    /// Events for Python found outside `poll` (a finished response whose
+    /// connection had the next request buffered).
+    pub(super) pending: Vec<(u8, usize, Option<Py<PyDict>>)>,
+    received: Vec<Signal>,
+}
+
+impl AsgiDriver {
+    pub fn new(start: WorkerStart, cfg: WorkerConfig, consts: ScopeConstants) -> io::Result<Self> {
+        let poll = Poll::new()?;
+        poll.registry().register(
+            &mut SourceFd(&start.signals.read_fd()),
+            SIGNALS,
+            Interest::READABLE,
+        )?;
+        let mut listeners = Vec::new();
+        for listener in start.listeners {
+            let server = server_addr(&listener);
+            listeners.push(ListenerEntry {
+                listener: listener.into_mio()?,
+                server,
+                registered: false,
+            });
+        }
+        let lifecycle = WorkerLifecycle::new(cfg.lifecycle.clone(), clock::now());
+        Ok(AsgiDriver {
+            cfg,
+            consts,
+            poll,
+            events: Events::with_capacity(256),
+            signals: start.signals,
+            control: start.control,
+            heartbeat: start.heartbeat,
+            master_pid: start.master_pid,
+            listeners,
+            conns: HashMap::new(),
+            next_id: 0,
+            lifecycle,
+            commands: Vec::new(),
+            dates: DateCache::new(),
+            exit_code: None,
+            now: clock::now(),
+            pending: Vec::new(),
+            received: Vec::new(),
+        })
+    }
+
+    fn read_clock(&mut self) {
+        self.now = clock::now();
+        self.heartbeat
+            .beat(self.now.since_epoch().as_millis() as u64);
+    }
+
+    pub(super) fn lifecycle_event(&mut self, event: WorkerEvent) {
+        self.lifecycle.handle(self.now, event, &mut self.commands);
+        let commands = std::mem::take(&mut self.commands);
+        for command in &commands {
+            match command {
+                WorkerCommand::StopAccepting => {
+                    let _ = self.set_accepting(false);
+                }
+                WorkerCommand::ResumeAccepting => {
+                    let _ = self.set_accepting(true);
+                }
+                WorkerCommand::RetireIdleConnections => self.retire_idle(),
+                WorkerCommand::ReopenLogs => rcorn_io::log::reopen(),
+                WorkerCommand::Exit { code } => {
+                    self.exit_code.get_or_insert(*code);
+                }
+            }
+        }
+        self.commands = commands;
+        self.commands.clear();
+    }
+
+    fn set_accepting(&mut self, on: bool) -> io::Result<()> {
+        for (i, entry) in self.listeners.iter_mut().enumerate() {
+            if entry.registered == on {
+                continue;
+            }
+            let token = Token(FIRST_LISTENER + i);
+            let registry = self.poll.registry();
+            let source: &mut dyn mio::event::Source = match &mut entry.listener {
+                MioListener::Tcp(l) => l,
+                MioListener::Unix(l) => l,
+            };
+            if on {
+                registry.register(source, token, Interest::READABLE)?;
+            } else {
+                registry.deregister(source)?;
+            }
+            entry.registered = on;
+        }
+        Ok(())
+    }
+
+    fn accept(&mut self, py: Python<'_>, index: usize) {
+        while self.lifecycle.accepting() {
+            let Some(entry) = self.listeners.get_mut(index) else {
+                return;
+            };
+            let accepted = match &mut entry.listener {
+                MioListener::Tcp(l) => l
+                    .accept()
+                    .map(|(s, addr)| (Stream::Tcp(s), PeerAddr::Ip(addr))),
+                MioListener::Unix(l) => l.accept().map(|(s, _)| (Stream::Unix(s), PeerAddr::Unix)),
+            };
+            let (stream, peer) = match accepted {
+                Ok(pair) => pair,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    rcorn_io::warning!("accept() failed: {e}");
+                    return;
+                }
+            };
+            let server = entry.server.clone();
+            if let Some(id) = self.open(stream, peer, server) {
+                self.conns.entry(id).and_modify(|c| c.owe_read = true);
+                self.advance(py, id);
+            }
+        }
+    }
+
+    /// Makes and registers the connection; its id, or `None` when it could
+    /// not be registered (it is dropped, so closed).
+    fn open(&mut self, stream: Stream, peer: PeerAddr, server: ServerAddr) -> Option<usize> {
+        stream.set_nodelay();
+        let stream = match &self.cfg.tls {
+            Some(config) => match rcorn_io::tls::TlsStream::new(config.clone(), stream) {
+                Ok(tls) => Stream::Tls(Box::new(tls)),
+                Err(e) => {
+                    rcorn_io::warning!("TLS session could not start: {e}");
+                    return None;
+                }
+            },
+            None => stream,
+        };
+        let timeouts = Timeouts {
+            head: self.cfg.head_timeout,
+            idle: self.cfg.keepalive,
+            body: self.cfg.io_timeout,
+        };
+        let mut http =
+            ServerConnection::new(self.cfg.decoder.clone(), &self.cfg.server_header, timeouts);
+        let ip = ip_of(&peer);
+        if self.cfg.proxy.mode != rcorn_core::http::proxy_protocol::ProxyMode::Off
+            && self.cfg.proxy.allowed.trusts(ip)
+        {
+            http.expect_proxy_preamble(self.cfg.proxy.mode);
+        }
+        if self.cfg.decoder.refuse_underscore_headers && self.cfg.scheme_policy.trusted.trusts(ip) {
+            http.trust_forwarder_headers();
+        }
+        let mut conn = Box::new(Connection {
+            stream,
+            http,
+            out: Vec::with_capacity(4096),
+            peer,
+            via: None,
+            log_fields: Default::default(),
+            socket_drained: false,
+            server,
+        });
+        let id = self.next_id;
+        self.next_id += 1;
+        let registered = self.poll.registry().register(
+            conn.stream.as_source(),
+            Token(FIRST_CONNECTION + id),
+            Interest::READABLE | Interest::WRITABLE,
+        );
+        registered.ok()?;
+        self.conns.insert(id, AsgiConn::new(conn));
+        self.lifecycle_event(WorkerEvent::ConnectionOpened);
+        Some(id)
+    }
+
+    pub(super) fn close(&mut self, id: usize) {
+        let Some(mut c) = self.conns.remove(&id) else {
+            return;
+        };
+        let _ = self.poll.registry().deregister(c.conn.stream.as_source());
+        drop(c);
+        self.lifecycle_event(WorkerEvent::ConnectionClosed);
+    }
+
+    /// A readiness event for connection `id`.
+    fn on_event(&mut self, py: Python<'_>, id: usize, readable: bool, writable: bool) {
+        let Some(c) = self.conns.get_mut(&id) else {
+            return;
+        };
+        if writable && !c.conn.out.is_empty() {
+            let flushed = c.write_out();
+            if c.sending && !matches!(flushed, Ok(false)) {
+                c.sending = false;
+                self.pending.push((EV_WAKE, id, None));
+            }
+            if flushed.is_err() {
+                c.conn.out.clear();
+                c.write_failed = true;
+                c.disconnected = true;
+            }
+        }
+        if !readable {
+            if c.stage == Stage::Closing && (c.conn.out.is_empty() || c.write_failed) {
+                self.close(id);
+            }
+            return;
+        }
+        if c.stage != Stage::InRequest {
+            c.owe_read = true;
+            self.advance(py, id);
+            return;
+        }
+        self.read_in_request(id);
+    }
+
+    fn retire_idle(&mut self) {
+        let ids: Vec<usize> = self.conns.keys().copied().collect();
+        let now = self.now;
+        for id in ids {
+            let Some(c) = self.conns.get_mut(&id) else {
+                continue;
+            };
+            if c.stage == Stage::Idle {
+                c.owe_read = true;
+                // Read once: a request already on its way is served. (The
+                // lifecycle runs inside calls from Python: the GIL is held.)
+                Python::attach(|py| self.advance(py, id));
+                if let Some(c) = self.conns.get_mut(&id) {
+                    c.conn.http.retire(now);
+                }
+            }
+        }
+    }
+
+    fn expire_connections(&mut self) {
+        let now = self.now;
+        let expired: Vec<usize> = self
+            .conns
+            .iter_mut()
+            .filter(|(_, c)| c.stage != Stage::InRequest)
+            .filter_map(|(id, c)| c.conn.http.handle_timeout(now).then_some(*id))
+            .collect();
+        for id in expired {
+            self.close(id);
+        }
+    }
+
+    fn next_wake(&self) -> Duration {
+        let mut timeout = Duration::from_secs(1);
+        if let Some(d) = self.lifecycle.next_deadline() {
+            timeout = timeout.min(d.saturating_since(self.now));
+        }
+        for c in self.conns.values() {
+            if let Some(deadline) = c.conn.http.next_deadline() {
+                timeout = timeout.min(deadline.saturating_since(self.now));
+            }
+        }
+        timeout.max(Duration::from_millis(1))
+    }
+}
+
+#[pymethods]
+impl AsgiDriver {
+    /// The descriptor the event loop watches: readable when `poll` has
+    /// something to do.
+    fn fileno(&self) -> i32 {
+        self.poll.as_raw_fd()
+    }
+
+    /// The application is ready (lifespan startup done): accept, and tell
+    /// the master.
+    fn start(&mut self) -> PyResult<()> {
+        self.read_clock();
+        self.set_accepting(true)
+            .map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+        self.lifecycle_event(WorkerEvent::Booted);
+        self.control
+            .send(ControlMessage::Ready {
+                pid: std::process::id() as i32,
+            })
+            .map_err(|e| PyRuntimeError::new_err(e.to_string()))
+    }
+
+    /// Beats the heartbeat (while the loop runs something else than
+    /// `poll`, such as the lifespan startup).
+    fn beat(&mut self) {
+        self.read_clock();
+    }
+
+    /// Does what is ready without waiting; returns `(kind, id, scope)`
+    /// tuples for Python.
+    fn poll<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        self.read_clock();
+        let mut events = std::mem::replace(&mut self.events, Events::with_capacity(0));
+        match self.poll.poll(&mut events, Some(Duration::ZERO)) {
+            Err(e) if e.kind() != io::ErrorKind::Interrupted => {
+                return Err(PyRuntimeError::new_err(e.to_string()))
+            }
+            _ => {}
+        }
+        for event in events.iter() {
+            match event.token() {
+                SIGNALS => {}
+                Token(t) if (FIRST_LISTENER..FIRST_CONNECTION).contains(&t) => {
+                    self.accept(py, t - FIRST_LISTENER)
+                }
+                Token(t) => {
+                    let id = t - FIRST_CONNECTION;
+                    if event.is_read_closed() || event.is_error() {
+                        if let Some(c) = self.conns.get_mut(&id) {
+                            c.fin_seen = true;
+                        }
+                    }
+                    self.on_event(
+                        py,
+                        id,
+                        event.is_readable() || event.is_read_closed() || event.is_error(),
+                        event.is_writable(),
+                    )
+                }
+            }
+        }
+        self.events = events;
+        self.housekeeping();
+        self.take_pending(py)
+    }
+
+    /// Seconds until `poll` must run even if nothing is ready.
+    fn timeout(&self) -> f64 {
+        self.next_wake().as_secs_f64()
+    }
+
+    /// The worker's exit code, once its lifecycle says it is to exit.
+    fn exit_code(&self) -> Option<i32> {
+        self.exit_code
+    }
+
+    /// The events found since the last `poll`, outside it.
+    fn take_pending<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let list = PyList::empty(py);
+        for (kind, id, scope) in self.pending.drain(..) {
+            list.append((kind, id, scope))?;
+        }
+        Ok(list)
+    }
+
+    /// Logs `message` and the exception's traceback to the error log.
+    fn log_exception(&self, py: Python<'_>, exc: Bound<'_, PyAny>, message: &str) {
+        crate::traceback::log_exception(py, &PyErr::from_value(exc), message);
+    }
+
+    /// Logs a line at `level` (`info`, `warning` or `error`).
+    fn log(&self, level: &str, message: &str) {
+        match level {
+            "error" => rcorn_io::error!("{message}"),
+            "warning" => rcorn_io::warning!("{message}"),
+            "debug" => rcorn_io::debug!("{message}"),
+            _ => rcorn_io::info!("{message}"),
+        }
+    }
+
+    /// The request's next message for `receive`: `(DATA, body,
+    /// more_body)`, `(WAIT, None, False)` (an `EV_WAKE` will come) or
+    /// `(DISCONNECT, None, False)`.
+    fn receive<'py>(
+        &mut self,
+        py: Python<'py>,
+        id: usize,
+    ) -> (u8, Option<Bound<'py, PyBytes>>, bool) {
+        self.receive_message(py, id)
+    }
+
+    /// `http.response.start`: status and headers (pairs of bytes).
+    fn start_response(
+        &mut self,
+        id: usize,
+        status: u16,
+        headers: Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        self.begin_response(id, status, &headers)
+    }
+
+    /// `http.response.body`; `True` when the task should wait for an
+    /// `EV_WAKE` before sending more (the client reads slower).
+    fn send_body(&mut self, id: usize, body: &[u8], more: bool) -> PyResult<bool> {
+        self.body_chunk(id, body, more)
+    }
+
+    /// The task is done with the request; `failed`: it raised, or ended
+    /// without completing its response.
+    fn finish(&mut self, py: Python<'_>, id: usize, failed: bool) {
+        self.end_exchange(py, id, failed)
+    }
+}
+
+impl AsgiDriver {
+    /// Signals, the master's life, deadlines: what a wake-up checks
+    /// besides readiness.
+    fn housekeeping(&mut self) {
+        let mut received = std::mem::take(&mut self.received);
+        self.signals.drain(&mut received);
+        for sig in received.drain(..) {
+            if let Some(s) = worker_signal(sig) {
+                self.lifecycle_event(WorkerEvent::Signal(s));
+            }
+        }
+        self.received = received;
+        if nix::unistd::getppid().as_raw() != self.master_pid {
+            self.lifecycle_event(WorkerEvent::ParentChanged);
+        }
+        self.expire_connections();
+        if self
+            .lifecycle
+            .next_deadline()
+            .is_some_and(|d| d <= self.now)
+        {
+            self.lifecycle_event(WorkerEvent::Tick);
+        }
+    }
+}
+
+/// What the listener a connection came from tells the scope.
+fn server_addr(listener: &Listener) -> ServerAddr {
+    match (&listener.address, listener.local_addr()) {
+        (BindAddress::Unix(path), _) => ServerAddr {
+            name: path.display().to_string(),
+            port: String::new(),
+            unix: true,
+        },
+        (_, Some(addr)) => ServerAddr {
+            name: addr.ip().to_string(),
+            port: addr.port().to_string(),
+            unix: false,
+        },
+        (_, None) => ServerAddr {
+            name: String::new(),
+            port: String::new(),
+            unix: true,
+        },
+    }
+}
+
+pub(super) fn ip_of(peer: &PeerAddr) -> Option<std::net::IpAddr> {
+    match peer {
+        PeerAddr::Ip(addr) => Some(addr.ip()),
+        PeerAddr::Unix => None,
+    }
+}
+
+fn worker_signal(sig: Signal) -> Option<WorkerSignal> {
+    Some(match sig {
+        Signal::SIGTERM => WorkerSignal::Term,
+        Signal::SIGINT => WorkerSignal::Int,
+        Signal::SIGQUIT => WorkerSignal::Quit,
+        Signal::SIGUSR1 => WorkerSignal::Usr1,
+        Signal::SIGWINCH => WorkerSignal::Winch,
+        Signal::SIGABRT => WorkerSignal::Abort,
+        _ => return None,
+    })
+}

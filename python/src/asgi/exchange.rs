@@ -1,0 +1,401 @@
+//! One request's exchange in the ASGI worker: from the head (a scope for a
+//! new task) through `receive` and `send` to `finish`, and what the
+//! connection does between requests. The HTTP rules (framing, `100
+//! Continue`, keep-alive, draining, error responses) are core's
+//! `ServerConnection`'s; this file only moves bytes and says when a task
+//! must wait.
+
+use pyo3::exceptions::PyRuntimeError;
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+use rcorn_core::http::{reason_phrase, BodyKind, ConnError, ConnEvent, Next};
+use rcorn_core::worker::WorkerEvent;
+use rcorn_io::clock;
+use rcorn_io::exchange::ExchangeSummary;
+use rcorn_io::stream::PeerAddr;
+
+use super::conn::{AsgiConn, Stage, HIGH_WATER};
+use super::driver::{ip_of, AsgiDriver, EV_REQUEST, EV_WAKE};
+use super::scope;
+
+pub const DATA: u8 = 0;
+pub const WAIT: u8 = 1;
+pub const DISCONNECT: u8 = 2;
+
+/// Between requests: what the buffered bytes amount to.
+enum Step {
+    Request,
+    NeedData,
+    Close,
+}
+
+impl AsgiDriver {
+    /// Moves a connection that no task holds as far as its bytes allow:
+    /// hands out the next request, drains, reads when a read is owed,
+    /// writes, closes.
+    pub(super) fn advance(&mut self, py: Python<'_>, id: usize) {
+        loop {
+            let Some(c) = self.conns.get_mut(&id) else {
+                return;
+            };
+            let step = match c.stage {
+                Stage::InRequest => return,
+                Stage::Closing => {
+                    match c.write_out() {
+                        Ok(false) if !c.write_failed => c.conn.http.await_peer(self.now),
+                        _ => self.close(id),
+                    }
+                    return;
+                }
+                Stage::Draining => match c.conn.http.drain() {
+                    Ok(Next::Request) => {
+                        c.stage = Stage::Idle;
+                        continue;
+                    }
+                    Ok(Next::Drain) => Step::NeedData,
+                    Ok(Next::Close) | Err(_) => Step::Close,
+                },
+                Stage::Idle => next_step(c),
+            };
+            match step {
+                Step::Request => {
+                    self.dispatch(py, id);
+                    return;
+                }
+                Step::Close => c.stage = Stage::Closing,
+                Step::NeedData if std::mem::take(&mut c.owe_read) => {
+                    if c.read_available().is_err() {
+                        c.conn.out.clear();
+                        c.write_failed = true;
+                        c.stage = Stage::Closing;
+                    }
+                }
+                Step::NeedData => {
+                    if c.write_out().is_err() {
+                        self.close(id);
+                        return;
+                    }
+                    c.conn.http.await_peer(self.now);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// A complete head: its scope goes to Python, which starts a task.
+    fn dispatch(&mut self, py: Python<'_>, id: usize) {
+        let Some(c) = self.conns.get_mut(&id) else {
+            return;
+        };
+        adopt_proxied_client(c);
+        let conn = &mut *c.conn;
+        let Some(head) = conn.http.request_head() else {
+            c.stage = Stage::Closing;
+            return;
+        };
+        let socket_peer = conn.via.as_ref().unwrap_or(&conn.peer);
+        let forwarded = match self.cfg.scheme_policy.scheme(ip_of(socket_peer), head) {
+            Ok(scheme) => scheme,
+            Err(e) => {
+                conn.http.reject_request(e);
+                conn.http.poll_transmit(&mut conn.out);
+                c.stage = Stage::Closing;
+                return self.advance(py, id);
+            }
+        };
+        let no_body = head.body() == BodyKind::None;
+        let scope = scope::build(py, head, &conn.peer, &conn.server, forwarded, &self.consts);
+        c.stage = Stage::InRequest;
+        c.started = std::time::Instant::now();
+        c.disconnected = false;
+        c.write_failed = false;
+        c.receiving = false;
+        c.sending = false;
+        c.body_end = false;
+        c.end_delivered = false;
+        // Bytes may be in the socket still (more of the body): read them
+        // once the task asks.
+        c.owe_read = !conn.socket_drained;
+        // A request without a body is read whole: the connection is then
+        // read only to see the client leave.
+        if no_body && matches!(conn.http.poll_event(), Ok(ConnEvent::BodyEnd)) {
+            c.body_end = true;
+        }
+        match scope {
+            Ok(scope) => self.pending.push((EV_REQUEST, id, Some(scope.unbind()))),
+            Err(e) => {
+                crate::traceback::log_exception(py, &e, "cannot build the ASGI scope");
+                self.end_exchange(py, id, true);
+            }
+        }
+    }
+
+    /// A readiness event while a task has the request.
+    pub(super) fn read_in_request(&mut self, id: usize) {
+        let Some(c) = self.conns.get_mut(&id) else {
+            return;
+        };
+        // Body bytes are read only when the task wants them (they are its
+        // back-pressure); after the body, only to see the client leave, and
+        // not past one pipelined request.
+        let wanted = if c.body_end {
+            !c.conn.http.has_buffered()
+        } else {
+            c.receiving
+        };
+        if !wanted {
+            c.owe_read = true;
+            return;
+        }
+        c.owe_read = false;
+        match c.read_available() {
+            Ok(true) => {}
+            _ => c.disconnected = true,
+        }
+        if c.receiving || (c.disconnected && c.sending) {
+            c.receiving = false;
+            c.sending = false;
+            self.pending.push((EV_WAKE, id, None));
+        }
+    }
+
+    pub(super) fn receive_message<'py>(
+        &mut self,
+        py: Python<'py>,
+        id: usize,
+    ) -> (u8, Option<Bound<'py, PyBytes>>, bool) {
+        let Some(c) = self.conns.get_mut(&id) else {
+            return (DISCONNECT, None, false);
+        };
+        c.receiving = false;
+        if c.stage != Stage::InRequest {
+            return (DISCONNECT, None, false);
+        }
+        if c.body_end {
+            if !std::mem::replace(&mut c.end_delivered, true) {
+                return (DATA, Some(PyBytes::new(py, b"")), false);
+            }
+            if !c.disconnected && std::mem::take(&mut c.owe_read) {
+                c.disconnected = !matches!(c.read_available(), Ok(true));
+            }
+            if c.disconnected {
+                return (DISCONNECT, None, false);
+            }
+            c.receiving = true;
+            return (WAIT, None, false);
+        }
+        receive_body(py, c)
+    }
+
+    pub(super) fn begin_response(
+        &mut self,
+        id: usize,
+        status: u16,
+        headers: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let may_reuse = self.lifecycle.may_keep_alive();
+        let Some(c) = self.conns.get_mut(&id) else {
+            return Ok(());
+        };
+        if c.stage != Stage::InRequest {
+            return Err(PyRuntimeError::new_err("the response is already complete"));
+        }
+        let conn = &mut *c.conn;
+        let reason = reason(status);
+        conn.http
+            .start_response(status, reason.as_bytes(), may_reuse, &mut conn.out)
+            .map_err(app_error)?;
+        let written = (|| -> PyResult<()> {
+            for pair in headers.try_iter()? {
+                let pair = pair?;
+                let name = pair.get_item(0)?;
+                let value = pair.get_item(1)?;
+                let name: &[u8] = name.cast::<PyBytes>()?.as_bytes();
+                let value: &[u8] = value.cast::<PyBytes>()?.as_bytes();
+                conn.http
+                    .header(name, value, &mut conn.out)
+                    .map_err(app_error)?;
+            }
+            Ok(())
+        })();
+        if written.is_err() {
+            // Taken back whole: the application may still be answered 500.
+            conn.http.reset_response(&mut conn.out);
+        }
+        written
+    }
+
+    pub(super) fn body_chunk(&mut self, id: usize, body: &[u8], more: bool) -> PyResult<bool> {
+        let Some(c) = self.conns.get_mut(&id) else {
+            return Ok(false);
+        };
+        if c.stage != Stage::InRequest {
+            return Err(PyRuntimeError::new_err("the response is already complete"));
+        }
+        if c.write_failed {
+            // The client is gone: what the task sends goes nowhere.
+            return Ok(false);
+        }
+        let conn = &mut *c.conn;
+        if !conn.http.head_ended() {
+            // The head waits for the first body message: a whole body in
+            // one message gets a Content-Length instead of chunks.
+            let hint = (!more).then_some(body.len() as u64);
+            let date = self.dates.get(clock::unix_secs());
+            conn.http
+                .end_head(date, hint, &mut conn.out)
+                .map_err(app_error)?;
+        }
+        conn.http.body(body, &mut conn.out).map_err(app_error)?;
+        // The last chunk is written with the framing's end, by `finish`.
+        if !more && conn.out.len() < HIGH_WATER {
+            return Ok(false);
+        }
+        if c.write_out().is_err() {
+            c.conn.out.clear();
+            c.write_failed = true;
+            c.disconnected = true;
+            return Ok(false);
+        }
+        let wait = c.conn.out.len() >= HIGH_WATER;
+        c.sending = wait;
+        Ok(wait)
+    }
+
+    pub(super) fn end_exchange(&mut self, py: Python<'_>, id: usize, failed: bool) {
+        let Some(c) = self.conns.get_mut(&id) else {
+            return;
+        };
+        if c.stage != Stage::InRequest {
+            return;
+        }
+        let conn = &mut *c.conn;
+        // A failure before any body message: the head, still unsent, is
+        // taken back and the client gets a 500. After: the connection
+        // closes, so a cut-short body never looks complete.
+        if failed && !conn.http.reset_response(&mut conn.out) && conn.http.response_started() {
+            conn.http.abort_response();
+        }
+        if c.write_failed {
+            conn.http.abort_response();
+        }
+        let dates = &mut self.dates;
+        let next = conn
+            .http
+            .finish_response(&mut conn.out, || dates.get(clock::unix_secs()));
+        let summary = ExchangeSummary {
+            status: conn.http.status(),
+            body_bytes: conn.http.body_bytes(),
+            duration: c.started.elapsed(),
+        };
+        if let Some(logger) = self.cfg.access_log.as_mut() {
+            logger.log(conn, &summary);
+        }
+        rcorn_io::statsd::request(summary.status, summary.duration);
+        c.receiving = false;
+        c.sending = false;
+        c.stage = match next {
+            _ if c.write_failed => Stage::Closing,
+            Next::Request => Stage::Idle,
+            Next::Drain => Stage::Draining,
+            Next::Close => Stage::Closing,
+        };
+        self.lifecycle_event(WorkerEvent::RequestFinished);
+        self.advance(py, id);
+    }
+}
+
+fn next_step(c: &mut AsgiConn) -> Step {
+    match c.conn.http.poll_event() {
+        Ok(ConnEvent::Request(_)) => Step::Request,
+        Ok(ConnEvent::NeedData) => Step::NeedData,
+        Ok(_) => Step::Close,
+        Err(_) => {
+            // The error response, after any response still unwritten.
+            c.conn.http.poll_transmit(&mut c.conn.out);
+            Step::Close
+        }
+    }
+}
+
+/// What of the request body is here: all of it that is buffered, in one
+/// message.
+fn receive_body<'py>(py: Python<'py>, c: &mut AsgiConn) -> (u8, Option<Bound<'py, PyBytes>>, bool) {
+    let mut body = Vec::new();
+    loop {
+        match c.conn.http.poll_event() {
+            Ok(ConnEvent::Body(bytes)) => body.extend_from_slice(bytes),
+            Ok(ConnEvent::BodyEnd) => {
+                c.body_end = true;
+                c.end_delivered = true;
+                return (DATA, Some(PyBytes::new(py, &body)), false);
+            }
+            Ok(ConnEvent::NeedData) if !body.is_empty() => {
+                return (DATA, Some(PyBytes::new(py, &body)), true);
+            }
+            Ok(ConnEvent::NeedData) => {
+                if c.disconnected {
+                    return (DISCONNECT, None, false);
+                }
+                // A `100 Continue`, the first time the body is wanted.
+                if c.conn.http.poll_transmit(&mut c.conn.out) && c.write_out().is_err() {
+                    c.write_failed = true;
+                    c.disconnected = true;
+                    return (DISCONNECT, None, false);
+                }
+                if std::mem::take(&mut c.owe_read) {
+                    if !matches!(c.read_available(), Ok(true)) {
+                        c.disconnected = true;
+                    }
+                    continue;
+                }
+                c.receiving = true;
+                return (WAIT, None, false);
+            }
+            // A malformed body, or the client left mid-body: `finish`
+            // answers with the body's status if nothing was sent.
+            Ok(_) | Err(_) => return (DISCONNECT, None, false),
+        }
+    }
+}
+
+/// Once the PROXY preamble is read, the client it names is the scope's
+/// `client`; the socket's peer is kept as `via`.
+fn adopt_proxied_client(c: &mut AsgiConn) {
+    let conn = &mut *c.conn;
+    if conn.via.is_none() {
+        if let Some(source) = conn.http.proxy_info().and_then(|info| info.source) {
+            conn.via = Some(std::mem::replace(&mut conn.peer, PeerAddr::Ip(source)));
+        }
+    }
+}
+
+fn app_error(e: ConnError) -> PyErr {
+    PyRuntimeError::new_err(e.to_string())
+}
+
+/// The reason phrase for `status` (an empty one is valid HTTP/1.1).
+fn reason(status: u16) -> &'static str {
+    match status {
+        201 => "Created",
+        202 => "Accepted",
+        204 => "No Content",
+        206 => "Partial Content",
+        301 => "Moved Permanently",
+        302 => "Found",
+        303 => "See Other",
+        304 => "Not Modified",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        405 => "Method Not Allowed",
+        409 => "Conflict",
+        422 => "Unprocessable Content",
+        429 => "Too Many Requests",
+        other => match reason_phrase(other) {
+            "Error" => "",
+            phrase => phrase,
+        },
+    }
+}
