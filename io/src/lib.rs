@@ -6,6 +6,7 @@
 //! nothing of Python: an [`App`] serves requests, and the `rcorn-python`
 //! crate provides the WSGI one. Its own tests serve with a Rust `App`.
 
+pub mod accept;
 pub mod access;
 pub mod app;
 mod app_pool;
@@ -27,6 +28,7 @@ pub mod stream;
 pub mod systemd;
 pub mod tls;
 mod tls_ciphers;
+pub mod worker_config;
 pub mod worker_loop;
 
 pub use app::App;

@@ -23,27 +23,22 @@ use std::time::Duration;
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 use nix::sys::signal::Signal;
-use rcorn_core::http::forwarded::{SchemePolicy, TrustedPeers};
-use rcorn_core::http::proxy_protocol::ProxyMode;
-use rcorn_core::http::{
-    ConnEvent, DateCache, DecodeError, DecoderConfig, ServerConnection, Timeouts,
-};
+use rcorn_core::http::{ConnEvent, DateCache, DecodeError};
 use rcorn_core::time::Instant;
-use rcorn_core::worker::{
-    WorkerCommand, WorkerEvent, WorkerLifecycle, WorkerSettings, WorkerSignal, WriteBatch,
-};
+use rcorn_core::worker::{WorkerCommand, WorkerEvent, WorkerLifecycle, WorkerSignal, WriteBatch};
 
+use crate::accept::{open_connection, Accepted, Listeners};
 use crate::access::AccessLogger;
 use crate::app::App;
 use crate::app_pool::{AppPool, Job, Returned};
 use crate::blocking::Deadline;
 use crate::clock;
 use crate::control::ControlMessage;
-use crate::exchange::{Connection, ExchangeContext, ServerAddr};
-use crate::listener::MioListener;
+use crate::exchange::{Connection, ExchangeContext};
 use crate::master::WorkerStart;
 use crate::request;
-use crate::stream::{PeerAddr, Stream};
+use crate::stream::PeerAddr;
+pub use crate::worker_config::{ProxyPolicy, WorkerConfig};
 
 const SIGNALS: Token = Token(0);
 /// Application threads wake the loop through it when they hand a
@@ -56,58 +51,6 @@ const FIRST_CONNECTION: usize = 1 << 20;
 const RUNTIME_CHECK_EVERY: Duration = Duration::from_secs(1);
 /// The longest the loop waits to write an error response.
 const REJECT_WRITE_WAIT: Duration = Duration::from_millis(100);
-
-pub struct WorkerConfig {
-    pub lifecycle: WorkerSettings,
-    pub decoder: DecoderConfig,
-    pub server_header: Vec<u8>,
-    /// Socket timeout while a request is being served.
-    pub io_timeout: Duration,
-    /// How long an idle keep-alive connection is kept.
-    pub keepalive: Duration,
-    /// How long a client may take to send a complete request head.
-    pub head_timeout: Duration,
-    pub access_log: Option<AccessLogger>,
-    /// Which peers' `X-Forwarded-Proto` and the like set the scheme.
-    pub scheme_policy: SchemePolicy,
-    /// Which peers may start with a PROXY protocol preamble.
-    pub proxy: ProxyPolicy,
-    /// `--certfile`: every connection speaks TLS.
-    pub tls: Option<std::sync::Arc<rustls::ServerConfig>>,
-}
-
-impl WorkerConfig {
-    /// How long a connection may wait on its client.
-    fn timeouts(&self) -> Timeouts {
-        Timeouts {
-            head: self.head_timeout,
-            idle: self.keepalive,
-            body: self.io_timeout,
-        }
-    }
-}
-
-/// `proxy_protocol` and `proxy_allow_ips`.
-#[derive(Clone, Debug)]
-pub struct ProxyPolicy {
-    pub mode: ProxyMode,
-    pub allowed: TrustedPeers,
-}
-
-impl Default for ProxyPolicy {
-    fn default() -> Self {
-        ProxyPolicy {
-            mode: ProxyMode::Off,
-            allowed: TrustedPeers::default(),
-        }
-    }
-}
-
-struct ListenerEntry {
-    listener: MioListener,
-    server: ServerAddr,
-    registered: bool,
-}
 
 struct ConnEntry {
     /// Boxed: it moves to an application thread and back in one pointer.
@@ -144,7 +87,7 @@ struct Worker<'a, A: App> {
     /// The gthread worker's application threads; `None` for sync.
     pool: Option<AppPool>,
     poll: Poll,
-    listeners: Vec<ListenerEntry>,
+    listeners: Listeners,
     conns: Vec<Option<ConnEntry>>,
     /// By slot: when the connection comes back from its application
     /// thread, read its socket to `EAGAIN`, because a readiness event came
@@ -208,15 +151,7 @@ fn run_worker<A: App>(
         SIGNALS,
         Interest::READABLE,
     )?;
-    let mut listeners = Vec::new();
-    for listener in start.listeners {
-        let server = server_addr(&listener);
-        listeners.push(ListenerEntry {
-            listener: listener.into_mio()?,
-            server,
-            registered: false,
-        });
-    }
+    let listeners = Listeners::new(start.listeners, FIRST_LISTENER)?;
     let pool = make_pool(&poll)?;
     let lifecycle = WorkerLifecycle::new(cfg.lifecycle.clone(), clock::now());
     let mut worker = Worker {
@@ -377,84 +312,19 @@ impl<A: App> Worker<'_, A> {
     }
 
     fn set_accepting(&mut self, on: bool) -> io::Result<()> {
-        for (i, entry) in self.listeners.iter_mut().enumerate() {
-            if entry.registered == on {
-                continue;
-            }
-            let token = Token(FIRST_LISTENER + i);
-            let registry = self.poll.registry();
-            let source: &mut dyn mio::event::Source = match &mut entry.listener {
-                MioListener::Tcp(l) => l,
-                MioListener::Unix(l) => l,
-            };
-            if on {
-                registry.register(source, token, Interest::READABLE)?;
-            } else {
-                registry.deregister(source)?;
-            }
-            entry.registered = on;
-        }
-        Ok(())
+        self.listeners.set_accepting(self.poll.registry(), on)
     }
 
     fn accept(&mut self, index: usize) {
         while self.lifecycle.accepting() {
-            let Some(entry) = self.listeners.get_mut(index) else {
-                return;
+            let (stream, peer, server) = match self.listeners.accept(index) {
+                Accepted::Client(stream, peer, server) => (stream, peer, server),
+                Accepted::Retry => continue,
+                Accepted::Done => return,
             };
-            let accepted = match &mut entry.listener {
-                MioListener::Tcp(l) => l
-                    .accept()
-                    .map(|(s, addr)| (Stream::Tcp(s), PeerAddr::Ip(addr))),
-                MioListener::Unix(l) => l.accept().map(|(s, _)| (Stream::Unix(s), PeerAddr::Unix)),
+            let Some(conn) = open_connection(&self.cfg, stream, peer, server) else {
+                continue;
             };
-            let (stream, peer) = match accepted {
-                Ok(pair) => pair,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    // EMFILE and friends: log and try again on the next wake
-                    // instead of spinning.
-                    crate::warning!("accept() failed: {e}");
-                    return;
-                }
-            };
-            stream.set_nodelay();
-            let stream = match &self.cfg.tls {
-                Some(config) => match crate::tls::TlsStream::new(config.clone(), stream) {
-                    Ok(tls) => Stream::Tls(Box::new(tls)),
-                    Err(e) => {
-                        crate::warning!("TLS session could not start: {e}");
-                        continue;
-                    }
-                },
-                None => stream,
-            };
-            let mut http = ServerConnection::new(
-                self.cfg.decoder.clone(),
-                &self.cfg.server_header,
-                self.cfg.timeouts(),
-            );
-            if self.cfg.proxy.mode != ProxyMode::Off && self.cfg.proxy.allowed.trusts(peer.ip()) {
-                http.expect_proxy_preamble(self.cfg.proxy.mode);
-            }
-            // Only `header_map = refuse` asks the decoder about forwarder
-            // headers; the environ decides on them otherwise.
-            if self.cfg.decoder.refuse_underscore_headers
-                && self.cfg.scheme_policy.trusted.trusts(peer.ip())
-            {
-                http.trust_forwarder_headers();
-            }
-            let conn = Box::new(Connection {
-                stream,
-                http,
-                out: Vec::with_capacity(4096),
-                peer,
-                via: None,
-                log_fields: Default::default(),
-                socket_drained: false,
-                server: entry.server.clone(),
-            });
             let slot = self.free.pop().unwrap_or_else(|| {
                 self.conns.push(None);
                 self.read_on_return.push(false);
@@ -760,26 +630,6 @@ impl<A: App> Worker<'_, A> {
                 }
             }
         }
-    }
-}
-
-fn server_addr(listener: &crate::listener::Listener) -> ServerAddr {
-    match (&listener.address, listener.local_addr()) {
-        (crate::listener::BindAddress::Unix(path), _) => ServerAddr {
-            name: path.display().to_string(),
-            port: String::new(),
-            unix: true,
-        },
-        (_, Some(addr)) => ServerAddr {
-            name: addr.ip().to_string(),
-            port: addr.port().to_string(),
-            unix: false,
-        },
-        (_, None) => ServerAddr {
-            name: String::new(),
-            port: String::new(),
-            unix: true,
-        },
     }
 }
 

@@ -23,13 +23,13 @@ use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 use rcorn_core::heartbeat::HeartbeatSlot;
-use rcorn_core::http::{DateCache, ServerConnection, Timeouts};
+use rcorn_core::http::DateCache;
 use rcorn_core::time::Instant;
 use rcorn_core::worker::{WorkerCommand, WorkerEvent, WorkerLifecycle, WorkerSignal};
+use rcorn_io::accept::{open_connection, Accepted, Listeners};
 use rcorn_io::clock;
 use rcorn_io::control::{ControlMessage, ControlSender};
-use rcorn_io::exchange::{Connection, ServerAddr};
-use rcorn_io::listener::{BindAddress, Listener, MioListener};
+use rcorn_io::exchange::ServerAddr;
 use rcorn_io::signals::SignalPipe;
 use rcorn_io::stream::{PeerAddr, Stream};
 use rcorn_io::worker_loop::WorkerConfig;
@@ -46,12 +46,6 @@ const FIRST_CONNECTION: usize = 1 << 20;
 pub const EV_REQUEST: u8 = 0;
 pub const EV_WAKE: u8 = 1;
 
-struct ListenerEntry {
-    listener: MioListener,
-    server: ServerAddr,
-    registered: bool,
-}
-
 #[pyclass(unsendable, module = "rcorn")]
 pub struct AsgiDriver {
     pub(super) cfg: WorkerConfig,
@@ -62,7 +56,7 @@ pub struct AsgiDriver {
     control: ControlSender,
     heartbeat: &'static HeartbeatSlot,
     master_pid: i32,
-    listeners: Vec<ListenerEntry>,
+    listeners: Listeners,
     pub(super) conns: HashMap<usize, AsgiConn>,
     next_id: usize,
     pub(super) lifecycle: WorkerLifecycle,
@@ -84,15 +78,7 @@ impl AsgiDriver {
             SIGNALS,
             Interest::READABLE,
         )?;
-        let mut listeners = Vec::new();
-        for listener in start.listeners {
-            let server = server_addr(&listener);
-            listeners.push(ListenerEntry {
-                listener: listener.into_mio()?,
-                server,
-                registered: false,
-            });
-        }
+        let listeners = Listeners::new(start.listeners, FIRST_LISTENER)?;
         let lifecycle = WorkerLifecycle::new(cfg.lifecycle.clone(), clock::now());
         Ok(AsgiDriver {
             cfg,
@@ -145,47 +131,16 @@ impl AsgiDriver {
     }
 
     fn set_accepting(&mut self, on: bool) -> io::Result<()> {
-        for (i, entry) in self.listeners.iter_mut().enumerate() {
-            if entry.registered == on {
-                continue;
-            }
-            let token = Token(FIRST_LISTENER + i);
-            let registry = self.poll.registry();
-            let source: &mut dyn mio::event::Source = match &mut entry.listener {
-                MioListener::Tcp(l) => l,
-                MioListener::Unix(l) => l,
-            };
-            if on {
-                registry.register(source, token, Interest::READABLE)?;
-            } else {
-                registry.deregister(source)?;
-            }
-            entry.registered = on;
-        }
-        Ok(())
+        self.listeners.set_accepting(self.poll.registry(), on)
     }
 
     fn accept(&mut self, py: Python<'_>, index: usize) {
         while self.lifecycle.accepting() {
-            let Some(entry) = self.listeners.get_mut(index) else {
-                return;
+            let (stream, peer, server) = match self.listeners.accept(index) {
+                Accepted::Client(stream, peer, server) => (stream, peer, server),
+                Accepted::Retry => continue,
+                Accepted::Done => return,
             };
-            let accepted = match &mut entry.listener {
-                MioListener::Tcp(l) => l
-                    .accept()
-                    .map(|(s, addr)| (Stream::Tcp(s), PeerAddr::Ip(addr))),
-                MioListener::Unix(l) => l.accept().map(|(s, _)| (Stream::Unix(s), PeerAddr::Unix)),
-            };
-            let (stream, peer) = match accepted {
-                Ok(pair) => pair,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    rcorn_io::warning!("accept() failed: {e}");
-                    return;
-                }
-            };
-            let server = entry.server.clone();
             if let Some(id) = self.open(stream, peer, server) {
                 self.conns.entry(id).and_modify(|c| c.owe_read = true);
                 self.advance(py, id);
@@ -196,43 +151,7 @@ impl AsgiDriver {
     /// Makes and registers the connection; its id, or `None` when it could
     /// not be registered (it is dropped, so closed).
     fn open(&mut self, stream: Stream, peer: PeerAddr, server: ServerAddr) -> Option<usize> {
-        stream.set_nodelay();
-        let stream = match &self.cfg.tls {
-            Some(config) => match rcorn_io::tls::TlsStream::new(config.clone(), stream) {
-                Ok(tls) => Stream::Tls(Box::new(tls)),
-                Err(e) => {
-                    rcorn_io::warning!("TLS session could not start: {e}");
-                    return None;
-                }
-            },
-            None => stream,
-        };
-        let timeouts = Timeouts {
-            head: self.cfg.head_timeout,
-            idle: self.cfg.keepalive,
-            body: self.cfg.io_timeout,
-        };
-        let mut http =
-            ServerConnection::new(self.cfg.decoder.clone(), &self.cfg.server_header, timeouts);
-        let ip = ip_of(&peer);
-        if self.cfg.proxy.mode != rcorn_core::http::proxy_protocol::ProxyMode::Off
-            && self.cfg.proxy.allowed.trusts(ip)
-        {
-            http.expect_proxy_preamble(self.cfg.proxy.mode);
-        }
-        if self.cfg.decoder.refuse_underscore_headers && self.cfg.scheme_policy.trusted.trusts(ip) {
-            http.trust_forwarder_headers();
-        }
-        let mut conn = Box::new(Connection {
-            stream,
-            http,
-            out: Vec::with_capacity(4096),
-            peer,
-            via: None,
-            log_fields: Default::default(),
-            socket_drained: false,
-            server,
-        });
+        let mut conn = open_connection(&self.cfg, stream, peer, server)?;
         let id = self.next_id;
         self.next_id += 1;
         let registered = self.poll.registry().register(
@@ -489,34 +408,6 @@ impl AsgiDriver {
         {
             self.lifecycle_event(WorkerEvent::Tick);
         }
-    }
-}
-
-/// What the listener a connection came from tells the scope.
-fn server_addr(listener: &Listener) -> ServerAddr {
-    match (&listener.address, listener.local_addr()) {
-        (BindAddress::Unix(path), _) => ServerAddr {
-            name: path.display().to_string(),
-            port: String::new(),
-            unix: true,
-        },
-        (_, Some(addr)) => ServerAddr {
-            name: addr.ip().to_string(),
-            port: addr.port().to_string(),
-            unix: false,
-        },
-        (_, None) => ServerAddr {
-            name: String::new(),
-            port: String::new(),
-            unix: true,
-        },
-    }
-}
-
-pub(super) fn ip_of(peer: &PeerAddr) -> Option<std::net::IpAddr> {
-    match peer {
-        PeerAddr::Ip(addr) => Some(addr.ip()),
-        PeerAddr::Unix => None,
     }
 }
 

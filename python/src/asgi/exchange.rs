@@ -15,7 +15,7 @@ use rcorn_io::exchange::ExchangeSummary;
 use rcorn_io::stream::PeerAddr;
 
 use super::conn::{AsgiConn, Stage, HIGH_WATER};
-use super::driver::{ip_of, AsgiDriver, EV_REQUEST, EV_WAKE};
+use super::driver::{AsgiDriver, EV_REQUEST, EV_WAKE};
 use super::scope;
 
 pub const DATA: u8 = 0;
@@ -94,7 +94,7 @@ impl AsgiDriver {
             return;
         };
         let socket_peer = conn.via.as_ref().unwrap_or(&conn.peer);
-        let forwarded = match self.cfg.scheme_policy.scheme(ip_of(socket_peer), head) {
+        let forwarded = match self.cfg.scheme_policy.scheme(socket_peer.ip(), head) {
             Ok(scheme) => scheme,
             Err(e) => {
                 conn.http.reject_request(e);
