@@ -30,6 +30,8 @@ pub struct WorkerSettings {
     /// The master's heartbeat timeout; the worker wakes at least every half
     /// of it so its heartbeat never goes stale while idle. Zero: no timeout.
     pub timeout: Duration,
+    /// How long an idle keep-alive connection may wait for its next
+    /// request (the connections' `idle` deadline).
     pub keepalive: Duration,
     /// Open connections above which the worker stops accepting.
     pub worker_connections: usize,

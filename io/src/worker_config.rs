@@ -16,8 +16,6 @@ pub struct WorkerConfig {
     pub server_header: Vec<u8>,
     /// Socket timeout while a request is being served.
     pub io_timeout: Duration,
-    /// How long an idle keep-alive connection is kept.
-    pub keepalive: Duration,
     /// How long a client may take to send a complete request head.
     pub head_timeout: Duration,
     pub access_log: Option<AccessLogger>,
@@ -34,7 +32,7 @@ impl WorkerConfig {
     pub fn timeouts(&self) -> Timeouts {
         Timeouts {
             head: self.head_timeout,
-            idle: self.keepalive,
+            idle: self.lifecycle.keepalive,
             body: self.io_timeout,
         }
     }

@@ -111,7 +111,6 @@ fn start_server(workers: u32, max_requests: u64, threads: usize) -> (Pid, u16) {
                         decoder: DecoderConfig::default(),
                         server_header: b"rcorn".to_vec(),
                         io_timeout: Duration::from_secs(5),
-                        keepalive: Duration::from_secs(2),
                         head_timeout: Duration::from_secs(5),
                         access_log: None,
                         scheme_policy: Default::default(),

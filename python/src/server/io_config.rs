@@ -159,7 +159,6 @@ pub fn worker_config(
         decoder: decoder_config(settings),
         server_header: b"rcorn".to_vec(),
         io_timeout,
-        keepalive: settings.keepalive(),
         head_timeout: io_timeout,
         access_log: access_format.map(rcorn_io::access::AccessLogger::new),
         scheme_policy,
