@@ -116,21 +116,12 @@ impl ControlSocket {
         })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     pub fn register(&mut self, registry: &Registry) -> io::Result<()> {
         registry.register(
             &mut self.listener,
             Token(self.first_token),
             Interest::READABLE,
         )
-    }
-
-    /// Whether `token` is this socket's.
-    pub fn owns(&self, token: Token) -> bool {
-        (self.first_token..=self.first_token + MAX_CLIENTS).contains(&token.0)
     }
 
     /// Accepts, reads, answers and writes whatever is ready; `run` turns a

@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 
+import httpx
 import pytest
 
 APPS = pathlib.Path(__file__).parent / "apps"
@@ -49,6 +50,41 @@ def run_to_exit(args, timeout=30):
             pass
         proc.wait()
     return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
+
+
+def hup_under_load(server, path="/"):
+    """Four clients (half on fresh connections, half kept alive) ask for
+    `path` while the master is sent HUP every half second for 4 s; returns
+    (answered, failures): every request must get its answer."""
+    import threading
+
+    stop = threading.Event()
+    failures, done = [], []
+
+    def client(keep_alive):
+        with httpx.Client(timeout=10) as c:
+            while not stop.is_set():
+                try:
+                    headers = {} if keep_alive else {"Connection": "close"}
+                    r = c.get(server.url + path, headers=headers)
+                    (done if r.status_code == 200 else failures).append(r.status_code)
+                except httpx.HTTPError as e:
+                    failures.append(repr(e))
+
+    threads = [threading.Thread(target=client, args=(i % 2 == 0,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        deadline = time.monotonic() + 4
+        while time.monotonic() < deadline:
+            server.signal(signal.SIGHUP)
+            wait_for(lambda: len(done) > 0, 5, "requests to flow")
+            time.sleep(0.5)  # pacing the HUPs, not synchronisation
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(15)
+    return done, failures
 
 
 def end_process(proc):

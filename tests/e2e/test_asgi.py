@@ -3,13 +3,11 @@
 import json
 import signal
 import socket
-import threading
-import time
 
 import httpx
 import pytest
 
-from conftest import recv_all, run_to_exit, wait_for
+from conftest import hup_under_load, recv_all, run_to_exit, wait_for
 
 ASGI = ["-k", "asgi"]
 
@@ -239,31 +237,6 @@ def test_max_requests_recycles_the_worker(serve):
 
 def test_hup_with_two_workers_under_load_loses_no_request(serve):
     server = serve([*ASGI, "asgi_raw:app", "-w", "2"], workers=2)
-    stop = threading.Event()
-    failures, done = [], []
-
-    def client(keep_alive):
-        with httpx.Client(timeout=10) as c:
-            while not stop.is_set():
-                try:
-                    headers = {} if keep_alive else {"Connection": "close"}
-                    r = c.get(server.url + "/pid", headers=headers)
-                    (done if r.status_code == 200 else failures).append(r.status_code)
-                except httpx.HTTPError as e:
-                    failures.append(repr(e))
-
-    threads = [threading.Thread(target=client, args=(i % 2 == 0,)) for i in range(4)]
-    for t in threads:
-        t.start()
-    try:
-        deadline = time.monotonic() + 4
-        while time.monotonic() < deadline:
-            server.signal(signal.SIGHUP)
-            wait_for(lambda: len(done) > 0, 5, "requests to flow")
-            time.sleep(0.5)  # pacing the HUPs, not synchronisation
-    finally:
-        stop.set()
-        for t in threads:
-            t.join(15)
+    done, failures = hup_under_load(server, "/pid")
     assert len(done) > 100
     assert failures == [], failures[:5]

@@ -8,7 +8,7 @@ import pytest
 
 import subprocess
 
-from conftest import APPS, RCORN, children_of, run_to_exit, wait_for
+from conftest import APPS, RCORN, children_of, hup_under_load, run_to_exit, wait_for
 
 
 def get_pid(server):
@@ -457,35 +457,7 @@ def test_reload_restarts_the_worker_on_a_source_change(serve, tmp_path):
 def test_hup_and_worker_recycling_under_load_lose_no_request(serve, worker_args):
     """Clients on fresh and kept-alive connections while the workers are
     replaced again and again: every request gets its answer."""
-    import threading
-    import time
-
     server = serve(["basic:app", "-w", "2", "--max-requests", "40", *worker_args], workers=2)
-    stop = threading.Event()
-    failures, done = [], []
-
-    def client(keep_alive):
-        with httpx.Client(timeout=10) as c:
-            while not stop.is_set():
-                try:
-                    headers = {} if keep_alive else {"Connection": "close"}
-                    r = c.get(server.url + "/", headers=headers)
-                    (done if r.status_code == 200 else failures).append(r.status_code)
-                except httpx.HTTPError as e:
-                    failures.append(repr(e))
-
-    threads = [threading.Thread(target=client, args=(i % 2 == 0,)) for i in range(4)]
-    for t in threads:
-        t.start()
-    try:
-        deadline = time.monotonic() + 4
-        while time.monotonic() < deadline:
-            server.signal(signal.SIGHUP)
-            wait_for(lambda: len(done) > 0, 5, "requests to flow")
-            time.sleep(0.5)  # pacing the HUPs, not synchronisation
-    finally:
-        stop.set()
-        for t in threads:
-            t.join(15)
+    done, failures = hup_under_load(server, "/")
     assert len(done) > 100
     assert failures == [], failures[:5]
