@@ -124,6 +124,39 @@ def connection_seed(requests, pieces):
     return bytes(blob)
 
 
+def uwsgi_packet(pairs, modifier1=0):
+    """A uwsgi packet as nginx's uwsgi_pass writes it."""
+    block = b""
+    for key, value in pairs:
+        for part in (key, value):
+            block += len(part).to_bytes(2, "little") + part
+    return bytes([modifier1]) + len(block).to_bytes(2, "little") + b"\0" + block
+
+
+NGINX_VARS = [
+    (b"QUERY_STRING", b"a=1&b=%20"), (b"REQUEST_METHOD", b"POST"),
+    (b"CONTENT_TYPE", b"text/plain"), (b"CONTENT_LENGTH", b"5"),
+    (b"REQUEST_URI", b"/up%2541?a=1"), (b"PATH_INFO", b"/up%41"),
+    (b"SERVER_PROTOCOL", b"HTTP/1.1"), (b"HTTPS", b"on"),
+    (b"REMOTE_ADDR", b"127.0.0.1"), (b"HTTP_HOST", b"example.com"),
+    (b"HTTP_X_FORWARDED_FOR", b"10.0.0.1"),
+]
+
+# (flags, split point, piece size, bytes); flags bit 0: raw bytes.
+HANDMADE_UWSGI = [
+    (1, 3, 1, uwsgi_packet(NGINX_VARS) + b"hello"),
+    (1, 9, 2, uwsgi_packet(NGINX_VARS) + b"hel"),
+    (1, 1, 3, uwsgi_packet([(b"REQUEST_METHOD", b"GET")], modifier1=5)),
+    (1, 2, 1, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"),
+    (1, 4, 1, b"\0\x08\0\0\x03\0abc\x09\0x"),
+    (1, 0, 5, uwsgi_packet([]) + uwsgi_packet([(b"PATH_INFO", b"/2")])),
+    (0, 7, 4, b"REQUEST_METHOD=PUT\nPATH_INFO=/a%b c\nHTTP_ACCEPT=*/*\n"
+              b"CONTENT_LENGTH=3\n--abc"),
+    (0, 5, 1, b"REQUEST_METHOD=G T\nPATH_INFO=/x\n"),
+    (0, 2, 9, b"HTTPS=1\nQUERY_STRING=q\nHTTP_=x\nCONTENT_LENGTH=-4\n--"),
+]
+
+
 def write(target, blob):
     directory = OUT / target
     directory.mkdir(parents=True, exist_ok=True)
@@ -141,6 +174,8 @@ def main():
         write("chunked_body", bytes([len(body) // 2]) + body)
     for requests, pieces in HANDMADE_CONNECTIONS:
         write("h1_connection", connection_seed(requests, pieces))
+    for flags, at, piece, raw in HANDMADE_UWSGI:
+        write("uwsgi_decoder", bytes([flags, at, piece]) + raw)
 
 
 if __name__ == "__main__":

@@ -18,4 +18,5 @@ pub mod rng;
 pub mod statsd;
 pub mod syslog;
 pub mod time;
+pub mod uwsgi;
 pub mod worker;

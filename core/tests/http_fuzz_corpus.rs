@@ -107,6 +107,12 @@ fn h1_connection_corpus_holds_the_fuzz_properties() {
     assert!(n >= 10, "seed corpus missing: {n} files");
 }
 
+#[test]
+fn uwsgi_decoder_corpus_holds_the_fuzz_properties() {
+    let n = replay("uwsgi_decoder", fuzz_properties::uwsgi::check_uwsgi_decoder);
+    assert!(n >= 9, "seed corpus missing: {n} files");
+}
+
 /// The lenient reference reading itself, so a fuzz verdict against it
 /// means something.
 #[test]

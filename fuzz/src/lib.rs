@@ -10,6 +10,8 @@ use rcorn_core::http::{BodyKind, DecodeErrorKind, DecoderConfig, Event, RequestD
 // By path: `core/tests` includes this file as a module of its own.
 #[path = "h1_connection.rs"]
 pub mod h1_connection;
+#[path = "uwsgi.rs"]
+pub mod uwsgi;
 
 /// One observable step of decoding, owned, with consecutive body bytes
 /// merged: how the body is cut into `Body` events depends on how the input
@@ -76,7 +78,18 @@ pub fn config_from_flags(flags: u8) -> DecoderConfig {
 /// Decodes `input` delivered as `split` says, checking the event protocol
 /// as it goes, and returns the steps.
 pub fn decode(cfg: &DecoderConfig, input: &[u8], split: Split) -> Vec<Step> {
-    let mut decoder = RequestDecoder::new(cfg.clone());
+    decode_from(RequestDecoder::new(cfg.clone()), false, input, split)
+}
+
+/// [`decode`] with a decoder already set up (for uwsgi: `uwsgi` is set,
+/// and the fields are the front end's variables, whose values are not
+/// HTTP field values: any bytes).
+pub fn decode_from(
+    mut decoder: RequestDecoder,
+    uwsgi: bool,
+    input: &[u8],
+    split: Split,
+) -> Vec<Step> {
     let mut steps: Vec<Step> = Vec::new();
     let mut fed = 0usize;
     let mut pieces = 0usize;
@@ -125,6 +138,9 @@ pub fn decode(cfg: &DecoderConfig, input: &[u8], split: Split) -> Vec<Step> {
                         name.iter().all(|&b| b > 0x20 && b < 0x7f && b != b':'),
                         "field name {name:?}"
                     );
+                    if uwsgi {
+                        continue;
+                    }
                     assert!(
                         value
                             .iter()

@@ -105,7 +105,7 @@ impl Listeners {
     }
 }
 
-/// The accepted socket as an HTTP/1 connection, or `None` when its TLS
+/// The accepted socket as an HTTP/1 (or uwsgi) connection, or `None` when its TLS
 /// session could not start (logged; the socket is closed).
 pub fn open_connection(
     cfg: &WorkerConfig,
@@ -125,6 +125,9 @@ pub fn open_connection(
         None => stream,
     };
     let mut http = ServerConnection::new(cfg.decoder.clone(), &cfg.server_header, cfg.timeouts());
+    if let Some(allowed) = &cfg.uwsgi {
+        http.speak_uwsgi(allowed.trusts(peer.ip()));
+    }
     if cfg.proxy.mode != ProxyMode::Off && cfg.proxy.allowed.trusts(peer.ip()) {
         http.expect_proxy_preamble(cfg.proxy.mode);
     }

@@ -21,6 +21,7 @@ pub mod log;
 mod log_level;
 pub mod master;
 pub mod reexec;
+pub mod refused;
 mod request;
 pub mod signals;
 pub mod statsd;

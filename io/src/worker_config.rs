@@ -25,6 +25,9 @@ pub struct WorkerConfig {
     pub proxy: ProxyPolicy,
     /// `--certfile`: every connection speaks TLS.
     pub tls: Option<std::sync::Arc<rustls::ServerConfig>>,
+    /// `--protocol uwsgi`: connections speak uwsgi, and only these peers
+    /// (`uwsgi_allow_ips`; unix-socket peers always) are served.
+    pub uwsgi: Option<TrustedPeers>,
 }
 
 impl WorkerConfig {

@@ -480,7 +480,7 @@ impl<A: App> Worker<'_, A> {
                 // Between exchanges only `Closed` may come of the others.
                 Ok(_) => Step::Close,
                 Err(e) => {
-                    crate::debug!("Invalid request from {}: {e}", peer_text(&conn.peer));
+                    crate::refused::log_refused(&conn.peer, &e);
                     Step::Reject
                 }
             };

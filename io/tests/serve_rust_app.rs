@@ -115,6 +115,7 @@ fn start_server(workers: u32, max_requests: u64, threads: usize) -> (Pid, u16) {
                         access_log: None,
                         scheme_policy: Default::default(),
                         proxy: Default::default(),
+                        uwsgi: None,
                         tls: None,
                     };
                     if threads == 0 {

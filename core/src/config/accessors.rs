@@ -283,6 +283,16 @@ impl Settings {
         self.list("proxy_allow_ips")
     }
 
+    /// `protocol`: `http` or `uwsgi`.
+    pub fn protocol(&self) -> &str {
+        self.str("protocol")
+    }
+
+    /// Peers allowed to speak uwsgi (`--protocol uwsgi`).
+    pub fn uwsgi_allow_ips(&self) -> &[String] {
+        self.list("uwsgi_allow_ips")
+    }
+
     /// Peers trusted for `secure_scheme_headers` (addresses, networks, `*`).
     pub fn forwarded_allow_ips(&self) -> &[String] {
         self.list("forwarded_allow_ips")

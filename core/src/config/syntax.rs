@@ -327,6 +327,15 @@ pub fn check_proxy_protocol(v: Value) -> Result<Value, String> {
     Ok(Value::Str(mode.to_owned()))
 }
 
+/// `protocol`: gunicorn's two, `http` and `uwsgi` (gunicorn takes any
+/// other word for `http`; rcorn names the mistake).
+pub fn check_protocol(v: Value) -> Result<Value, String> {
+    match str_of(&v).to_ascii_lowercase().as_str() {
+        p @ ("http" | "uwsgi") => Ok(Value::Str(p.to_owned())),
+        _ => Err("expected one of: http, uwsgi".into()),
+    }
+}
+
 pub fn check_http2_cleartext(v: Value) -> Result<Value, String> {
     // A Python `True` arrives as "true" (see Kind::Mode) and means
     // prior-knowledge in gunicorn; `False` means off.

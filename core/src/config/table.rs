@@ -9,7 +9,7 @@
 use super::syntax::{
     check_addr_list, check_asgi_lifespan, check_asgi_loop, check_bind_list, check_cert_reqs,
     check_ciphers, check_env_list, check_frame_size, check_header_map, check_http2_cleartext,
-    check_http_parser, check_http_protocols, check_loglevel, check_proxy_protocol,
+    check_http_parser, check_http_protocols, check_loglevel, check_protocol, check_proxy_protocol,
     check_reload_engine, check_statsd_host, check_syslog_addr, check_syslog_facility,
     check_worker_class,
 };
@@ -34,7 +34,6 @@ const NO_ASGI_GRACE: &str =
     "rcorn's asgi worker tells the app of a disconnect at once and does not cancel it";
 const NO_DIRTY: &str = "gunicorn's dirty arbiter is not supported by rcorn";
 const NO_PASTE: &str = "PasteDeploy apps are not supported by rcorn";
-const NO_UWSGI: &str = "the uWSGI protocol is not supported by rcorn";
 const STRICT_PARSER: &str =
     "rcorn's HTTP parser enforces RFC 9112 strictly and offers no such relaxation";
 
@@ -823,9 +822,10 @@ pub static SETTINGS: &[Setting] = &[
         Kind::Str,
         "STRING",
         D::Str("http"),
-        "Wire protocol of incoming connections: http or uwsgi.",
+        "Wire protocol of incoming connections: http or uwsgi (nginx's uwsgi_pass).",
     )
-    .no_effect(NO_UWSGI),
+    .checked(check_protocol)
+    .implemented(),
     s(
         "uwsgi_allow_ips",
         MECH,
@@ -833,10 +833,10 @@ pub static SETTINGS: &[Setting] = &[
         Kind::CommaList,
         "UWSGI_ALLOW_IPS",
         D::List(&["127.0.0.1", "::1"]),
-        "Peers allowed to speak the uWSGI protocol (comma-separated, * for any).",
+        "Peers (IPs or CIDR networks, comma-separated, * for any) allowed to speak uwsgi; unix sockets always are.",
     )
     .checked(check_addr_list)
-    .no_effect(NO_UWSGI),
+    .implemented(),
     // ---- SSL
     s(
         "keyfile",

@@ -24,6 +24,25 @@ pub enum DecodeErrorKind {
     InvalidProxyLine,
     /// A trusted proxy's scheme headers contradict each other.
     InvalidSchemeHeaders,
+    /// A malformed uwsgi packet (truncated, too many variables).
+    InvalidUWSGIHeader,
+    /// A uwsgi packet whose `modifier1` is not 0 (a WSGI request).
+    UnsupportedModifier,
+    /// A uwsgi connection from a peer outside `uwsgi_allow_ips`.
+    ForbiddenUWSGIRequest,
+}
+
+impl DecodeErrorKind {
+    /// A uwsgi error: gunicorn answers it 500 and logs it as an error
+    /// ("Error handling request"), not as a client's bad request.
+    pub fn is_uwsgi(self) -> bool {
+        matches!(
+            self,
+            DecodeErrorKind::InvalidUWSGIHeader
+                | DecodeErrorKind::UnsupportedModifier
+                | DecodeErrorKind::ForbiddenUWSGIRequest
+        )
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,9 +62,11 @@ impl DecodeError {
 
     /// What the client is answered: 414 and 431 for the limits (RFC 9110
     /// §15.5.15, RFC 6585 §5), 501 for a transfer coding we cannot decode
-    /// (RFC 9112 §6.1), 417 for an expectation we cannot meet, else 400.
+    /// (RFC 9112 §6.1), 417 for an expectation we cannot meet, 500 for a
+    /// uwsgi error (gunicorn's answer to any of them), else 400.
     pub fn status(&self) -> u16 {
         match self.kind {
+            kind if kind.is_uwsgi() => 500,
             DecodeErrorKind::LimitRequestLine => 414,
             DecodeErrorKind::LimitRequestHeaders => 431,
             DecodeErrorKind::UnsupportedTransferCoding => 501,

@@ -79,6 +79,12 @@ impl SchemePolicy {
         peer: Option<IpAddr>,
         head: &RequestHead,
     ) -> Result<Option<&'static str>, DecodeError> {
+        // A uwsgi front end states the scheme in the packet itself (its
+        // peer was allowed by `uwsgi_allow_ips`); the fields it passes on
+        // are the client's, never the proxy's word, as in gunicorn.
+        if head.from_uwsgi() {
+            return Ok(head.declared_scheme());
+        }
         if self.secure_headers.is_empty() || !self.trusted.trusts(peer) {
             return Ok(None);
         }

@@ -33,6 +33,10 @@ pub struct RequestHead {
     keep_alive: bool,
     expect_continue: bool,
     body: Option<BodyKind>,
+    /// The scheme the request itself declares (a uwsgi packet's `HTTPS`).
+    declared_scheme: Option<&'static str>,
+    /// Built from a uwsgi packet, not HTTP/1 bytes.
+    from_uwsgi: bool,
 }
 
 impl RequestHead {
@@ -81,6 +85,85 @@ impl RequestHead {
 
     pub fn body(&self) -> BodyKind {
         self.body.unwrap_or(BodyKind::None)
+    }
+
+    /// The scheme the request declares itself, as a uwsgi packet's
+    /// `HTTPS` variable does; `None` for an HTTP/1 request.
+    pub fn declared_scheme(&self) -> Option<&'static str> {
+        self.declared_scheme
+    }
+
+    /// The head came in a uwsgi packet (see [`crate::uwsgi`]).
+    pub fn from_uwsgi(&self) -> bool {
+        self.from_uwsgi
+    }
+}
+
+/// Building a head from something other than an HTTP/1 request line and
+/// fields (a uwsgi packet's variables): the bytes are appended to the
+/// head's own storage, and the accessors read them as for HTTP/1.
+impl RequestHead {
+    /// Empties the head for a uwsgi packet: HTTP/1.1, no fields, no body,
+    /// and not kept alive (its response ends the connection).
+    pub(crate) fn begin_uwsgi(&mut self) {
+        self.from_uwsgi = true;
+        self.data.clear();
+        self.headers.clear();
+        self.method = 0..0;
+        self.target = 0..0;
+        self.path = 0..0;
+        self.query = 0..0;
+        self.fragment = 0..0;
+        self.minor = 1;
+        self.keep_alive = false;
+        self.expect_continue = false;
+        self.body = Some(BodyKind::None);
+        self.declared_scheme = None;
+    }
+
+    /// Appends `parts` one after the other; their range in the storage.
+    pub(crate) fn append(&mut self, parts: &[&[u8]]) -> Range<usize> {
+        let start = self.data.len();
+        for part in parts {
+            self.data.extend_from_slice(part);
+        }
+        start..self.data.len()
+    }
+
+    /// The request line, from ranges [`Self::append`] gave: the target is
+    /// the path, then `?` and the query when there is one.
+    pub(crate) fn set_request_line(
+        &mut self,
+        method: Range<usize>,
+        path: Range<usize>,
+        query: Range<usize>,
+    ) {
+        self.target = path.start..query.end.max(path.end);
+        self.fragment = self.target.end..self.target.end;
+        self.method = method;
+        self.path = path;
+        self.query = query;
+    }
+
+    /// Replaces `from` by `to` in the stored bytes of `range`.
+    pub(crate) fn replace_byte(&mut self, range: Range<usize>, from: u8, to: u8) {
+        for b in &mut self.data[range] {
+            if *b == from {
+                *b = to;
+            }
+        }
+    }
+
+    pub(crate) fn push_field(&mut self, name: Range<usize>, value: Range<usize>) {
+        self.headers.push((name, value));
+    }
+
+    pub(crate) fn set_body(&mut self, body: BodyKind) {
+        self.body = Some(body);
+    }
+
+    pub(crate) fn set_declared_scheme(&mut self, scheme: Option<&'static str>) {
+        self.declared_scheme = scheme;
     }
 }
 
@@ -369,6 +452,8 @@ impl RequestHead {
         self.headers.clear();
         self.expect_continue = false;
         self.body = None;
+        self.declared_scheme = None;
+        self.from_uwsgi = false;
 
         let method = req.method.unwrap_or("");
         check_method(method, cfg)?;

@@ -9,7 +9,7 @@ mod date;
 mod error;
 pub mod forwarded;
 pub mod h1;
-mod head;
+pub(crate) mod head;
 mod limits;
 pub mod proxy_protocol;
 mod target;

@@ -310,7 +310,8 @@ fn next_step(c: &mut AsgiConn) -> Step {
         Ok(ConnEvent::Request(_)) => Step::Request,
         Ok(ConnEvent::NeedData) => Step::NeedData,
         Ok(_) => Step::Close,
-        Err(_) => {
+        Err(e) => {
+            rcorn_io::refused::log_refused(&c.conn.peer, &e);
             // The error response, after any response still unwritten.
             c.conn.http.poll_transmit(&mut c.conn.out);
             Step::Close

@@ -164,7 +164,15 @@ pub fn worker_config(
         scheme_policy,
         proxy,
         tls,
+        uwsgi: uwsgi_peers(settings),
     }
+}
+
+/// `--protocol uwsgi`: the peers `uwsgi_allow_ips` lets in. The list was
+/// checked when it was set; should it not parse, nobody is let in.
+fn uwsgi_peers(settings: &Settings) -> Option<TrustedPeers> {
+    (settings.protocol() == "uwsgi")
+        .then(|| TrustedPeers::parse(settings.uwsgi_allow_ips()).unwrap_or_default())
 }
 
 fn decoder_config(settings: &Settings) -> DecoderConfig {

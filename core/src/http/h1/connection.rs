@@ -231,6 +231,15 @@ impl ServerConnection {
         self.decoder.expect_proxy_preamble(mode);
     }
 
+    /// The connection speaks uwsgi, not HTTP/1 (see [`crate::uwsgi`]):
+    /// requests are uwsgi packets, each the connection's last, and response
+    /// bodies are never chunked. `peer_allowed`: the peer is in
+    /// `uwsgi_allow_ips`; if not, the first `poll_event` refuses it.
+    pub fn speak_uwsgi(&mut self, peer_allowed: bool) {
+        self.decoder.expect_uwsgi(peer_allowed);
+        self.encoder.never_chunk();
+    }
+
     /// What a PROXY preamble said, once it has been read.
     pub fn proxy_info(&self) -> Option<&ProxyInfo> {
         self.decoder.proxy_info()

@@ -66,6 +66,9 @@ pub struct RequestDecoder {
     /// The peer may send `forwarder_headers` (see
     /// [`Self::trust_forwarder_headers`]).
     forwarders_trusted: bool,
+    /// Each message is a uwsgi packet, not an HTTP/1 head
+    /// ([`Self::expect_uwsgi`]).
+    uwsgi: bool,
 }
 
 impl RequestDecoder {
@@ -86,6 +89,21 @@ impl RequestDecoder {
             preamble: None,
             proxy: None,
             forwarders_trusted: false,
+            uwsgi: false,
+        }
+    }
+
+    /// The connection speaks uwsgi (`--protocol uwsgi`): each message is a
+    /// uwsgi packet and its Content-Length body (see [`crate::uwsgi`]).
+    /// `peer_allowed`: the peer is in `uwsgi_allow_ips`; if not, the
+    /// decoder fails at once, before any byte is read.
+    pub fn expect_uwsgi(&mut self, peer_allowed: bool) {
+        self.uwsgi = true;
+        if !peer_allowed {
+            self.error = Some(DecodeError::new(
+                K::ForbiddenUWSGIRequest,
+                "peer not in uwsgi_allow_ips",
+            ));
         }
     }
 
@@ -249,6 +267,19 @@ impl RequestDecoder {
         Ok(Some(line))
     }
 
+    /// A head of `len` bytes was decoded: its body (if any) comes next.
+    fn start_message(&mut self, len: usize) {
+        self.has_head = true;
+        self.start += len;
+        self.trailers.clear();
+        self.trailer_fields.clear();
+        self.state = match self.head.body() {
+            BodyKind::None => State::Ending,
+            BodyKind::Length(n) => State::Length { remaining: n },
+            BodyKind::Chunked => State::ChunkSize,
+        };
+    }
+
     #[inline(never)]
     fn step(&mut self) -> Result<EventKind, DecodeError> {
         loop {
@@ -272,6 +303,14 @@ impl RequestDecoder {
                                 continue;
                             }
                         }
+                    }
+                    if self.uwsgi {
+                        let avail = &self.buf[self.start..self.end];
+                        let Some(len) = crate::uwsgi::decode_head(avail, &mut self.head)? else {
+                            return self.need_data(K::InvalidUWSGIHeader);
+                        };
+                        self.start_message(len);
+                        return Ok(EventKind::Head);
                     }
                     let avail = &self.buf[self.start..self.end];
                     // A head usually arrives whole: parse it in one pass. If
@@ -300,15 +339,7 @@ impl RequestDecoder {
                         }
                     };
                     self.scan = HeadScan::default();
-                    self.has_head = true;
-                    self.start += len;
-                    self.trailers.clear();
-                    self.trailer_fields.clear();
-                    self.state = match self.head.body() {
-                        BodyKind::None => State::Ending,
-                        BodyKind::Length(n) => State::Length { remaining: n },
-                        BodyKind::Chunked => State::ChunkSize,
-                    };
+                    self.start_message(len);
                     return Ok(EventKind::Head);
                 }
                 State::Length { remaining } => {

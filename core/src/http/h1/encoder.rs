@@ -92,6 +92,9 @@ pub struct ResponseEncoder {
     framing: Framing,
     written: u64,
     keep_alive: bool,
+    /// A body without a length ends with the connection, never chunked
+    /// ([`Self::never_chunk`]).
+    never_chunk: bool,
 }
 
 const HOP_BY_HOP: [&[u8]; 8] = [
@@ -123,7 +126,15 @@ impl ResponseEncoder {
             framing: Framing::NoBody,
             written: 0,
             keep_alive: false,
+            never_chunk: false,
         }
+    }
+
+    /// Bodies without a length end when the connection does, whatever the
+    /// request's version: a uwsgi front end reads the body as opaque bytes,
+    /// so chunk markers would reach its client.
+    pub fn never_chunk(&mut self) {
+        self.never_chunk = true;
     }
 
     pub fn keep_alive(&self) -> bool {
@@ -268,7 +279,7 @@ impl ResponseEncoder {
             }
         } else if self.facts.head_request {
             Framing::NoBody
-        } else if self.facts.http_minor >= 1 {
+        } else if self.facts.http_minor >= 1 && !self.never_chunk {
             out.extend_from_slice(b"Transfer-Encoding: chunked\r\n");
             Framing::Chunked
         } else {
