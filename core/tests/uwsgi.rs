@@ -40,6 +40,8 @@ const NGINX: &[(&[u8], &[u8])] = &[
     (b"HTTP_HOST", b"example.com"),
     (b"HTTP_X_FORWARDED_PROTO", b"https"),
     (b"HTTP_USER_AGENT", b"curl/8"),
+    (b"HTTP_CONTENT_TYPE", b"text/plain"),
+    (b"HTTP_CONTENT_LENGTH", b"5"),
 ];
 
 #[test]

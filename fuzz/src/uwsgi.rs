@@ -125,7 +125,8 @@ fn check_head(vars: &[(&[u8], &[u8])], steps: &[Step]) {
     let fields = vars
         .iter()
         .filter(|(k, _)| {
-            k.strip_prefix(b"HTTP_").is_some_and(token)
+            k.strip_prefix(b"HTTP_")
+                .is_some_and(|n| token(n) && n != b"CONTENT_TYPE" && n != b"CONTENT_LENGTH")
                 || *k == b"CONTENT_TYPE"
                 || *k == b"CONTENT_LENGTH"
         })

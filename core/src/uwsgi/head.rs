@@ -23,7 +23,9 @@ pub(crate) fn decode_head(
     for pair in packet.vars() {
         let (key, value) = pair?;
         if let Some(name) = key.strip_prefix(b"HTTP_") {
-            if is_token(name) {
+            // nginx passes the client's Content-Type and Content-Length
+            // both as CGI variables and as `HTTP_*`: one field each.
+            if is_token(name) && name != b"CONTENT_TYPE" && name != b"CONTENT_LENGTH" {
                 let name = head.append(&[name]);
                 head.replace_byte(name.clone(), b'_', b'-');
                 let value = head.append(&[value]);

@@ -17,7 +17,9 @@
 //!    rcorn's own rule, so the access log and the environ never carry
 //!    controls), `PATH_INFO` (default `/`), `QUERY_STRING`; `HTTP_X_Y`
 //!    becomes the field `X-Y`, `CONTENT_TYPE` and `CONTENT_LENGTH` the
-//!    fields of those names; a key that is not an ASCII token is ignored.
+//!    fields of those names (nginx also sends them as `HTTP_CONTENT_TYPE`
+//!    and `HTTP_CONTENT_LENGTH`, ignored: one field each, as gunicorn's
+//!    environ keeps one); a key that is not an ASCII token is ignored.
 //!    The front end has already percent-decoded `PATH_INFO`: its `%` are
 //!    stored escaped (`%25`), so the path decodes back to exactly what was
 //!    sent. `HTTPS` set to `on`, `1` or `true` declares `https`; otherwise

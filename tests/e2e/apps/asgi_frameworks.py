@@ -35,6 +35,7 @@ async def create_item(item: Item):
 
 
 @fastapi_app.get("/stream")
+@fastapi_app.get("/stream/parts")  # under nginx's unbuffered location /stream/
 async def stream_route():
     async def parts():
         for i in range(5):
