@@ -218,7 +218,7 @@ fn malformed_packets_are_answered_500() {
 fn the_packet_parser_reports_its_parts() {
     let bytes = packet(&[(b"A", b"bc")]).unwrap();
     let p = parse_packet(&bytes).unwrap().unwrap();
-    assert_eq!((p.modifier1, p.modifier2, p.len()), (0, 0, bytes.len()));
+    assert_eq!((p.modifier1, p.modifier2, p.size()), (0, 0, bytes.len()));
     let vars: Vec<_> = p.vars().map(Result::unwrap).collect();
     assert_eq!(vars, [(&b"A"[..], &b"bc"[..])]);
     assert!(parse_packet(&bytes[..bytes.len() - 1]).unwrap().is_none());

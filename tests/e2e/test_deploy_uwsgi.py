@@ -9,6 +9,7 @@ import ssl
 import subprocess
 
 import httpx
+import pytest
 
 from conftest import RCORN, Server, end_process, free_port, recv_all, wait_for
 from guides import block, command, swap
@@ -157,9 +158,12 @@ def test_the_environ_and_a_streamed_response(tmp_path):
         assert received.endswith(b"\nsecond piece\n")
 
 
-def test_a_peer_outside_uwsgi_allow_ips_is_refused(tmp_path):
-    with deployment(tmp_path, "deployed:app", allow="10.9.9.9") as d, d.client() as c:
-        assert c.get(d.http + "/forwarded").status_code == 500
+@pytest.mark.parametrize("app, extra", [("deployed:app", []),
+                                        ("asgi_frameworks:fastapi_app", ["-k", "asgi"])],
+                         ids=["sync", "asgi"])
+def test_a_peer_outside_uwsgi_allow_ips_is_refused(tmp_path, app, extra):
+    with deployment(tmp_path, app, extra, allow="10.9.9.9") as d, d.client() as c:
+        assert c.get(d.http + "/json").status_code == 500
         wait_for(lambda: "ForbiddenUWSGIRequest" in d.server.log(), 5, "the refusal in the log")
         assert "Error handling request" in d.server.log()
 

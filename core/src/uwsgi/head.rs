@@ -60,7 +60,7 @@ pub(crate) fn decode_head(
     } else {
         BodyKind::Length(length)
     });
-    Ok(Some(packet.len()))
+    Ok(Some(packet.size()))
 }
 
 /// The variables the request line is made of, as the last of each said.

@@ -20,12 +20,8 @@ pub struct Packet<'a> {
 
 impl<'a> Packet<'a> {
     /// Header and block: where the body starts.
-    pub fn len(&self) -> usize {
+    pub fn size(&self) -> usize {
         HEADER_LEN + self.vars.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        false
     }
 
     /// The variables in order; `Err` once for a malformed block.
