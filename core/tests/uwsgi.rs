@@ -271,3 +271,18 @@ proptest! {
         fuzz_properties::uwsgi::check_uwsgi_decoder(&input);
     }
 }
+
+#[test]
+fn a_packet_that_fails_leaves_no_head_behind() {
+    use rcorn_core::http::{Event, RequestDecoder};
+    let mut d = RequestDecoder::new(DecoderConfig::default());
+    d.expect_uwsgi(true);
+    let mut bytes = packet(&[(b"PATH_INFO", b"/one")]).unwrap();
+    bytes.extend_from_slice(&packet(&[(b"REQUEST_METHOD", b"G T")]).unwrap());
+    d.feed(&bytes);
+    assert!(matches!(d.next_event(), Ok(Event::Head(_))));
+    assert!(matches!(d.next_event(), Ok(Event::End)));
+    let e = d.next_event().unwrap_err();
+    assert_eq!(e.kind(), K::InvalidUWSGIHeader);
+    assert!(d.head().is_none());
+}

@@ -306,10 +306,15 @@ impl RequestDecoder {
                     }
                     if self.uwsgi {
                         let avail = &self.buf[self.start..self.end];
-                        let Some(len) = crate::uwsgi::decode_head(avail, &mut self.head)? else {
-                            return self.need_data(K::InvalidUWSGIHeader);
-                        };
-                        self.start_message(len);
+                        match crate::uwsgi::decode_head(avail, &mut self.head) {
+                            Ok(Some(len)) => self.start_message(len),
+                            Ok(None) => return self.need_data(K::InvalidUWSGIHeader),
+                            Err(e) => {
+                                // The head was being rebuilt: none is whole.
+                                self.has_head = false;
+                                return Err(e);
+                            }
+                        }
                         return Ok(EventKind::Head);
                     }
                     let avail = &self.buf[self.start..self.end];
