@@ -257,3 +257,60 @@ def test_reload_restarts_the_asgi_worker_on_a_source_change(serve, tmp_path):
     wait_for(lambda: httpx.get(server.url + "/", timeout=5).text == "two", 15, "the new code to be served")
     assert f"Worker reloading: {module} modified" in server.log()
     assert server.workers() != first
+
+
+def test_usr2_upgrade_then_term_of_the_old_master_under_load_loses_no_request(serve, tmp_path):
+    import threading
+
+    from conftest import children_of
+
+    pidfile = tmp_path / "rcorn.pid"
+    server = serve([*ASGI, "asgi_raw:app", "-w", "2", "--pid", str(pidfile)], workers=2)
+    old = server.pid
+    stop = threading.Event()
+    done, failures = [], []
+
+    def client(keep_alive):
+        with httpx.Client(timeout=10) as c:
+            while not stop.is_set():
+                try:
+                    headers = {} if keep_alive else {"Connection": "close"}
+                    r = c.get(server.url + "/pid", headers=headers)
+                    (done if r.status_code == 200 else failures).append(r.text)
+                except httpx.HTTPError as e:
+                    failures.append(repr(e))
+
+    threads = [threading.Thread(target=client, args=(i % 2 == 0,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    new = None
+    try:
+        wait_for(lambda: len(done) > 20, 10, "requests to flow")
+        server.signal(signal.SIGUSR2)
+        pidfile2 = tmp_path / "rcorn.pid.2"
+        new = wait_for(lambda: pidfile2.exists() and int(pidfile2.read_text() or 0) not in (0, old)
+                       and int(pidfile2.read_text()), 20, "a new master")
+        wait_for(lambda: len(children_of(new)) == 2, 20, "the new master's workers")
+        served_by_new = lambda: any(int(p) in children_of(new) for p in done[-50:])  # noqa: E731
+        wait_for(served_by_new, 10, "the new master's workers to serve")
+        server.signal(signal.SIGTERM)
+        assert server.wait_exit(30) == 0
+        count = len(done)
+        wait_for(lambda: len(done) > count + 20, 10, "requests after the old master left")
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(15)
+        if new is not None:
+            os.kill(new, signal.SIGTERM)
+            wait_for(lambda: _gone(new), 15, "the new master to stop")
+    assert failures == [], failures[:5]
+
+
+def _gone(pid):
+    """Exited: no such process, or a zombie nobody has reaped yet."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
