@@ -423,7 +423,7 @@ def _log_environ(scope):
     environ = {
         "REQUEST_METHOD": scope["method"],
         "RAW_URI": raw + ("?" + query if query else ""),
-        "PATH_INFO": scope["path"],
+        "PATH_INFO": raw,
         "QUERY_STRING": query,
         "SERVER_PROTOCOL": "HTTP/" + scope["http_version"],
         "REMOTE_ADDR": client[0] if client else "-",

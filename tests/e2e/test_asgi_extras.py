@@ -171,6 +171,15 @@ def test_access_log_reads_response_headers(serve):
     wait_for(lambda: "500 [-] [-] [-]" in server.log(), 5, "the 500's access line")
 
 
+def test_access_log_reads_gunicorns_asgi_environ(serve):
+    fmt = ("env %({request_method}e)s %({path_info}e)s %({query_string}e)s %({server_protocol}e)s "
+           "%({http_x_tag}e)s %({remote_addr}e)s %({wsgi.url_scheme}e)s")
+    server = serve([*ASGI, "asgi_extras:app", "--access-logfile", "-", "--access-logformat", fmt])
+    httpx.get(server.url + "/headers?q=1", headers={"X-Tag": "t2"}, timeout=5)
+    # Only the keys gunicorn's asgi worker logs with have a value.
+    wait_for(lambda: "env GET /headers q=1 HTTP/1.1 t2 127.0.0.1 -" in server.log(), 5, "the access line")
+
+
 def test_a_body_against_its_content_length_is_logged_and_closes(serve):
     server = serve([*ASGI, "asgi_extras:app"])
     two = b"GET /too-long HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n"

@@ -76,6 +76,8 @@ pub struct AsgiDriver {
     /// restarts).
     changed_file: Option<ChangedFile>,
     restarting: bool,
+    /// Environ keys (lower case) the access log prints, `%({name}e)s`.
+    pub(super) log_environ: Vec<String>,
 }
 
 impl AsgiDriver {
@@ -88,6 +90,11 @@ impl AsgiDriver {
         )?;
         let listeners = Listeners::new(start.listeners, FIRST_LISTENER)?;
         let lifecycle = WorkerLifecycle::new(cfg.lifecycle.clone(), clock::now());
+        let log_environ = cfg
+            .access_log
+            .as_ref()
+            .map(|log| log.environ_names())
+            .unwrap_or_default();
         Ok(AsgiDriver {
             cfg,
             consts,
@@ -109,6 +116,7 @@ impl AsgiDriver {
             received: Vec::new(),
             changed_file: None,
             restarting: false,
+            log_environ,
         })
     }
 

@@ -376,6 +376,14 @@ impl AsgiDriver {
             duration: c.started.elapsed(),
         };
         if let Some(logger) = self.cfg.access_log.as_mut() {
+            conn.log_fields.environ.clear();
+            if let Some(head) = conn.http.request_head() {
+                for name in &self.log_environ {
+                    if let Some(value) = super::log_environ::value(head, &conn.peer, name) {
+                        conn.log_fields.environ.push((name.clone(), value));
+                    }
+                }
+            }
             logger.log(conn, &summary);
         }
         rcorn_io::statsd::request(summary.status, summary.duration);

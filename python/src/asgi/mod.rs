@@ -9,6 +9,7 @@
 mod conn;
 mod driver;
 mod exchange;
+mod log_environ;
 mod scope;
 
 use pyo3::prelude::*;
