@@ -79,6 +79,14 @@ impl Stream {
         };
     }
 
+    /// The negotiated TLS parameters; `None` for a plain connection.
+    pub fn tls_session(&self) -> Option<crate::tls::TlsSession> {
+        match self {
+            Stream::Tls(tls) => Some(tls.session()),
+            _ => None,
+        }
+    }
+
     /// Whether bytes written reach the socket as they are (sendfile(2) can
     /// only be used then).
     pub fn is_plain(&self) -> bool {

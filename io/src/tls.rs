@@ -111,6 +111,17 @@ pub fn server_config(settings: &TlsSettings) -> Result<TlsConfig, String> {
     Ok(Arc::new(config))
 }
 
+/// A connection's negotiated TLS parameters.
+#[derive(Clone, Debug, Default)]
+pub struct TlsSession {
+    /// The protocol's code point (`0x0304` for TLS 1.3).
+    pub version: Option<u16>,
+    /// The cipher suite's IANA code point.
+    pub cipher_suite: Option<u16>,
+    /// The client's certificates (DER), its own first; empty without one.
+    pub client_chain: Vec<Vec<u8>>,
+}
+
 /// A TLS connection over a plain one: any non-blocking byte stream (the
 /// server's is `stream::Stream`, which holds this in turn).
 pub struct TlsStream<S> {
@@ -130,6 +141,22 @@ impl<S: Read + Write> TlsStream<S> {
 
     pub fn inner_mut(&mut self) -> &mut S {
         &mut self.inner
+    }
+
+    /// What was negotiated, for the ASGI `tls` scope extension.
+    pub fn session(&self) -> TlsSession {
+        TlsSession {
+            version: self.tls.protocol_version().map(u16::from),
+            cipher_suite: self
+                .tls
+                .negotiated_cipher_suite()
+                .map(|s| u16::from(s.suite())),
+            client_chain: self
+                .tls
+                .peer_certificates()
+                .map(|certs| certs.iter().map(|c| c.as_ref().to_vec()).collect())
+                .unwrap_or_default(),
+        }
     }
 
     /// Writes out the records rustls holds, as far as the socket takes them.

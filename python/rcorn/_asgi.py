@@ -8,10 +8,13 @@ wake. A connection waiting for a request costs no task.
 """
 
 import asyncio
+import inspect
+import os
 
 # Kinds of event ``AsgiDriver.poll`` returns.
 EV_REQUEST = 0
 EV_WAKE = 1
+EV_GONE = 2
 # What ``AsgiDriver.receive`` answers.
 DATA = 0
 WAIT = 1
@@ -19,10 +22,17 @@ DISCONNECT = 2
 
 BOOT_ERROR = 3
 ASGI_VERSION = {"version": "3.0", "spec_version": "2.3"}
+# A file sent by ``http.response.pathsend`` goes out in blocks this large.
+PATHSEND_BLOCK = 256 * 1024
 
 
-def run(driver, app, lifespan_mode, loop_name):
-    """Serves until the worker's lifecycle says exit; the exit code."""
+def run(driver, app, lifespan_mode, loop_name, grace=3, hooks=(None, None, None)):
+    """Serves until the worker's lifecycle says exit; the exit code.
+
+    ``grace``: ``asgi_disconnect_grace_period``, the seconds a request's
+    task may run on once its client is gone before it is cancelled.
+    ``hooks``: ``(pre_request, post_request, worker)`` from the config file.
+    """
     try:
         loop = _new_loop(loop_name)
     except ImportError as exc:
@@ -30,7 +40,8 @@ def run(driver, app, lifespan_mode, loop_name):
         return BOOT_ERROR
     asyncio.set_event_loop(loop)
     try:
-        return loop.run_until_complete(_main(driver, app, lifespan_mode))
+        return loop.run_until_complete(
+            _main(driver, app, lifespan_mode, grace, RequestHooks.of(driver, *hooks)))
     except SystemExit as stop:
         # INT/QUIT/ABRT: the worker's signal handler ends the loop.
         return stop.code if isinstance(stop.code, int) else 0
@@ -59,7 +70,7 @@ def _cancel_all(loop):
         loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
 
 
-async def _main(driver, app, lifespan_mode):
+async def _main(driver, app, lifespan_mode, grace, hooks):
     loop = asyncio.get_running_loop()
     beating = _Beat(loop, driver)
     state = {}
@@ -70,7 +81,7 @@ async def _main(driver, app, lifespan_mode):
         beating.stop()
     if not started:
         return BOOT_ERROR
-    code = await Server(loop, driver, app, state).serve()
+    code = await Server(loop, driver, app, state, grace, hooks).serve()
     beating = _Beat(loop, driver)
     try:
         await lifespan.shutdown()
@@ -98,11 +109,13 @@ class _Beat:
 class Server:
     """Starts a task per request and wakes tasks, as the driver says."""
 
-    def __init__(self, loop, driver, app, state):
+    def __init__(self, loop, driver, app, state, grace=3, hooks=None):
         self.loop = loop
         self.driver = driver
         self.app = app
         self.state = state
+        self.grace = grace
+        self.hooks = hooks
         self.exchanges = {}
         self.done = loop.create_future()
         self.timer = None
@@ -149,7 +162,11 @@ class Server:
                 exchange.task = self.loop.create_task(exchange.run())
             else:
                 exchange = self.exchanges.get(cid)
-                if exchange is not None:
+                if exchange is None:
+                    continue
+                if kind == EV_GONE:
+                    exchange.client_gone()
+                else:
                     exchange.wake()
 
     def finished(self, cid):
@@ -164,7 +181,7 @@ class Exchange:
     """One request: the ``receive`` and ``send`` the application awaits."""
 
     __slots__ = ("server", "driver", "cid", "scope", "waiter", "started",
-                 "complete", "task")
+                 "complete", "task", "trailers", "body_done", "cancel_handle", "req")
 
     def __init__(self, server, cid, scope):
         self.server = server
@@ -175,10 +192,35 @@ class Exchange:
         self.started = False
         self.complete = False
         self.task = None
+        # The response's start said trailers follow the body.
+        self.trailers = False
+        self.body_done = False
+        self.cancel_handle = None
+        # The request hooks' ``req``, when the config file has hooks.
+        self.req = None
 
     def wake(self):
         if self.waiter is not None and not self.waiter.done():
             self.waiter.set_result(None)
+
+    def client_gone(self):
+        """The client closed or reset the connection: ``receive`` says
+        ``http.disconnect`` now, and the task is cancelled once
+        ``asgi_disconnect_grace_period`` has passed (at once for 0), as in
+        gunicorn's asgi worker."""
+        self.wake()
+        task = self.task
+        if task is None or task.done() or self.cancel_handle is not None:
+            return
+        grace = self.server.grace
+        if grace <= 0:
+            task.cancel()
+        else:
+            self.cancel_handle = self.server.loop.call_later(grace, self._cancel_if_running)
+
+    def _cancel_if_running(self):
+        if self.task is not None and not self.task.done():
+            self.task.cancel()
 
     async def _wait(self):
         self.waiter = self.server.loop.create_future()
@@ -189,12 +231,17 @@ class Exchange:
 
     async def run(self):
         failed = False
+        hooks = self.server.hooks
         try:
+            if hooks is not None:
+                self.req = HookRequest(self.scope)
+                hooks.pre(self.req)
             await self.server.app(self.scope, self.receive, self.send)
         except asyncio.CancelledError:
-            # The worker exits (graceful_timeout passed) with this request
-            # still running.
+            # The client left and the grace period passed, or the worker
+            # exits with this request still running: not the app's error.
             failed = True
+            self.driver.log("debug", "Request cancelled (client disconnected)")
             raise
         except BaseException as exc:  # noqa: B036 - the client gets a 500
             failed = True
@@ -202,12 +249,16 @@ class Exchange:
             if not isinstance(exc, Exception):
                 raise
         finally:
+            if self.cancel_handle is not None:
+                self.cancel_handle.cancel()
             if not failed and not self.complete:
                 failed = True
                 what = "completing" if self.started else "starting"
                 self.driver.log("error", f"ASGI callable returned without {what} response.")
-            self.driver.finish(self.cid, failed)
+            status, sent = self.driver.finish(self.cid, failed)
             self.server.finished(self.cid)
+            if self.req is not None:
+                hooks.post(self.req, self.scope, status, sent)
 
     async def receive(self):
         while True:
@@ -220,28 +271,167 @@ class Exchange:
 
     async def send(self, message):
         kind = message["type"]
-        if kind == "http.response.start":
-            if self.started:
-                raise RuntimeError("Unexpected ASGI message 'http.response.start' sent, "
-                                   "after response already started.")
-            self.driver.start_response(self.cid, message["status"],
-                                       message.get("headers", ()))
-            self.started = True
-        elif kind == "http.response.body":
-            if not self.started:
-                raise RuntimeError("Unexpected ASGI message 'http.response.body' sent, "
-                                   "before 'http.response.start'.")
-            if self.complete:
-                raise RuntimeError("Unexpected ASGI message 'http.response.body' sent, "
-                                   "after response already completed.")
+        if kind == "http.response.body":
+            self._check_body_allowed(kind)
             more = message.get("more_body", False)
             if self.driver.send_body(self.cid, message.get("body", b""), more):
                 await self._wait()
             if not more:
-                self.complete = True
-                self.wake()
+                self._body_ended()
+        elif kind == "http.response.start":
+            if self.started:
+                raise RuntimeError("Unexpected ASGI message 'http.response.start' sent, "
+                                   "after response already started.")
+            self.trailers = bool(message.get("trailers", False))
+            headers = message.get("headers", ())
+            self.driver.start_response(self.cid, message["status"], headers, self.trailers)
+            self.started = True
+            if self.req is not None:
+                self.req.response_headers = [
+                    (n.decode("latin-1"), v.decode("latin-1")) for n, v in headers]
+        elif kind == "http.response.pathsend":
+            self._check_body_allowed(kind)
+            await self._send_file(message["path"])
+            self._body_ended()
+        elif kind == "http.response.trailers":
+            if not (self.trailers and self.body_done) or self.complete:
+                raise RuntimeError("Unexpected ASGI message 'http.response.trailers' sent, "
+                                   "without 'trailers' in the start or before the body ended.")
+            self.driver.send_trailers(self.cid, message.get("headers", ()))
+            if not message.get("more_trailers", False):
+                self._completed()
+        elif kind in ("http.response.informational", "http.response.early_hint"):
+            if self.started:
+                raise RuntimeError(f"Unexpected ASGI message {kind!r} sent, "
+                                   "after response already started.")
+            if kind == "http.response.early_hint":
+                status, headers = 103, [(b"link", link) for link in message.get("links", ())]
+            else:
+                status, headers = message["status"], message.get("headers", ())
+            self.driver.informational(self.cid, status, headers)
         else:
             raise RuntimeError(f"Unexpected ASGI message {kind!r} sent.")
+
+    def _check_body_allowed(self, kind):
+        if not self.started:
+            raise RuntimeError(f"Unexpected ASGI message {kind!r} sent, "
+                               "before 'http.response.start'.")
+        if self.body_done:
+            raise RuntimeError(f"Unexpected ASGI message {kind!r} sent, "
+                               "after response already completed.")
+
+    def _body_ended(self):
+        self.body_done = True
+        if not self.trailers:
+            self._completed()
+
+    def _completed(self):
+        self.complete = True
+        self.wake()
+
+    async def _send_file(self, path):
+        """``http.response.pathsend``: the file is opened before ``send``
+        returns (here: read and sent whole before it returns), so the
+        application may remove it afterwards."""
+        with open(path, "rb") as f:
+            left = os.fstat(f.fileno()).st_size
+            while True:
+                block = f.read(min(left, PATHSEND_BLOCK)) if left > 0 else b""
+                left -= len(block)
+                more = left > 0 and bool(block)
+                if self.driver.send_body(self.cid, block, more):
+                    await self._wait()
+                if not more:
+                    return
+
+
+class RequestHooks:
+    """``pre_request(worker, req)`` and ``post_request(worker, req, environ,
+    resp)`` from the config file, as gunicorn's asgi worker calls them:
+    ``pre_request`` before the application (an exception in it is the
+    application's, answered 500); ``post_request`` once the response is
+    finished, its errors logged. ``environ`` is a small WSGI-like dict when
+    an access log is written, ``None`` otherwise."""
+
+    def __init__(self, driver, pre, post, worker):
+        self.driver = driver
+        self.pre_hook = pre
+        self.post_hook = post
+        self.worker = worker
+        self.post_arity = 4
+        if post is not None:
+            self.post_arity = len(inspect.signature(post).parameters)
+        self.environ_wanted = driver.access_log_enabled()
+
+    @classmethod
+    def of(cls, driver, pre=None, post=None, worker=None):
+        if pre is None and post is None:
+            return None
+        return cls(driver, pre, post, worker)
+
+    def pre(self, req):
+        if self.pre_hook is not None:
+            self.pre_hook(self.worker, req)
+
+    def post(self, req, scope, status, sent):
+        if self.post_hook is None:
+            return
+        try:
+            environ = _log_environ(scope) if self.environ_wanted else None
+            resp = HookResponse(status, req.response_headers, sent)
+            args = (self.worker, req, environ, resp)[:self.post_arity]
+            self.post_hook(*args)
+        except Exception as exc:
+            self.driver.log_exception(exc, "Exception in post_request hook")
+
+
+class HookRequest:
+    """The ``req`` of the request hooks: gunicorn's request attributes."""
+
+    def __init__(self, scope):
+        raw_path = scope["raw_path"].decode("latin-1")
+        query = scope["query_string"].decode("latin-1")
+        self.method = scope["method"]
+        self.path = raw_path
+        self.query = query
+        self.fragment = ""
+        self.uri = raw_path + ("?" + query if query else "")
+        self.version = tuple(int(n) for n in scope["http_version"].split("."))
+        self.headers = [(n.decode("latin-1").upper(), v.decode("latin-1"))
+                        for n, v in scope["headers"]]
+        self.scheme = scope["scheme"]
+        self.remote_addr = scope["client"]
+        self.response_headers = []
+
+
+class HookResponse:
+    """The ``resp`` of ``post_request``: the status sent, the body bytes."""
+
+    def __init__(self, status, headers, sent):
+        self.status = status
+        self.status_code = status
+        self.headers = headers
+        self.sent = sent
+
+
+def _log_environ(scope):
+    """A minimal WSGI-like environ of the request, as gunicorn's asgi
+    worker gives ``post_request``."""
+    query = scope["query_string"].decode("latin-1")
+    raw = scope["raw_path"].decode("latin-1")
+    client = scope.get("client")
+    environ = {
+        "REQUEST_METHOD": scope["method"],
+        "RAW_URI": raw + ("?" + query if query else ""),
+        "PATH_INFO": raw,
+        "QUERY_STRING": query,
+        "SERVER_PROTOCOL": "HTTP/" + scope["http_version"],
+        "REMOTE_ADDR": client[0] if client else "-",
+    }
+    for name, value in scope["headers"]:
+        key = "HTTP_" + name.decode("latin-1").upper().replace("-", "_")
+        environ[key] = value.decode("latin-1")
+    return environ
 
 
 class Lifespan:

@@ -52,10 +52,11 @@ def run_to_exit(args, timeout=30):
     return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
 
 
-def hup_under_load(server, path="/"):
+def hup_under_load(server, path="/", signals=(signal.SIGHUP,)):
     """Four clients (half on fresh connections, half kept alive) ask for
-    `path` while the master is sent HUP every half second for 4 s; returns
-    (answered, failures): every request must get its answer."""
+    `path` while the master is sent HUP (or `signals` in turn) every half
+    second for 4 s; returns (answered, failures): every request must get
+    its answer."""
     import threading
 
     stop = threading.Event()
@@ -76,8 +77,10 @@ def hup_under_load(server, path="/"):
         t.start()
     try:
         deadline = time.monotonic() + 4
+        sent = 0
         while time.monotonic() < deadline:
-            server.signal(signal.SIGHUP)
+            server.signal(signals[sent % len(signals)])
+            sent += 1
             wait_for(lambda: len(done) > 0, 5, "requests to flow")
             time.sleep(0.5)  # pacing the HUPs, not synchronisation
     finally:

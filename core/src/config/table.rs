@@ -30,8 +30,6 @@ const DIRTY_HOOKS: &str = "Dirty Arbiter Hooks";
 const CONTROL: &str = "Control";
 
 const NO_H2: &str = "HTTP/2 is not supported by rcorn yet";
-const NO_ASGI_GRACE: &str =
-    "rcorn's asgi worker tells the app of a disconnect at once and does not cancel it";
 const NO_DIRTY: &str = "gunicorn's dirty arbiter is not supported by rcorn";
 const NO_PASTE: &str = "PasteDeploy apps are not supported by rcorn";
 const STRICT_PARSER: &str =
@@ -1099,7 +1097,7 @@ pub static SETTINGS: &[Setting] = &[
         D::Int(3),
         "Seconds an ASGI app gets to clean up after its client disconnects.",
     )
-    .no_effect(NO_ASGI_GRACE),
+    .implemented(),
     s(
         "http_parser",
         WORKERS,

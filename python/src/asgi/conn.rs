@@ -46,6 +46,13 @@ pub struct AsgiConn {
     /// Readiness came while nothing was to be read (the task was not
     /// receiving): read to `WouldBlock` once it is.
     pub owe_read: bool,
+    /// Python has been told the client is gone (`EV_GONE`).
+    pub gone_reported: bool,
+    /// The response's head said trailer fields follow its body.
+    pub trailers: bool,
+    /// Body bytes the task has sent (more than go out when they pass the
+    /// Content-Length).
+    pub body_given: u64,
     pub started: StdInstant,
 }
 
@@ -62,6 +69,9 @@ impl AsgiConn {
             end_delivered: false,
             fin_seen: false,
             owe_read: false,
+            gone_reported: false,
+            trailers: false,
+            body_given: 0,
             started: StdInstant::now(),
         }
     }

@@ -37,6 +37,7 @@ use rcorn_io::WorkerStart;
 
 use super::conn::{AsgiConn, Stage};
 use super::scope::ScopeConstants;
+use crate::wsgi::app::ChangedFile;
 
 const SIGNALS: Token = Token(0);
 const FIRST_LISTENER: usize = 1;
@@ -45,6 +46,9 @@ const FIRST_CONNECTION: usize = 1 << 20;
 /// What `poll` hands Python: start a task for a request, or wake one.
 pub const EV_REQUEST: u8 = 0;
 pub const EV_WAKE: u8 = 1;
+/// The client is gone (closed, reset, or a write failed) while a task has
+/// its request: the task is cancelled after `asgi_disconnect_grace_period`.
+pub const EV_GONE: u8 = 2;
 
 #[pyclass(unsendable, module = "rcorn")]
 pub struct AsgiDriver {
@@ -68,6 +72,12 @@ pub struct AsgiDriver {
     /// connection had the next request buffered).
     pub(super) pending: Vec<(u8, usize, Option<Py<PyDict>>)>,
     received: Vec<Signal>,
+    /// `--reload`: the source file that changed, if any (the worker then
+    /// restarts).
+    changed_file: Option<ChangedFile>,
+    restarting: bool,
+    /// Environ keys (lower case) the access log prints, `%({name}e)s`.
+    pub(super) log_environ: Vec<String>,
 }
 
 impl AsgiDriver {
@@ -80,6 +90,11 @@ impl AsgiDriver {
         )?;
         let listeners = Listeners::new(start.listeners, FIRST_LISTENER)?;
         let lifecycle = WorkerLifecycle::new(cfg.lifecycle.clone(), clock::now());
+        let log_environ = cfg
+            .access_log
+            .as_ref()
+            .map(|log| log.environ_names())
+            .unwrap_or_default();
         Ok(AsgiDriver {
             cfg,
             consts,
@@ -99,7 +114,25 @@ impl AsgiDriver {
             now: clock::now(),
             pending: Vec::new(),
             received: Vec::new(),
+            changed_file: None,
+            restarting: false,
+            log_environ,
         })
+    }
+
+    pub fn set_changed_file(&mut self, changed_file: Option<ChangedFile>) {
+        self.changed_file = changed_file;
+    }
+
+    /// Tells Python, once per request, that the client of connection `id`
+    /// is gone while its task runs.
+    pub(super) fn note_gone(&mut self, id: usize) {
+        if let Some(c) = self.conns.get_mut(&id) {
+            if c.stage == Stage::InRequest && c.disconnected && !c.gone_reported {
+                c.gone_reported = true;
+                self.pending.push((EV_GONE, id, None));
+            }
+        }
     }
 
     fn read_clock(&mut self) {
@@ -189,8 +222,12 @@ impl AsgiDriver {
                 c.conn.out.clear();
                 c.write_failed = true;
                 c.disconnected = true;
+                self.note_gone(id);
             }
         }
+        let Some(c) = self.conns.get_mut(&id) else {
+            return;
+        };
         if !readable {
             if c.stage == Stage::Closing && (c.conn.out.is_empty() || c.write_failed) {
                 self.close(id);
@@ -203,6 +240,7 @@ impl AsgiDriver {
             return;
         }
         self.read_in_request(id);
+        self.note_gone(id);
     }
 
     fn retire_idle(&mut self) {
@@ -313,7 +351,7 @@ impl AsgiDriver {
             }
         }
         self.events = events;
-        self.housekeeping();
+        self.housekeeping(py);
         self.take_pending(py)
     }
 
@@ -362,14 +400,32 @@ impl AsgiDriver {
         self.receive_message(py, id)
     }
 
-    /// `http.response.start`: status and headers (pairs of bytes).
+    /// `http.response.start`: status and headers (pairs of bytes);
+    /// `trailers`: trailer fields follow the body (it is then chunked).
     fn start_response(
         &mut self,
         id: usize,
         status: u16,
         headers: Bound<'_, PyAny>,
+        trailers: bool,
     ) -> PyResult<()> {
-        self.begin_response(id, status, &headers)
+        self.begin_response(id, status, &headers, trailers)
+    }
+
+    /// An interim response (`103 Early Hints`) before `start_response`.
+    fn informational(&mut self, id: usize, status: u16, headers: Bound<'_, PyAny>) -> PyResult<()> {
+        self.interim_response(id, status, &headers)
+    }
+
+    /// `http.response.trailers`: fields for the end of the chunked body.
+    fn send_trailers(&mut self, id: usize, headers: Bound<'_, PyAny>) -> PyResult<()> {
+        self.trailer_fields(id, &headers)
+    }
+
+    /// Whether an access log is written (the `post_request` hook then gets
+    /// an environ, as in gunicorn's asgi worker).
+    fn access_log_enabled(&self) -> bool {
+        self.cfg.access_log.is_some()
     }
 
     /// `http.response.body`; `True` when the task should wait for an
@@ -379,8 +435,9 @@ impl AsgiDriver {
     }
 
     /// The task is done with the request; `failed`: it raised, or ended
-    /// without completing its response.
-    fn finish(&mut self, py: Python<'_>, id: usize, failed: bool) {
+    /// without completing its response. The status sent and the body
+    /// bytes it had.
+    fn finish(&mut self, py: Python<'_>, id: usize, failed: bool) -> (u16, u64) {
         self.end_exchange(py, id, failed)
     }
 }
@@ -388,7 +445,7 @@ impl AsgiDriver {
 impl AsgiDriver {
     /// Signals, the master's life, deadlines: what a wake-up checks
     /// besides readiness.
-    fn housekeeping(&mut self) {
+    fn housekeeping(&mut self, py: Python<'_>) {
         let mut received = std::mem::take(&mut self.received);
         self.signals.drain(&mut received);
         for sig in received.drain(..) {
@@ -397,6 +454,13 @@ impl AsgiDriver {
             }
         }
         self.received = received;
+        if !self.restarting {
+            if let Some(path) = self.changed_file.as_mut().and_then(|changed| changed(py)) {
+                rcorn_io::info!("Worker reloading: {} modified", path.display());
+                self.restarting = true;
+                self.lifecycle_event(WorkerEvent::Signal(WorkerSignal::Term));
+            }
+        }
         if nix::unistd::getppid().as_raw() != self.master_pid {
             self.lifecycle_event(WorkerEvent::ParentChanged);
         }

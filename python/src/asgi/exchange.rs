@@ -104,7 +104,16 @@ impl AsgiDriver {
             }
         };
         let no_body = head.body() == BodyKind::None;
-        let scope = scope::build(py, head, &conn.peer, &conn.server, forwarded, &self.consts);
+        let tls = conn.stream.tls_session();
+        let scope = scope::build(
+            py,
+            head,
+            &conn.peer,
+            &conn.server,
+            forwarded,
+            tls,
+            &self.consts,
+        );
         c.stage = Stage::InRequest;
         c.started = std::time::Instant::now();
         c.disconnected = false;
@@ -113,6 +122,10 @@ impl AsgiDriver {
         c.sending = false;
         c.body_end = false;
         c.end_delivered = false;
+        c.gone_reported = false;
+        c.trailers = false;
+        c.body_given = 0;
+        conn.log_fields.response_headers.clear();
         // Bytes may be in the socket still (more of the body): read them
         // once the task asks.
         c.owe_read = !conn.socket_drained;
@@ -179,12 +192,15 @@ impl AsgiDriver {
                 c.disconnected = !matches!(c.read_available(), Ok(true));
             }
             if c.disconnected {
+                self.note_gone(id);
                 return (DISCONNECT, None, false);
             }
             c.receiving = true;
             return (WAIT, None, false);
         }
-        receive_body(py, c)
+        let message = receive_body(py, c);
+        self.note_gone(id);
+        message
     }
 
     pub(super) fn begin_response(
@@ -192,8 +208,14 @@ impl AsgiDriver {
         id: usize,
         status: u16,
         headers: &Bound<'_, PyAny>,
+        trailers: bool,
     ) -> PyResult<()> {
         let may_reuse = self.lifecycle.may_keep_alive();
+        let log_headers = self
+            .cfg
+            .access_log
+            .as_ref()
+            .is_some_and(|log| log.wants_response_headers());
         let Some(c) = self.conns.get_mut(&id) else {
             return Ok(());
         };
@@ -215,14 +237,68 @@ impl AsgiDriver {
                 conn.http
                     .header(name, value, &mut conn.out)
                     .map_err(app_error)?;
+                if log_headers {
+                    let name = String::from_utf8_lossy(name).to_ascii_lowercase();
+                    conn.log_fields
+                        .response_headers
+                        .push((name, value.to_vec()));
+                }
             }
             Ok(())
         })();
         if written.is_err() {
             // Taken back whole: the application may still be answered 500.
             conn.http.reset_response(&mut conn.out);
+            conn.log_fields.response_headers.clear();
         }
+        c.trailers = trailers && written.is_ok();
         written
+    }
+
+    /// `http.response.informational`: a 1xx head, written at once.
+    pub(super) fn interim_response(
+        &mut self,
+        id: usize,
+        status: u16,
+        headers: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let fields = field_pairs(headers)?;
+        let Some(c) = self.conns.get_mut(&id) else {
+            return Ok(());
+        };
+        if c.stage != Stage::InRequest || c.write_failed {
+            return Ok(());
+        }
+        let borrowed: Vec<(&[u8], &[u8])> = fields
+            .iter()
+            .map(|(n, v)| (n.as_slice(), v.as_slice()))
+            .collect();
+        let conn = &mut *c.conn;
+        conn.http
+            .informational(status, &borrowed, &mut conn.out)
+            .map_err(app_error)?;
+        if c.write_out().is_err() {
+            c.conn.out.clear();
+            c.write_failed = true;
+            c.disconnected = true;
+            self.note_gone(id);
+        }
+        Ok(())
+    }
+
+    /// `http.response.trailers`: fields for the end of the body.
+    pub(super) fn trailer_fields(&mut self, id: usize, headers: &Bound<'_, PyAny>) -> PyResult<()> {
+        let fields = field_pairs(headers)?;
+        let Some(c) = self.conns.get_mut(&id) else {
+            return Ok(());
+        };
+        if c.stage != Stage::InRequest || c.write_failed {
+            return Ok(());
+        }
+        for (name, value) in &fields {
+            c.conn.http.trailer(name, value).map_err(app_error)?;
+        }
+        Ok(())
     }
 
     pub(super) fn body_chunk(&mut self, id: usize, body: &[u8], more: bool) -> PyResult<bool> {
@@ -240,13 +316,15 @@ impl AsgiDriver {
         if !conn.http.head_ended() {
             // The head waits for the first body message: a whole body in
             // one message gets a Content-Length instead of chunks.
-            let hint = (!more).then_some(body.len() as u64);
+            // Trailers need chunks.
+            let hint = (!more && !c.trailers).then_some(body.len() as u64);
             let date = self.dates.get(clock::unix_secs());
             conn.http
                 .end_head(date, hint, &mut conn.out)
                 .map_err(app_error)?;
         }
         conn.http.body(body, &mut conn.out).map_err(app_error)?;
+        c.body_given += body.len() as u64;
         // The last chunk is written with the framing's end, by `finish`.
         if !more && conn.out.len() < HIGH_WATER {
             return Ok(false);
@@ -255,6 +333,7 @@ impl AsgiDriver {
             c.conn.out.clear();
             c.write_failed = true;
             c.disconnected = true;
+            self.note_gone(id);
             return Ok(false);
         }
         let wait = c.conn.out.len() >= HIGH_WATER;
@@ -262,12 +341,12 @@ impl AsgiDriver {
         Ok(wait)
     }
 
-    pub(super) fn end_exchange(&mut self, py: Python<'_>, id: usize, failed: bool) {
+    pub(super) fn end_exchange(&mut self, py: Python<'_>, id: usize, failed: bool) -> (u16, u64) {
         let Some(c) = self.conns.get_mut(&id) else {
-            return;
+            return (0, 0);
         };
         if c.stage != Stage::InRequest {
-            return;
+            return (0, 0);
         }
         let conn = &mut *c.conn;
         // A failure before any body message: the head, still unsent, is
@@ -279,6 +358,14 @@ impl AsgiDriver {
         if c.write_failed {
             conn.http.abort_response();
         }
+        if let Some(declared) = conn.http.framed_length().filter(|n| *n != c.body_given) {
+            if !failed && !c.write_failed {
+                rcorn_io::error!(
+                    "ASGI response body has {} bytes, its Content-Length declares {declared}: closing the connection",
+                    c.body_given
+                );
+            }
+        }
         let dates = &mut self.dates;
         let next = conn
             .http
@@ -289,6 +376,14 @@ impl AsgiDriver {
             duration: c.started.elapsed(),
         };
         if let Some(logger) = self.cfg.access_log.as_mut() {
+            conn.log_fields.environ.clear();
+            if let Some(head) = conn.http.request_head() {
+                for name in &self.log_environ {
+                    if let Some(value) = super::log_environ::value(head, &conn.peer, name) {
+                        conn.log_fields.environ.push((name.clone(), value));
+                    }
+                }
+            }
             logger.log(conn, &summary);
         }
         rcorn_io::statsd::request(summary.status, summary.duration);
@@ -302,6 +397,7 @@ impl AsgiDriver {
         };
         self.lifecycle_event(WorkerEvent::RequestFinished);
         self.advance(py, id);
+        (summary.status, summary.body_bytes)
     }
 }
 
@@ -369,6 +465,21 @@ fn adopt_proxied_client(c: &mut AsgiConn) {
             conn.via = Some(std::mem::replace(&mut conn.peer, PeerAddr::Ip(source)));
         }
     }
+}
+
+/// `[(name, value), ...]` of bytes, as ASGI gives header fields.
+fn field_pairs(headers: &Bound<'_, PyAny>) -> PyResult<Vec<(Vec<u8>, Vec<u8>)>> {
+    let mut fields = Vec::new();
+    for pair in headers.try_iter()? {
+        let pair = pair?;
+        let name = pair.get_item(0)?;
+        let value = pair.get_item(1)?;
+        fields.push((
+            name.cast::<PyBytes>()?.as_bytes().to_vec(),
+            value.cast::<PyBytes>()?.as_bytes().to_vec(),
+        ));
+    }
+    Ok(fields)
 }
 
 fn app_error(e: ConnError) -> PyErr {

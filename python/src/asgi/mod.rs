@@ -9,6 +9,7 @@
 mod conn;
 mod driver;
 mod exchange;
+mod log_environ;
 mod scope;
 
 use pyo3::prelude::*;
@@ -18,6 +19,18 @@ use rcorn_io::WorkerStart;
 
 pub use driver::AsgiDriver;
 
+use crate::wsgi::app::ChangedFile;
+
+/// What the worker's boot hands the asgi worker besides the application:
+/// the request hooks from the config file, the hooks' `worker` argument,
+/// and `--reload`'s check.
+pub struct WorkerExtras {
+    pub pre_request: Option<Py<PyAny>>,
+    pub post_request: Option<Py<PyAny>>,
+    pub worker: Py<PyAny>,
+    pub changed_file: Option<ChangedFile>,
+}
+
 /// Runs the worker until its lifecycle says exit (or the lifespan startup
 /// fails: gunicorn's boot-error code, 3); returns the exit code.
 pub fn run_worker(
@@ -26,21 +39,34 @@ pub fn run_worker(
     cfg: WorkerConfig,
     app: Py<PyAny>,
     settings: &Settings,
+    extras: WorkerExtras,
 ) -> std::io::Result<i32> {
     let text = |name| match settings.get(name) {
         Some(Value::Str(s)) => s.clone(),
         _ => String::new(),
     };
-    let consts = scope::ScopeConstants {
-        root_path: text("root_path"),
-        scheme: if cfg.tls.is_some() { "https" } else { "http" },
+    let grace = match settings.get("asgi_disconnect_grace_period") {
+        Some(Value::Int(n)) => *n,
+        _ => 3,
     };
-    let driver = AsgiDriver::new(start, cfg, consts)?;
+    let scheme = if cfg.tls.is_some() { "https" } else { "http" };
+    let consts = scope::ScopeConstants::new(py, text("root_path"), scheme)
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    let mut driver = AsgiDriver::new(start, cfg, consts)?;
+    driver.set_changed_file(extras.changed_file);
+    let hooks = (extras.pre_request, extras.post_request, extras.worker);
     let ran = Py::new(py, driver).and_then(|driver| {
         py.import("rcorn._asgi")?
             .call_method1(
                 "run",
-                (driver, app, text("asgi_lifespan"), text("asgi_loop")),
+                (
+                    driver,
+                    app,
+                    text("asgi_lifespan"),
+                    text("asgi_loop"),
+                    grace,
+                    hooks,
+                ),
             )?
             .extract::<i32>()
     });

@@ -1,4 +1,5 @@
-//! The ASGI HTTP connection scope of a request head (ASGI spec 2.3).
+//! The ASGI HTTP connection scope of a request head (ASGI spec 2.3), with
+//! the extensions the worker serves.
 
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -6,6 +7,16 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 use rcorn_core::http::RequestHead;
 use rcorn_io::exchange::ServerAddr;
 use rcorn_io::stream::PeerAddr;
+use rcorn_io::tls::TlsSession;
+
+/// The extensions every scope advertises (`scope["extensions"]`): the
+/// response messages beyond ASGI's core that the worker understands.
+pub const EXTENSIONS: [&str; 4] = [
+    "http.response.pathsend",
+    "http.response.trailers",
+    "http.response.informational",
+    "http.response.early_hint",
+];
 
 /// What every scope of a worker shares.
 pub struct ScopeConstants {
@@ -13,6 +24,22 @@ pub struct ScopeConstants {
     pub root_path: String,
     /// The listener's scheme: `https` with `--certfile`.
     pub scheme: &'static str,
+    /// [`EXTENSIONS`], each with an empty dict: a shallow copy per scope.
+    pub extensions: Py<PyDict>,
+}
+
+impl ScopeConstants {
+    pub fn new(py: Python<'_>, root_path: String, scheme: &'static str) -> PyResult<Self> {
+        let extensions = PyDict::new(py);
+        for name in EXTENSIONS {
+            extensions.set_item(name, PyDict::new(py))?;
+        }
+        Ok(ScopeConstants {
+            root_path,
+            scheme,
+            extensions: extensions.unbind(),
+        })
+    }
 }
 
 pub fn build<'py>(
@@ -21,6 +48,7 @@ pub fn build<'py>(
     peer: &PeerAddr,
     server: &ServerAddr,
     forwarded_scheme: Option<&'static str>,
+    tls: Option<TlsSession>,
     consts: &ScopeConstants,
 ) -> PyResult<Bound<'py, PyDict>> {
     let scope = PyDict::new(py);
@@ -69,5 +97,30 @@ pub fn build<'py>(
         let port: u16 = server.port.parse().unwrap_or(0);
         scope.set_item(intern!(py, "server"), (server.name.as_str(), port))?;
     }
+    let extensions = consts.extensions.bind(py).copy()?;
+    if let Some(session) = tls {
+        extensions.set_item(intern!(py, "tls"), tls_extension(py, &session)?)?;
+    }
+    scope.set_item(intern!(py, "extensions"), extensions)?;
     Ok(scope)
+}
+
+/// The `tls` extension: what the connection negotiated, the client's
+/// certificates as PEM (the server's own is not offered: `None`).
+fn tls_extension<'py>(py: Python<'py>, session: &TlsSession) -> PyResult<Bound<'py, PyDict>> {
+    let tls = PyDict::new(py);
+    tls.set_item("server_cert", py.None())?;
+    let chain = PyList::empty(py);
+    if !session.client_chain.is_empty() {
+        let to_pem = py.import("ssl")?.getattr("DER_cert_to_PEM_cert")?;
+        for der in &session.client_chain {
+            chain.append(to_pem.call1((PyBytes::new(py, der),))?)?;
+        }
+    }
+    tls.set_item("client_cert_chain", chain)?;
+    tls.set_item("client_cert_name", py.None())?;
+    tls.set_item("client_cert_error", py.None())?;
+    tls.set_item("tls_version", session.version)?;
+    tls.set_item("cipher_suite", session.cipher_suite)?;
+    Ok(tls)
 }

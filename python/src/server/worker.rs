@@ -82,7 +82,15 @@ pub fn run(
     install_worker_hooks(py, settings, ctx.hooks, &worker, &mut wsgi)?;
     rcorn_io::blocking::set_wait_wrapper(crate::wsgi::app::release_gil_while);
     let outcome = match asgi_app {
-        Some(app) => crate::asgi::run_worker(py, start, cfg, app, settings),
+        Some(app) => {
+            let extras = crate::asgi::WorkerExtras {
+                pre_request: ctx.hooks.get("pre_request").map(|h| h.clone_ref(py)),
+                post_request: ctx.hooks.get("post_request").map(|h| h.clone_ref(py)),
+                worker: worker.clone_ref(py).into_any(),
+                changed_file: wsgi.take_changed_file(),
+            };
+            crate::asgi::run_worker(py, start, cfg, app, settings, extras)
+        }
         None => serve(py, settings, start, cfg, &mut wsgi),
     };
     if let Ok(mut w) = worker.bind(py).try_borrow_mut() {

@@ -76,6 +76,11 @@ impl WsgiApp {
         self.changed_file = changed_file;
     }
 
+    /// `--reload`'s check, for a worker that serves another way (asgi).
+    pub fn take_changed_file(&mut self) -> Option<ChangedFile> {
+        self.changed_file.take()
+    }
+
     pub fn set_log_environ(&mut self, names: Vec<String>) {
         self.log_environ = names;
     }

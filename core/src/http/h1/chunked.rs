@@ -122,7 +122,7 @@ fn is_qd_or_vchar(b: u8) -> bool {
 /// Field names a trailer may not carry (RFC 9110 §6.5.1): those that
 /// frame or route the message, where a late value could be mistaken for the
 /// head's. (Content-Type is tolerated, as gunicorn does.)
-const FORBIDDEN_TRAILERS: [&[u8]; 6] = [
+pub(crate) const FORBIDDEN_TRAILERS: [&[u8]; 6] = [
     b"content-length",
     b"transfer-encoding",
     b"host",

@@ -42,7 +42,9 @@
 use std::time::Duration;
 
 use super::decoder::{Event, RequestDecoder};
-use super::encoder::{error_response, EncodeError, ExternalBody, RequestFacts, ResponseEncoder};
+use super::encoder::{
+    error_response, informational, EncodeError, ExternalBody, RequestFacts, ResponseEncoder,
+};
 use crate::http::error::{DecodeError, DecodeErrorKind};
 use crate::http::proxy_protocol::{ProxyInfo, ProxyMode};
 use crate::http::{DecoderConfig, RequestHead};
@@ -441,6 +443,15 @@ impl ServerConnection {
         self.encoder.body_written()
     }
 
+    /// The Content-Length the current response's body is framed by, once
+    /// its head is out (see [`ResponseEncoder::framed_length`]).
+    pub fn framed_length(&self) -> Option<u64> {
+        self.encoder
+            .body_open()
+            .then(|| self.encoder.framed_length())
+            .flatten()
+    }
+
     /// Whether the response's body is complete but for the end of its
     /// framing (see [`ResponseEncoder::body_complete`]).
     pub fn body_complete(&self) -> bool {
@@ -504,6 +515,37 @@ impl ServerConnection {
         self.encoder
             .finish_head(date, body_len_hint, out)
             .map_err(ConnError::App)
+    }
+
+    /// An interim response (`103 Early Hints`, …) before the final one,
+    /// whole, to `out`; nothing for an HTTP/1.0 client (`Ok(false)`). A
+    /// `100 Continue` the application sends itself is the go-ahead the
+    /// connection would have sent (rule 2).
+    pub fn informational(
+        &mut self,
+        status: u16,
+        fields: &[(&[u8], &[u8])],
+        out: &mut Vec<u8>,
+    ) -> Result<bool, ConnError> {
+        let minor = match self.decoder.head() {
+            Some(head) if self.in_exchange() && !self.response_begun() => head.version().1,
+            _ => return Err(out_of_order("interim response after the response started")),
+        };
+        let written = informational(minor, status, fields, out).map_err(ConnError::App)?;
+        if written && status == 100 {
+            self.continue_sent = true;
+            self.continue_due = false;
+        }
+        Ok(written)
+    }
+
+    /// A trailer field for the end of a chunked body (see
+    /// [`ResponseEncoder::trailer`]).
+    pub fn trailer(&mut self, name: &[u8], value: &[u8]) -> Result<(), ConnError> {
+        if !self.encoder.body_open() {
+            return Err(out_of_order("trailer before the response body"));
+        }
+        self.encoder.trailer(name, value).map_err(ConnError::App)
     }
 
     /// Frames a chunk of the response body into `out`.

@@ -95,6 +95,9 @@ pub struct ResponseEncoder {
     /// A body without a length ends with the connection, never chunked
     /// ([`Self::never_chunk`]).
     never_chunk: bool,
+    /// Trailer field lines (`name: value\r\n`) to end a chunked body
+    /// with; empty for almost every response.
+    trailers: Vec<u8>,
 }
 
 const HOP_BY_HOP: [&[u8]; 8] = [
@@ -127,6 +130,7 @@ impl ResponseEncoder {
             written: 0,
             keep_alive: false,
             never_chunk: false,
+            trailers: Vec::new(),
         }
     }
 
@@ -183,6 +187,7 @@ impl ResponseEncoder {
         self.has_server = false;
         self.must_close = false;
         self.written = 0;
+        self.trailers.clear();
         out.extend_from_slice(if req.http_minor == 0 {
             b"HTTP/1.0 "
         } else {
@@ -205,16 +210,7 @@ impl ResponseEncoder {
         if self.stage != Stage::Head {
             return Err(EncodeError::OutOfOrder("header outside the response head"));
         }
-        if name.is_empty() || !name.iter().all(|&b| is_tchar(b)) {
-            return Err(EncodeError::InvalidHeaderName(
-                String::from_utf8_lossy(name).into_owned(),
-            ));
-        }
-        if value.iter().any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f) {
-            return Err(EncodeError::InvalidHeaderValue(
-                String::from_utf8_lossy(name).into_owned(),
-            ));
-        }
+        check_field(name, value)?;
         if name.eq_ignore_ascii_case(b"content-length") {
             let text = std::str::from_utf8(value).unwrap_or("").trim();
             let n: u64 = text
@@ -380,6 +376,15 @@ impl ResponseEncoder {
         self.written
     }
 
+    /// The body length the head declared, when the body is framed by it
+    /// (not for HEAD, 1xx, 204 or 304, which carry none).
+    pub fn framed_length(&self) -> Option<u64> {
+        match self.framing {
+            Framing::Length(n) => Some(n),
+            _ => None,
+        }
+    }
+
     /// Whether the body already has every byte its framing allows: none
     /// may follow (HEAD, 204, 304) or its Content-Length is reached. Only
     /// the end of the framing can come after it.
@@ -399,7 +404,11 @@ impl ResponseEncoder {
         }
         self.stage = Stage::Idle;
         match self.framing {
-            Framing::Chunked => out.extend_from_slice(b"0\r\n\r\n"),
+            Framing::Chunked => {
+                out.extend_from_slice(b"0\r\n");
+                out.extend_from_slice(&self.trailers);
+                out.extend_from_slice(b"\r\n");
+            }
             Framing::Length(n) if self.written < n => {
                 self.keep_alive = false;
                 return Err(EncodeError::ShortBody {
@@ -411,6 +420,94 @@ impl ResponseEncoder {
         }
         Ok(self.keep_alive)
     }
+}
+
+impl ResponseEncoder {
+    /// Adds a trailer field, sent after the last chunk by [`Self::finish`].
+    /// Only a chunked body can carry trailers: for any other framing the
+    /// field is checked and dropped. Fields that frame or route a message
+    /// are refused (RFC 9110 §6.5.1).
+    pub fn trailer(&mut self, name: &[u8], value: &[u8]) -> Result<(), EncodeError> {
+        if self.stage != Stage::Body {
+            return Err(EncodeError::OutOfOrder("trailer before the response body"));
+        }
+        check_field(name, value)?;
+        if super::chunked::FORBIDDEN_TRAILERS
+            .iter()
+            .chain(HOP_BY_HOP.iter())
+            .any(|f| name.eq_ignore_ascii_case(f))
+        {
+            return Err(EncodeError::InvalidHeaderName(
+                String::from_utf8_lossy(name).into_owned(),
+            ));
+        }
+        if self.framing == Framing::Chunked {
+            self.trailers.extend_from_slice(name);
+            self.trailers.extend_from_slice(b": ");
+            self.trailers.extend_from_slice(value);
+            self.trailers.extend_from_slice(b"\r\n");
+        }
+        Ok(())
+    }
+}
+
+/// An interim (1xx) response before the final one, such as `103 Early
+/// Hints`: its status line and fields, whole, to `out`. Not for `101`,
+/// which switches protocols, nor for an HTTP/1.0 client, which knows no
+/// 1xx (RFC 9110 §15.2): then nothing is written and `Ok(false)`.
+pub fn informational(
+    http_minor: u8,
+    status: u16,
+    fields: &[(&[u8], &[u8])],
+    out: &mut Vec<u8>,
+) -> Result<bool, EncodeError> {
+    if !(100..200).contains(&status) || status == 101 {
+        return Err(EncodeError::InvalidStatus(status));
+    }
+    for (name, value) in fields {
+        check_field(name, value)?;
+    }
+    if http_minor == 0 {
+        return Ok(false);
+    }
+    out.extend_from_slice(b"HTTP/1.1 ");
+    out.extend_from_slice(itoa::Buffer::new().format(status).as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(reason_phrase_1xx(status).as_bytes());
+    out.extend_from_slice(b"\r\n");
+    for (name, value) in fields {
+        out.extend_from_slice(name);
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    Ok(true)
+}
+
+fn reason_phrase_1xx(status: u16) -> &'static str {
+    match status {
+        100 => "Continue",
+        102 => "Processing",
+        103 => "Early Hints",
+        _ => "",
+    }
+}
+
+/// A field name is a token; a value holds no control character but tab
+/// (no response splitting).
+fn check_field(name: &[u8], value: &[u8]) -> Result<(), EncodeError> {
+    if name.is_empty() || !name.iter().all(|&b| is_tchar(b)) {
+        return Err(EncodeError::InvalidHeaderName(
+            String::from_utf8_lossy(name).into_owned(),
+        ));
+    }
+    if value.iter().any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f) {
+        return Err(EncodeError::InvalidHeaderValue(
+            String::from_utf8_lossy(name).into_owned(),
+        ));
+    }
+    Ok(())
 }
 
 /// The reason phrase of a status code rcorn itself may send.

@@ -23,9 +23,16 @@ def upload(request):
     return JsonResponse({"filename": f.name, "size": len(data)})
 
 
+async def async_view(request):
+    import asyncio
+    await asyncio.sleep(0)
+    return JsonResponse({"async": True, "path": request.path})
+
+
 urlpatterns = [
     path("", index),
     path("form", form),
     path("api/items/<int:item_id>", api),
     path("upload", upload),
+    path("async", async_view),
 ]
