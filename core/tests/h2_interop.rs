@@ -134,7 +134,7 @@ async fn serve(io: DuplexStream, config: H2Config) {
                     conn.finish_stream(stream);
                 }
                 Ok(H2Event::NeedData | H2Event::Blocked) => break false,
-                Ok(H2Event::Closed) | Err(_) => break true,
+                Ok(H2Event::Closed | H2Event::Paused) | Err(_) => break true,
             }
         };
         let progressed = app.progress(&mut conn);

@@ -107,6 +107,15 @@ fn h1_connection_corpus_holds_the_fuzz_properties() {
     assert!(n >= 10, "seed corpus missing: {n} files");
 }
 
+#[test]
+fn h2_connection_corpus_holds_the_fuzz_properties() {
+    let n = replay(
+        "h2_connection",
+        fuzz_properties::h2_connection::check_h2_connection,
+    );
+    assert!(n >= 10, "seed corpus missing: {n} files");
+}
+
 /// The lenient reference reading itself, so a fuzz verdict against it
 /// means something.
 #[test]

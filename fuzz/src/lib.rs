@@ -10,6 +10,8 @@ use rcorn_core::http::{BodyKind, DecodeErrorKind, DecoderConfig, Event, RequestD
 // By path: `core/tests` includes this file as a module of its own.
 #[path = "h1_connection.rs"]
 pub mod h1_connection;
+#[path = "h2_connection.rs"]
+pub mod h2_connection;
 
 /// One observable step of decoding, owned, with consecutive body bytes
 /// merged: how the body is cut into `Body` events depends on how the input

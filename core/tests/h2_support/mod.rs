@@ -194,7 +194,7 @@ pub fn run(conn: &mut H2Connection) -> (Vec<H2Event>, Result<(), H2Error>) {
     let mut events = Vec::new();
     loop {
         match conn.poll_event() {
-            Ok(e @ (H2Event::NeedData | H2Event::Blocked | H2Event::Closed)) => {
+            Ok(e @ (H2Event::NeedData | H2Event::Blocked | H2Event::Closed | H2Event::Paused)) => {
                 events.push(e);
                 return (events, Ok(()));
             }

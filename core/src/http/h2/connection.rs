@@ -33,7 +33,7 @@
 //!    SETTINGS ACK, and each stream stalled for want of send credit: one
 //!    that gets none within `stall_timeout` is reset (CANCEL).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 
 use crate::time::Instant;
 
@@ -62,6 +62,9 @@ pub enum H2Event {
     Reset { stream: u32, code: ErrorCode },
     /// More bytes from the client are needed.
     NeedData,
+    /// The client has sent all it will (`feed_eof`); the connection waits
+    /// for the handlers still running before it is `Closed`.
+    Paused,
     /// Write the pending output before reading more.
     Blocked,
     /// Nothing more to serve: write the pending output, close.
@@ -94,7 +97,7 @@ pub struct H2Connection {
     preface: Preface,
     pub(super) started: Instant,
     pub(super) settings_unacked_since: Option<Instant>,
-    pub(super) streams: HashMap<u32, Stream>,
+    pub(super) streams: BTreeMap<u32, Stream>,
     pub(super) last_stream: u32,
     pub(super) block: Option<Block>,
     /// Credit the client has on the connection, and what was read but
@@ -130,7 +133,7 @@ impl H2Connection {
             preface: Preface::Bytes,
             started: now,
             settings_unacked_since: Some(now),
-            streams: HashMap::new(),
+            streams: BTreeMap::new(),
             last_stream: 0,
             block: None,
             conn_recv_window: target,
@@ -247,6 +250,7 @@ impl H2Connection {
             }
             match self.step() {
                 Ok(true) => {}
+                Ok(false) if self.eof_handled => return Ok(H2Event::Paused),
                 Ok(false) if self.eof => self.handle_eof(),
                 Ok(false) => return Ok(H2Event::NeedData),
                 Err(e) => self.fail_or_reset(e),
@@ -320,7 +324,10 @@ impl H2Connection {
 
     /// Sends RST_STREAM and closes the stream on our side.
     pub(super) fn reset(&mut self, stream: u32, code: ErrorCode) {
-        frame::write_rst_stream(&mut self.out, stream, code);
+        // After GOAWAY for an error nothing more is said: the caller closes.
+        if self.error.is_none() {
+            frame::write_rst_stream(&mut self.out, stream, code);
+        }
         self.close_stream(stream, code);
     }
 
@@ -369,7 +376,7 @@ impl H2Connection {
 
     pub(super) fn return_conn_credit(&mut self, n: u32) {
         self.conn_unreturned += n;
-        if i64::from(self.conn_unreturned) >= self.conn_recv_target / 2 {
+        if self.error.is_none() && i64::from(self.conn_unreturned) >= self.conn_recv_target / 2 {
             frame::write_window_update(&mut self.out, 0, self.conn_unreturned);
             self.conn_recv_window += i64::from(self.conn_unreturned);
             self.conn_unreturned = 0;
@@ -382,7 +389,7 @@ impl H2Connection {
             return;
         };
         s.unreturned += n;
-        if s.recv == Half::Open && i64::from(s.unreturned) >= threshold {
+        if self.error.is_none() && s.recv == Half::Open && i64::from(s.unreturned) >= threshold {
             frame::write_window_update(&mut self.out, id, s.unreturned);
             s.recv_window += i64::from(s.unreturned);
             s.unreturned = 0;

@@ -57,6 +57,9 @@ impl H2Connection {
     }
 
     fn sendable(&mut self, id: u32) -> Result<&mut Stream, AppError> {
+        if self.error().is_some() {
+            return Err(AppError::StreamReset);
+        }
         let s = self.handled(id)?;
         match s.send {
             Half::Reset => Err(AppError::StreamReset),
