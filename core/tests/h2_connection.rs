@@ -595,3 +595,60 @@ fn graceful_shutdown_lets_open_streams_finish() {
 }
 
 use rcorn_core::http::h2::H2Connection;
+
+#[test]
+fn late_trailers_on_a_stream_we_reset_are_ignored_but_headers_on_a_closed_one_are_not() {
+    let mut conn = connected(H2Config::default());
+    conn.feed(&headers(1, &request_block("POST", "/", &[]), false));
+    run(&mut conn).1.unwrap();
+    // Answered without reading the body: RST_STREAM NO_ERROR.
+    conn.send_headers(1, 204, &[], true).unwrap();
+    conn.finish_stream(1);
+    assert!(output(&mut conn).contains(&Out::Rst {
+        stream: 1,
+        code: ErrorCode::NoError
+    }));
+    let mut trailer = Vec::new();
+    rcorn_core::http::h2::hpack::encode_field(b"x-late", b"1", &mut trailer);
+    conn.feed(&data(1, b"late body", false));
+    conn.feed(&headers(1, &trailer, true));
+    run(&mut conn).1.unwrap();
+    // A stream that closed normally is another matter.
+    conn.feed(&get(3));
+    run(&mut conn).1.unwrap();
+    conn.send_headers(3, 204, &[], true).unwrap();
+    conn.finish_stream(3);
+    conn.feed(&get(3));
+    let result = run(&mut conn).1;
+    assert!(
+        matches!(
+            result,
+            Err(H2Error::Connection {
+                code: ErrorCode::StreamClosed,
+                ..
+            })
+        ),
+        "{result:?}"
+    );
+}
+
+#[test]
+fn an_idle_connection_is_closed_gracefully_after_keepalive() {
+    let mut conn = connected(H2Config {
+        idle_timeout: Duration::from_secs(2),
+        ..H2Config::default()
+    });
+    conn.await_peer(T0);
+    assert_eq!(conn.next_deadline(), Some(T0 + Duration::from_secs(2)));
+    // A request in time cancels it.
+    conn.feed(&get(1));
+    run(&mut conn).1.unwrap();
+    assert_eq!(conn.next_deadline(), None);
+    conn.send_headers(1, 204, &[], true).unwrap();
+    conn.finish_stream(1);
+    let later = T0 + Duration::from_secs(10);
+    conn.await_peer(later);
+    conn.handle_timeout(later + Duration::from_secs(2));
+    assert_eq!(conn.poll_event().unwrap(), H2Event::Closed);
+    assert_eq!(goaway_code(&output(&mut conn)), Some(ErrorCode::NoError));
+}

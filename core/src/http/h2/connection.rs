@@ -31,7 +31,9 @@
 //!    that does not read. Runs of empty DATA frames are budgeted too.
 //! 8. **Time is a parameter; deadlines are data.** The preface and the
 //!    SETTINGS ACK, and each stream stalled for want of send credit: one
-//!    that gets none within `stall_timeout` is reset (CANCEL).
+//!    that gets none within `stall_timeout` is reset (CANCEL). A connection
+//!    with no stream, once the caller says it waits on the client
+//!    (`await_peer`), is closed gracefully after `idle_timeout`.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -47,6 +49,8 @@ use super::stream::{Half, Stream};
 /// The window RFC 9113 assumes before SETTINGS are acknowledged.
 pub(super) const DEFAULT_WINDOW: i64 = 65_535;
 const HEADER_TABLE_SIZE: usize = 4096;
+/// How many streams we reset are remembered, to ignore their late frames.
+const RECENT_RESETS: usize = 256;
 
 /// What the client's bytes amount to, from [`H2Connection::poll_event`].
 #[derive(Debug, PartialEq, Eq)]
@@ -100,6 +104,10 @@ pub struct H2Connection {
     pub(super) streams: BTreeMap<u32, Stream>,
     pub(super) last_stream: u32,
     pub(super) block: Option<Block>,
+    /// Streams we reset lately, whose late frames are ignored (§5.1).
+    pub(super) recently_reset: VecDeque<u32>,
+    /// Since when the connection has had no stream, while waiting on the client.
+    pub(super) idle_since: Option<Instant>,
     /// Credit the client has on the connection, and what was read but
     /// not yet returned.
     pub(super) conn_recv_window: i64,
@@ -136,6 +144,8 @@ impl H2Connection {
             streams: BTreeMap::new(),
             last_stream: 0,
             block: None,
+            recently_reset: VecDeque::new(),
+            idle_since: None,
             conn_recv_window: target,
             conn_unreturned: 0,
             conn_recv_target: target,
@@ -328,6 +338,10 @@ impl H2Connection {
         if self.error.is_none() {
             frame::write_rst_stream(&mut self.out, stream, code);
         }
+        if self.recently_reset.len() == RECENT_RESETS {
+            self.recently_reset.pop_front();
+        }
+        self.recently_reset.push_back(stream);
         self.close_stream(stream, code);
     }
 
@@ -396,6 +410,14 @@ impl H2Connection {
         }
     }
 
+    /// The caller is about to wait for the client: a connection with no
+    /// stream starts its idle deadline now.
+    pub fn await_peer(&mut self, now: Instant) {
+        if self.streams.is_empty() && self.preface == Preface::Done && self.idle_since.is_none() {
+            self.idle_since = Some(now);
+        }
+    }
+
     /// When the next deadline falls, if any.
     pub fn next_deadline(&self) -> Option<Instant> {
         let timeout = self.config.stall_timeout;
@@ -405,7 +427,13 @@ impl H2Connection {
             .streams
             .values()
             .filter_map(|s| s.stalled_since.map(|t| t + timeout));
-        preface.into_iter().chain(ack).chain(stalls).min()
+        let idle = self.idle_since.map(|t| t + self.config.idle_timeout);
+        preface
+            .into_iter()
+            .chain(ack)
+            .chain(stalls)
+            .chain(idle)
+            .min()
     }
 
     /// Acts on the deadlines that are due at `now`.
@@ -422,6 +450,13 @@ impl H2Connection {
             .is_some_and(|t| t + timeout <= now)
         {
             return self.fail(ErrorCode::SettingsTimeout, "SETTINGS not acknowledged");
+        }
+        if self
+            .idle_since
+            .is_some_and(|t| t + self.config.idle_timeout <= now)
+        {
+            self.idle_since = None;
+            self.shutdown();
         }
         let stalled: Vec<u32> = self
             .streams

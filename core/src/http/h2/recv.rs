@@ -137,6 +137,10 @@ impl H2Connection {
             return self.on_trailers(id, block.end_stream, oversize, fields);
         }
         if id <= self.last_stream {
+            // Trailers may be on their way when we reset a stream.
+            if self.recently_reset.contains(&id) {
+                return Ok(());
+            }
             return conn_err(ErrorCode::StreamClosed, "HEADERS on a closed stream");
         }
         if id % 2 == 0 {
@@ -167,6 +171,7 @@ impl H2Connection {
             s.recv = Half::Ended;
         }
         self.streams.insert(id, s);
+        self.idle_since = None;
         self.events.push_back(H2Event::Request {
             stream: id,
             request,
@@ -182,7 +187,7 @@ impl H2Connection {
         encode_status(431, &mut block);
         frame::write_headers(&mut self.out, id, &block, true, self.peer_max_frame);
         if !end_stream {
-            frame::write_rst_stream(&mut self.out, id, ErrorCode::NoError);
+            self.reset(id, ErrorCode::NoError);
         }
         Ok(())
     }

@@ -32,6 +32,9 @@ pub struct H2Config {
     /// `timeout`: how long a stream may wait for send credit before it
     /// is reset, and the client for the preface and SETTINGS ACK.
     pub stall_timeout: Duration,
+    /// `keepalive`: how long a connection with no stream may wait for the
+    /// client's next request before it is closed with GOAWAY (NO_ERROR).
+    pub idle_timeout: Duration,
 }
 
 impl Default for H2Config {
@@ -47,6 +50,7 @@ impl Default for H2Config {
             max_empty_frames: 100,
             max_pending_output: 256 * 1024,
             stall_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(2),
         }
     }
 }
