@@ -419,7 +419,7 @@ fn empty_data_flood_is_refused() {
 #[test]
 fn a_stream_without_credit_is_reset_after_the_stall_timeout() {
     let config = H2Config {
-        stall_timeout: Duration::from_secs(5),
+        stall_timeout: Some(Duration::from_secs(5)),
         ..H2Config::default()
     };
     let mut conn = rcorn_core::http::h2::H2Connection::new(config, T0);
@@ -635,7 +635,7 @@ fn late_trailers_on_a_stream_we_reset_are_ignored_but_headers_on_a_closed_one_ar
 #[test]
 fn an_idle_connection_is_closed_gracefully_after_keepalive() {
     let mut conn = connected(H2Config {
-        idle_timeout: Duration::from_secs(2),
+        idle_timeout: Some(Duration::from_secs(2)),
         ..H2Config::default()
     });
     conn.await_peer(T0);
@@ -651,4 +651,82 @@ fn an_idle_connection_is_closed_gracefully_after_keepalive() {
     conn.handle_timeout(later + Duration::from_secs(2));
     assert_eq!(conn.poll_event().unwrap(), H2Event::Closed);
     assert_eq!(goaway_code(&output(&mut conn)), Some(ErrorCode::NoError));
+}
+
+#[test]
+fn the_config_comes_from_gunicorns_settings() {
+    use rcorn_core::config::{Settings, Source};
+    assert_eq!(
+        H2Config::from_settings(&Settings::defaults()),
+        H2Config::default()
+    );
+    let mut s = Settings::defaults();
+    for (name, value) in [
+        ("http2_max_concurrent_streams", "7"),
+        ("http2_initial_window_size", "1000"),
+        ("http2_max_frame_size", "32768"),
+        ("http2_max_header_list_size", "0"),
+        ("timeout", "0"),
+        ("keepalive", "5"),
+    ] {
+        s.set_from_str(name, value, Source::CommandLine).unwrap();
+    }
+    let c = H2Config::from_settings(&s);
+    assert_eq!(
+        (
+            c.max_concurrent_streams,
+            c.initial_window_size,
+            c.max_frame_size
+        ),
+        (7, 1000, 32768)
+    );
+    assert_eq!(c.max_header_list_size, 0);
+    assert_eq!(c.stall_timeout, None);
+    assert_eq!(c.idle_timeout, Some(Duration::from_secs(5)));
+}
+
+#[test]
+fn a_handler_waiting_too_long_for_body_bytes_has_its_stream_reset() {
+    let config = H2Config {
+        stall_timeout: Some(Duration::from_secs(5)),
+        ..H2Config::default()
+    };
+    let mut conn = connected(config);
+    conn.feed(&headers(1, &request_block("POST", "/", &[]), false));
+    run(&mut conn).1.unwrap();
+    let mut body = Vec::new();
+    assert_eq!(
+        conn.read_body(1, &mut body, 100).unwrap(),
+        BodyRead::Pending
+    );
+    conn.await_peer(T0);
+    assert_eq!(conn.next_deadline(), Some(T0 + Duration::from_secs(5)));
+    // Bytes in time start the wait again.
+    conn.feed(&data(1, b"a", false));
+    run(&mut conn).1.unwrap();
+    assert_eq!(conn.next_deadline(), None);
+    conn.read_body(1, &mut body, 100).unwrap();
+    assert_eq!(
+        conn.read_body(1, &mut body, 100).unwrap(),
+        BodyRead::Pending
+    );
+    let later = T0 + Duration::from_secs(4);
+    conn.await_peer(later);
+    conn.handle_timeout(later + Duration::from_secs(5));
+    assert_eq!(
+        run(&mut conn).0,
+        vec![
+            H2Event::Reset {
+                stream: 1,
+                code: ErrorCode::Cancel
+            },
+            H2Event::NeedData
+        ]
+    );
+    assert_eq!(
+        conn.read_body(1, &mut body, 100),
+        Err(rcorn_core::http::h2::AppError::StreamReset)
+    );
+    conn.finish_stream(1);
+    assert_eq!(conn.stream_count(), 0);
 }

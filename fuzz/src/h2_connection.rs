@@ -29,6 +29,9 @@ fn config(tiny: bool) -> H2Config {
     }
 }
 
+/// A body larger than a frame and than a tiny window.
+static BIG: [u8; 40_000] = [7; 40_000];
+
 /// What the model application does on each event.
 fn act(conn: &mut H2Connection, event: &H2Event, read: bool, big: bool, now: Instant) {
     match *event {
@@ -37,8 +40,8 @@ fn act(conn: &mut H2Connection, event: &H2Event, read: bool, big: bool, now: Ins
             ref request,
         } if request.end_stream || !read => {
             let _ = conn.send_headers(stream, 200, &[(b"x-a", b"b")], false);
-            let body = if big { vec![7; 70_000] } else { b"ok".to_vec() };
-            if conn.send_data(now, stream, &body, true) == Ok(body.len()) {
+            let body: &[u8] = if big { &BIG } else { b"ok" };
+            if conn.send_data(now, stream, body, true) == Ok(body.len()) {
                 conn.finish_stream(stream);
             }
         }
@@ -77,7 +80,7 @@ pub fn check_h2_connection(data: &[u8]) {
     let piece = usize::from(piece) + 1;
     let now = Instant::ZERO;
     let mut conn = H2Connection::new(cfg.clone(), now);
-    let mut out = Vec::new();
+    let mut out = OutputCheck::default();
     let mut fed = 0;
     let mut error = None;
     while error.is_none() {
@@ -109,7 +112,7 @@ pub fn check_h2_connection(data: &[u8]) {
             backlog <= cfg.max_pending_output + 32 * 1024,
             "output backlog {backlog}"
         );
-        conn.poll_transmit(&mut out);
+        out.take(&mut conn);
         if matches!(resting, H2Event::Closed | H2Event::Paused) {
             break;
         }
@@ -133,21 +136,34 @@ pub fn check_h2_connection(data: &[u8]) {
                 || conn.error().is_some()
         );
     }
-    conn.poll_transmit(&mut out);
-    check_output(&out);
+    out.take(&mut conn);
+    assert!(out.partial.is_empty(), "the server writes whole frames");
 }
 
-/// The output is whole frames, and nothing follows a GOAWAY for an error.
-fn check_output(mut out: &[u8]) {
-    let mut failed = false;
-    while !out.is_empty() {
-        let (f, used) = frame::parse(out, frame::MAX_MAX_FRAME_SIZE)
+/// The output, checked as it is written: frames that parse, and nothing
+/// after a GOAWAY for an error. Only a partial frame is kept, so the
+/// check's own memory stays small.
+#[derive(Default)]
+struct OutputCheck {
+    partial: Vec<u8>,
+    failed: bool,
+}
+
+impl OutputCheck {
+    fn take(&mut self, conn: &mut H2Connection) {
+        self.partial.extend_from_slice(conn.pending_output());
+        let n = conn.pending_output().len();
+        conn.consume_output(n);
+        let mut at = 0;
+        while let Some((f, used)) = frame::parse(&self.partial[at..], frame::MAX_MAX_FRAME_SIZE)
             .expect("the server's frames parse")
-            .expect("the server writes whole frames");
-        assert!(!failed, "a frame after GOAWAY for an error: {f:?}");
-        if let Frame::GoAway { code, .. } = f {
-            failed = code != ErrorCode::NoError;
+        {
+            assert!(!self.failed, "a frame after GOAWAY for an error: {f:?}");
+            if let Frame::GoAway { code, .. } = f {
+                self.failed = code != ErrorCode::NoError;
+            }
+            at += used;
         }
-        out = &out[used..];
+        self.partial.drain(..at);
     }
 }

@@ -31,11 +31,13 @@
 //!    that does not read. Runs of empty DATA frames are budgeted too.
 //! 8. **Time is a parameter; deadlines are data.** The preface and the
 //!    SETTINGS ACK, and each stream stalled for want of send credit: one
-//!    that gets none within `stall_timeout` is reset (CANCEL). A connection
+//!    that gets none within `stall_timeout` is reset (CANCEL), and so is
+//!    one whose handler waits that long for body bytes. A connection
 //!    with no stream, once the caller says it waits on the client
 //!    (`await_peer`), is closed gracefully after `idle_timeout`.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::time::Duration;
 
 use crate::time::Instant;
 
@@ -357,6 +359,7 @@ impl H2Connection {
         }
         s.reset_code.get_or_insert(code);
         s.stalled_since = None;
+        s.body_wait_since = None;
         let unread = s.body.len() as u32;
         s.body.clear();
         let handler = s.handler;
@@ -412,56 +415,56 @@ impl H2Connection {
 
     /// The caller is about to wait for the client: a connection with no
     /// stream starts its idle deadline now.
+    /// Handlers waiting for body bytes start theirs (`stall_timeout`).
     pub fn await_peer(&mut self, now: Instant) {
         if self.streams.is_empty() && self.preface == Preface::Done && self.idle_since.is_none() {
             self.idle_since = Some(now);
+        }
+        for s in self.streams.values_mut() {
+            if s.awaiting_body && s.recv == Half::Open && s.body_wait_since.is_none() {
+                s.body_wait_since = Some(now);
+            }
         }
     }
 
     /// When the next deadline falls, if any.
     pub fn next_deadline(&self) -> Option<Instant> {
-        let timeout = self.config.stall_timeout;
-        let preface = (self.preface != Preface::Done).then(|| self.started + timeout);
-        let ack = self.settings_unacked_since.map(|t| t + timeout);
+        let stall = self.config.stall_timeout;
+        let preface = (self.preface != Preface::Done).then_some(self.started);
+        let waits = preface.into_iter().chain(self.settings_unacked_since);
         let stalls = self
             .streams
             .values()
-            .filter_map(|s| s.stalled_since.map(|t| t + timeout));
-        let idle = self.idle_since.map(|t| t + self.config.idle_timeout);
-        preface
-            .into_iter()
-            .chain(ack)
+            .flat_map(|s| s.stalled_since.into_iter().chain(s.body_wait_since));
+        let idle = due(self.idle_since, self.config.idle_timeout);
+        waits
             .chain(stalls)
+            .filter_map(|since| due(Some(since), stall))
             .chain(idle)
             .min()
     }
 
     /// Acts on the deadlines that are due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
-        let timeout = self.config.stall_timeout;
+        let stall = self.config.stall_timeout;
+        let is_due = |since: Option<Instant>| due(since, stall).is_some_and(|t| t <= now);
         if self.error.is_some() {
             return;
         }
-        if self.preface != Preface::Done && self.started + timeout <= now {
+        if self.preface != Preface::Done && is_due(Some(self.started)) {
             return self.fail(ErrorCode::ProtocolError, "no HTTP/2 preface in time");
         }
-        if self
-            .settings_unacked_since
-            .is_some_and(|t| t + timeout <= now)
-        {
+        if is_due(self.settings_unacked_since) {
             return self.fail(ErrorCode::SettingsTimeout, "SETTINGS not acknowledged");
         }
-        if self
-            .idle_since
-            .is_some_and(|t| t + self.config.idle_timeout <= now)
-        {
+        if due(self.idle_since, self.config.idle_timeout).is_some_and(|t| t <= now) {
             self.idle_since = None;
             self.shutdown();
         }
         let stalled: Vec<u32> = self
             .streams
             .iter()
-            .filter(|(_, s)| s.stalled_since.is_some_and(|t| t + timeout <= now))
+            .filter(|(_, s)| is_due(s.stalled_since) || is_due(s.body_wait_since))
             .map(|(id, _)| *id)
             .collect();
         for id in stalled {
@@ -583,4 +586,9 @@ impl H2Connection {
     pub fn stream_count(&self) -> usize {
         self.streams.len()
     }
+}
+
+/// When a wait that began at `since` times out; never without a timeout.
+fn due(since: Option<Instant>, timeout: Option<Duration>) -> Option<Instant> {
+    Some(since? + timeout?)
 }

@@ -71,6 +71,10 @@ impl H2Connection {
             );
         }
         s.body.extend(data);
+        if !data.is_empty() || end_stream {
+            s.awaiting_body = false;
+            s.body_wait_since = None;
+        }
         if end_stream {
             s.recv = Half::Ended;
         }

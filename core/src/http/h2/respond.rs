@@ -47,7 +47,10 @@ impl H2Connection {
         match s.recv {
             Half::Reset => Err(AppError::StreamReset),
             Half::Ended => Ok(BodyRead::End),
-            Half::Open => Ok(BodyRead::Pending),
+            Half::Open => {
+                s.awaiting_body = true;
+                Ok(BodyRead::Pending)
+            }
         }
     }
 

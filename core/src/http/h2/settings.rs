@@ -30,11 +30,13 @@ pub struct H2Config {
     /// slow readers).
     pub max_pending_output: usize,
     /// `timeout`: how long a stream may wait for send credit before it
-    /// is reset, and the client for the preface and SETTINGS ACK.
-    pub stall_timeout: Duration,
+    /// is reset, and the client for the preface and SETTINGS ACK; `None`
+    /// (a `timeout` of 0) for no limit.
+    pub stall_timeout: Option<Duration>,
     /// `keepalive`: how long a connection with no stream may wait for the
     /// client's next request before it is closed with GOAWAY (NO_ERROR).
-    pub idle_timeout: Duration,
+    /// `None` (a `keepalive` of 0) for no limit.
+    pub idle_timeout: Option<Duration>,
 }
 
 impl Default for H2Config {
@@ -49,8 +51,8 @@ impl Default for H2Config {
             max_header_block: 65_536 + 16_384,
             max_empty_frames: 100,
             max_pending_output: 256 * 1024,
-            stall_timeout: Duration::from_secs(30),
-            idle_timeout: Duration::from_secs(2),
+            stall_timeout: Some(Duration::from_secs(30)),
+            idle_timeout: Some(Duration::from_secs(2)),
         }
     }
 }
@@ -60,6 +62,23 @@ impl H2Config {
         match self.max_header_list_size {
             0 => usize::MAX,
             n => n as usize,
+        }
+    }
+}
+
+impl H2Config {
+    /// From the server's settings: the four `http2_*` ones, `timeout` and
+    /// `keepalive`; the flood limits keep their defaults.
+    pub fn from_settings(settings: &crate::config::Settings) -> Self {
+        let nonzero = |d: Duration| (!d.is_zero()).then_some(d);
+        H2Config {
+            max_concurrent_streams: settings.http2_max_concurrent_streams(),
+            initial_window_size: settings.http2_initial_window_size(),
+            max_frame_size: settings.http2_max_frame_size(),
+            max_header_list_size: settings.http2_max_header_list_size(),
+            stall_timeout: nonzero(settings.timeout()),
+            idle_timeout: nonzero(settings.keepalive()),
+            ..H2Config::default()
         }
     }
 }

@@ -59,6 +59,10 @@ pub struct Stream {
     pub received: u64,
     /// Since when the application has wanted to send with no credit.
     pub stalled_since: Option<Instant>,
+    /// The application asked for body bytes that had not come.
+    pub awaiting_body: bool,
+    /// Since when it has waited for them, while the caller waits on the client.
+    pub body_wait_since: Option<Instant>,
     /// The application was refused bytes: tell it when it may go on.
     pub wants_write: bool,
     /// Why the stream was reset, once it was.
@@ -80,6 +84,8 @@ impl Stream {
             content_length: None,
             received: 0,
             stalled_since: None,
+            awaiting_body: false,
+            body_wait_since: None,
             wants_write: false,
             reset_code: None,
         }
