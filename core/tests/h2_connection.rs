@@ -530,6 +530,7 @@ fn protocol_violations_end_the_connection() {
         ),
         (raw_frame(kind::DATA, 0, 9, b"x"), ErrorCode::ProtocolError),
         (get(2), ErrorCode::ProtocolError),
+        ([get(5), get(3)].concat(), ErrorCode::ProtocolError),
         (
             raw_frame(kind::WINDOW_UPDATE, 0, 0, &[0; 4]),
             ErrorCode::ProtocolError,

@@ -51,8 +51,8 @@ use super::stream::{Half, Stream};
 /// The window RFC 9113 assumes before SETTINGS are acknowledged.
 pub(super) const DEFAULT_WINDOW: i64 = 65_535;
 const HEADER_TABLE_SIZE: usize = 4096;
-/// How many streams we reset are remembered, to ignore their late frames.
-const RECENT_RESETS: usize = 256;
+/// How many streams lately reset, and lately closed, are remembered.
+const RECENT_STREAMS: usize = 256;
 
 /// What the client's bytes amount to, from [`H2Connection::poll_event`].
 #[derive(Debug, PartialEq, Eq)]
@@ -108,6 +108,9 @@ pub struct H2Connection {
     pub(super) block: Option<Block>,
     /// Streams we reset lately, whose late frames are ignored (§5.1).
     pub(super) recently_reset: VecDeque<u32>,
+    /// Streams that closed lately, to tell HEADERS on them (STREAM_CLOSED)
+    /// from a stream id that goes backwards (PROTOCOL_ERROR).
+    pub(super) recently_closed: VecDeque<u32>,
     /// Since when the connection has had no stream, while waiting on the client.
     pub(super) idle_since: Option<Instant>,
     /// Credit the client has on the connection, and what was read but
@@ -147,6 +150,7 @@ impl H2Connection {
             last_stream: 0,
             block: None,
             recently_reset: VecDeque::new(),
+            recently_closed: VecDeque::new(),
             idle_since: None,
             conn_recv_window: target,
             conn_unreturned: 0,
@@ -340,10 +344,7 @@ impl H2Connection {
         if self.error.is_none() {
             frame::write_rst_stream(&mut self.out, stream, code);
         }
-        if self.recently_reset.len() == RECENT_RESETS {
-            self.recently_reset.pop_front();
-        }
-        self.recently_reset.push_back(stream);
+        remember(&mut self.recently_reset, stream);
         self.close_stream(stream, code);
     }
 
@@ -377,6 +378,7 @@ impl H2Connection {
             .is_some_and(|s| s.closed() && !s.handler)
         {
             self.streams.remove(&id);
+            remember(&mut self.recently_closed, id);
         }
     }
 
@@ -591,4 +593,11 @@ impl H2Connection {
 /// When a wait that began at `since` times out; never without a timeout.
 fn due(since: Option<Instant>, timeout: Option<Duration>) -> Option<Instant> {
     Some(since? + timeout?)
+}
+
+fn remember(recent: &mut VecDeque<u32>, id: u32) {
+    if recent.len() == RECENT_STREAMS {
+        recent.pop_front();
+    }
+    recent.push_back(id);
 }

@@ -145,7 +145,13 @@ impl H2Connection {
             if self.recently_reset.contains(&id) {
                 return Ok(());
             }
-            return conn_err(ErrorCode::StreamClosed, "HEADERS on a closed stream");
+            if self.recently_closed.contains(&id) {
+                return conn_err(ErrorCode::StreamClosed, "HEADERS on a closed stream");
+            }
+            return conn_err(
+                ErrorCode::ProtocolError,
+                "stream id lower than one already used",
+            );
         }
         if id % 2 == 0 {
             return conn_err(ErrorCode::ProtocolError, "even stream id from a client");
