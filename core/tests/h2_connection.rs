@@ -731,3 +731,85 @@ fn a_handler_waiting_too_long_for_body_bytes_has_its_stream_reset() {
     conn.finish_stream(1);
     assert_eq!(conn.stream_count(), 0);
 }
+
+#[test]
+fn early_hints_come_before_the_response_and_mistakes_change_nothing() {
+    use rcorn_core::http::h2::AppError;
+    let mut conn = connected(H2Config::default());
+    conn.feed(&get(1));
+    run(&mut conn).1.unwrap();
+    assert_eq!(conn.send_data(T0, 1, b"x", false), Err(AppError::NoHeaders));
+    assert_eq!(
+        conn.send_headers(1, 103, &[], true),
+        Err(AppError::BadStatus)
+    );
+    assert_eq!(
+        conn.send_headers(1, 200, &[(b"bad name", b"v")], false),
+        Err(AppError::BadHeader)
+    );
+    conn.send_headers(1, 103, &[(b"Link", b"</a.css>; rel=preload")], false)
+        .unwrap();
+    conn.send_headers(1, 200, &[], false).unwrap();
+    assert_eq!(
+        conn.send_headers(1, 200, &[], false),
+        Err(AppError::HeadersSent)
+    );
+    conn.send_data(T0, 1, b"", true).unwrap();
+    assert_eq!(conn.send_data(T0, 1, b"x", true), Err(AppError::Ended));
+    conn.finish_stream(1);
+    assert_eq!(
+        conn.send_data(T0, 1, b"x", true),
+        Err(AppError::UnknownStream)
+    );
+    let frames = output(&mut conn);
+    let statuses: Vec<&str> = frames
+        .iter()
+        .filter_map(|f| match f {
+            Out::Headers { fields, .. } => Some(fields[0].1.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(statuses, ["103", "200"]);
+    assert_eq!(
+        frames.last(),
+        Some(&Out::Data {
+            stream: 1,
+            len: 0,
+            end_stream: true
+        })
+    );
+}
+
+#[test]
+fn after_a_connection_error_the_application_is_told_its_stream_is_gone() {
+    use rcorn_core::http::h2::AppError;
+    let mut conn = connected(H2Config::default());
+    conn.feed(&get(1));
+    conn.feed(&raw_frame(
+        kind::PUSH_PROMISE,
+        flag::END_HEADERS,
+        1,
+        &[0, 0, 0, 2],
+    ));
+    let (events, result) = run(&mut conn);
+    assert_eq!(requests(&events), vec![1]);
+    assert!(matches!(
+        result,
+        Err(H2Error::Connection {
+            code: ErrorCode::ProtocolError,
+            ..
+        })
+    ));
+    assert_eq!(
+        conn.send_headers(1, 200, &[], true),
+        Err(AppError::StreamReset)
+    );
+    conn.finish_stream(1);
+    let frames = output(&mut conn);
+    assert_eq!(
+        frames.last(),
+        Some(&Out::GoAway {
+            code: ErrorCode::ProtocolError
+        })
+    );
+}
