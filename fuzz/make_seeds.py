@@ -178,5 +178,49 @@ def main():
         write("uwsgi_decoder", bytes([flags, at, piece]) + raw)
 
 
+# ---- h2_connection: byte 0 set-up, byte 1 piece size, then client bytes.
+H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+
+def h2_frame(kind, flags, stream, payload=b""):
+    n = len(payload)
+    return bytes([n >> 16, (n >> 8) & 255, n & 255, kind, flags]) + stream.to_bytes(4, "big") + payload
+
+
+def h2_request(stream, post=False, end=True, extra=b""):
+    # :method GET/POST, :path /, :scheme http (static indices), then
+    # :authority as a literal with its name indexed.
+    block = bytes([0x83 if post else 0x82, 0x84, 0x86, 0x01, 4]) + b"test" + extra
+    return h2_frame(1, 0x4 | (1 if end else 0), stream, block)
+
+
+def h2_data(stream, body, end):
+    return h2_frame(0, 1 if end else 0, stream, body)
+
+
+H2_HANDSHAKE = H2_PREFACE + h2_frame(4, 0, 0) + h2_frame(4, 1, 0)
+H2_SEEDS = [
+    (0x01, 255, h2_request(1)),
+    (0x05, 7, h2_request(1, post=True, end=False) + h2_data(1, b"hello", False) + h2_data(1, b"!", True)),
+    (0x0F, 0, h2_request(1) + h2_request(3) + h2_frame(8, 0, 0, (1 << 20).to_bytes(4, "big"))
+        + h2_frame(8, 0, 1, (1000).to_bytes(4, "big"))),
+    (0x00, 10, H2_HANDSHAKE + h2_request(1) + h2_frame(6, 0, 0, bytes(8))),
+    (0x03, 32, b"".join(h2_request(i) + h2_frame(3, 0, i, (8).to_bytes(4, "big")) for i in range(1, 60, 2))),
+    (0x03, 200, h2_frame(6, 0, 0, bytes(8)) * 200),
+    (0x01, 64, h2_frame(1, 0, 1, bytes([0x82, 0x84, 0x86])) + h2_frame(9, 0, 1, b"\x40" * 100) * 30),
+    (0x05, 16, h2_request(1, post=True, end=False) + h2_data(1, b"abc", False)
+        + h2_frame(1, 0x5, 1, bytes([0x00, 5]) + b"x-sum" + bytes([1]) + b"6")),
+    (0x07, 255, h2_request(1, extra=bytes([0x40, 1]) + b"x" + bytes([0x7F, 0xA1, 0x1E]) + b"a" * 4000)
+        + h2_request(3, extra=b"\xbe" * 100)),
+    (0x04, 50, h2_frame(4, 0, 0, (4).to_bytes(2, "big") + (0).to_bytes(4, "big")) + h2_request(1)),
+]
+
+
+def h2_main():
+    for setup, piece, client in H2_SEEDS:
+        write("h2_connection", bytes([setup, piece]) + client)
+
+
 if __name__ == "__main__":
     main()
+    h2_main()

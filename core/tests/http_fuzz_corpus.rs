@@ -54,6 +54,11 @@ fn corpus_files(target: &str) -> Vec<PathBuf> {
 }
 
 fn replay(target: &str, check: fn(&[u8])) -> usize {
+    replay_within(target, check, 256 << 10)
+}
+
+/// `allowance`: bytes an input may hold beyond a few copies of itself.
+fn replay_within(target: &str, check: fn(&[u8]), allowance: usize) -> usize {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let files = corpus_files(target);
     for path in &files {
@@ -64,7 +69,7 @@ fn replay(target: &str, check: fn(&[u8])) -> usize {
         // Three decodes hold their steps at once, each at most a few
         // copies of the input (buffer, head storage, body steps).
         let peak = PEAK.load(Ordering::Relaxed) - before;
-        let bound = 64 * input.len() + (256 << 10);
+        let bound = 64 * input.len() + allowance;
         if let Err(panic) = outcome {
             std::panic::resume_unwind(Box::new(format!(
                 "{}: {}",
@@ -111,6 +116,18 @@ fn h1_connection_corpus_holds_the_fuzz_properties() {
 fn uwsgi_decoder_corpus_holds_the_fuzz_properties() {
     let n = replay("uwsgi_decoder", fuzz_properties::uwsgi::check_uwsgi_decoder);
     assert!(n >= 9, "seed corpus missing: {n} files");
+}
+
+#[test]
+fn h2_connection_corpus_holds_the_fuzz_properties() {
+    // The connection may hold up to `max_pending_output` (256 KiB) of
+    // output, which the check copies once more as it parses it.
+    let n = replay_within(
+        "h2_connection",
+        fuzz_properties::h2_connection::check_h2_connection,
+        1 << 20,
+    );
+    assert!(n >= 10, "seed corpus missing: {n} files");
 }
 
 /// The lenient reference reading itself, so a fuzz verdict against it

@@ -12,6 +12,8 @@ use rcorn_core::http::{BodyKind, DecodeErrorKind, DecoderConfig, Event, RequestD
 pub mod h1_connection;
 #[path = "uwsgi.rs"]
 pub mod uwsgi;
+#[path = "h2_connection.rs"]
+pub mod h2_connection;
 
 /// One observable step of decoding, owned, with consecutive body bytes
 /// merged: how the body is cut into `Body` events depends on how the input

@@ -125,6 +125,24 @@ impl Settings {
         self.secs("keepalive")
     }
 
+    pub fn http2_max_concurrent_streams(&self) -> u32 {
+        self.u32("http2_max_concurrent_streams")
+    }
+
+    /// Clamped to 2^31-1, the largest window HTTP/2 allows.
+    pub fn http2_initial_window_size(&self) -> u32 {
+        self.u32("http2_initial_window_size").min(i32::MAX as u32)
+    }
+
+    pub fn http2_max_frame_size(&self) -> u32 {
+        self.u32("http2_max_frame_size")
+    }
+
+    /// 0 means unlimited.
+    pub fn http2_max_header_list_size(&self) -> u32 {
+        self.u32("http2_max_header_list_size")
+    }
+
     /// As configured. gunicorn's parser reads 0 as "no limit" (with a 1 MiB
     /// safety cap) and anything from 8190 up as 8190.
     pub fn limit_request_line(&self) -> u64 {

@@ -9,6 +9,7 @@ mod date;
 mod error;
 pub mod forwarded;
 pub mod h1;
+pub mod h2;
 pub(crate) mod head;
 mod limits;
 pub mod proxy_protocol;

@@ -1,0 +1,16 @@
+//! HTTP/2 (RFC 9113) for the server side, sans-IO: frames, HPACK, and the
+//! connection machine that runs many streams over one connection.
+
+mod connection;
+pub mod error;
+pub mod frame;
+pub mod hpack;
+mod recv;
+mod respond;
+mod settings;
+mod stream;
+
+pub use connection::{H2Connection, H2Event, H2Request};
+pub use error::{AppError, ErrorCode, H2Error};
+pub use respond::BodyRead;
+pub use settings::H2Config;
