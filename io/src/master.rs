@@ -4,9 +4,11 @@
 //! readiness through the control pipe, exits through SIGCHLD + `waitpid`,
 //! heartbeats from the shared-memory region read on every wake, control
 //! socket requests (`control_socket`) through the callback it is served
-//! with, scrapes of the metrics endpoint (`metrics_endpoint`) likewise. Each becomes an arbiter event; each arbiter command becomes a
-//! syscall. The loop sleeps
-//! until the arbiter's next deadline or the next event, never polling.
+//! with. Each becomes an arbiter event; each arbiter command becomes a
+//! syscall. Scrapes of the metrics endpoint (`metrics_endpoint`) are
+//! answered from the workers' metrics slots and the arbiter's state. The
+//! loop sleeps until the arbiter's next deadline or the next event, never
+//! polling.
 
 use std::collections::{HashMap, VecDeque};
 use std::io;

@@ -151,3 +151,52 @@ fn serve_client(client: &mut Client, page: &mut dyn FnMut() -> String) -> bool {
     let _ = client.stream.shutdown(std::net::Shutdown::Write);
     false
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::listener::{self, BindAddress, BindOptions};
+    use std::time::Duration;
+
+    #[test]
+    fn a_scrape_gets_the_page_and_the_connection_closes() {
+        let opts = BindOptions {
+            backlog: 8,
+            reuse_port: false,
+        };
+        let bound =
+            listener::open(&BindAddress::Tcp("127.0.0.1:0".parse().unwrap()), &opts).expect("bind");
+        let mut endpoint = MetricsEndpoint::new(bound, 10).expect("endpoint");
+        let addr = endpoint.local_addr().expect("an address");
+        let mut poll = mio::Poll::new().expect("poll");
+        endpoint.register(poll.registry()).expect("register");
+        let mut client = std::net::TcpStream::connect(addr).expect("connect");
+        client
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        // Sent in two pieces: the head is answered only once complete.
+        client
+            .write_all(b"GET /metrics HTTP/1.1\r\n")
+            .expect("write");
+        let mut events = mio::Events::with_capacity(8);
+        let mut pages = 0;
+        for _ in 0..3 {
+            let _ = poll.poll(&mut events, Some(Duration::from_millis(200)));
+            endpoint.service(poll.registry(), &mut || {
+                pages += 1;
+                "x 1\n".into()
+            });
+        }
+        assert_eq!(pages, 0, "no page for half a head");
+        client.write_all(b"Host: m\r\n\r\n").expect("write");
+        let mut answer = Vec::new();
+        while endpoint.clients.len() == 1 {
+            let _ = poll.poll(&mut events, Some(Duration::from_secs(5)));
+            endpoint.service(poll.registry(), &mut || "x 1\n".into());
+        }
+        client.read_to_end(&mut answer).expect("read");
+        let answer = String::from_utf8(answer).expect("text");
+        assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+        assert!(answer.ends_with("\r\n\r\nx 1\n"), "{answer}");
+    }
+}

@@ -257,7 +257,7 @@ def test_counts_under_load_match_the_load_generators(serve, metrics_port):
     import subprocess
     import sys
 
-    server = serve(["metrics_app:app", "-w", "2", "--max-requests", "500",
+    server = serve(["metrics_app:app", "-w", "2", "--max-requests", "100",
                     "--metrics-bind", f"127.0.0.1:{metrics_port}"], workers=2)
     before = Page(metrics_port)
     loadgen = subprocess.Popen(
