@@ -172,13 +172,21 @@ pub enum ControlAction {
     StopWorker { pid: Pid },
 }
 
-/// Counts the control socket's `show stats` reports.
+/// Counts the control socket's `show stats` reports, and the restarts
+/// the metrics page reports by cause.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ArbiterStats {
     pub workers_spawned: u64,
     /// TERMs and KILLs sent to workers, as gunicorn counts them.
     pub workers_killed: u64,
     pub reloads: u64,
+    /// Workers aborted for silence past `timeout`.
+    pub restarts_timeout: u64,
+    /// Ready workers that exited 0 on their own (recycled by
+    /// `max_requests`, or by `--reload`).
+    pub restarts_max_requests: u64,
+    /// Workers that died on their own otherwise (a crash, an OOM kill).
+    pub restarts_crash: u64,
 }
 
 /// Server hooks called from the master, with gunicorn's names.
@@ -576,7 +584,9 @@ impl Arbiter {
             // (max_requests, --reload), however soon: proof the workers are
             // healthy, so any crash loop is over.
             self.young_deaths = 0;
+            self.stats.restarts_max_requests += 1;
         } else if !expected {
+            self.stats.restarts_crash += 1;
             // Died on its own: count it towards a crash loop if it died young.
             let young = worker
                 .ready_at
@@ -752,6 +762,7 @@ impl Arbiter {
                     if silent =>
                 {
                     out.push(Command::Log(Notice::WorkerTimeout { pid: w.pid }));
+                    self.stats.restarts_timeout += 1;
                     out.push(Command::Kill {
                         pid: w.pid,
                         signal: KillSignal::Abort,

@@ -13,6 +13,7 @@ pub mod control;
 pub mod handoff;
 pub mod heartbeat;
 pub mod http;
+pub mod metrics;
 pub mod percent;
 pub mod rng;
 pub mod statsd;

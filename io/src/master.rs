@@ -5,8 +5,10 @@
 //! heartbeats from the shared-memory region read on every wake, control
 //! socket requests (`control_socket`) through the callback it is served
 //! with. Each becomes an arbiter event; each arbiter command becomes a
-//! syscall. The loop sleeps
-//! until the arbiter's next deadline or the next event, never polling.
+//! syscall. Scrapes of the metrics endpoint (`metrics_endpoint`) are
+//! answered from the workers' metrics slots and the arbiter's state. The
+//! loop sleeps until the arbiter's next deadline or the next event, never
+//! polling.
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
@@ -25,18 +27,23 @@ use rcorn_core::arbiter::{
 use rcorn_core::control::answer::ListenerView;
 use rcorn_core::control::{self, MasterFacts};
 use rcorn_core::heartbeat::HeartbeatSlot;
+use rcorn_core::metrics::{self, WorkerCounts};
 
 use crate::clock;
 use crate::control::{ControlMessage, ControlPipe, ControlSender};
 use crate::control_socket::ControlSocket;
 use crate::heartbeat_region::HeartbeatRegion;
 use crate::listener::{Listener, ListenerKind};
+use crate::metrics_endpoint::MetricsEndpoint;
+use crate::metrics_region::MetricsRegion;
 use crate::signals::{self, SignalPipe, MASTER_SIGNALS, WORKER_SIGNALS};
 
 const SIGNALS: Token = Token(0);
 const CONTROL: Token = Token(1);
 /// The control socket's listener; its clients take the tokens after it.
 const CONTROL_SOCKET: usize = 2;
+/// The metrics endpoint's listener; its clients take the tokens after it.
+const METRICS_ENDPOINT: usize = 1024;
 /// Room for this many live workers (TTIN past it fails the spawn, loudly).
 const HEARTBEAT_SLOTS: usize = 4096;
 
@@ -94,6 +101,8 @@ pub struct MasterConfig {
     pub backlog_metric: bool,
     /// Where to listen for `gunicornc`; `None`: `--no-control-socket`.
     pub control_socket: Option<ControlSocketConfig>,
+    /// `metrics_bind`: the bound listener the metrics page is served on.
+    pub metrics: Option<Listener>,
 }
 
 pub struct ControlSocketConfig {
@@ -123,6 +132,16 @@ fn open_control_socket(cfg: &ControlSocketConfig, poll: &Poll) -> Option<Control
             None
         }
     }
+}
+
+/// Serves the metrics page on the listener bound for `metrics_bind`.
+fn open_metrics_endpoint(listener: Listener, poll: &Poll) -> io::Result<MetricsEndpoint> {
+    let mut endpoint = MetricsEndpoint::new(listener, METRICS_ENDPOINT)?;
+    endpoint.register(poll.registry())?;
+    if let Some(addr) = endpoint.local_addr() {
+        crate::info!("Metrics at http://{addr}/metrics");
+    }
+    Ok(endpoint)
 }
 
 /// The listeners as `show listeners` reports them.
@@ -182,6 +201,12 @@ struct Master<'h, H: Host> {
     signal_pipe: SignalPipe,
     control: ControlPipe,
     region: HeartbeatRegion,
+    /// Each worker's counters, at its heartbeat slot's index.
+    metrics_region: MetricsRegion,
+    /// The counters of every reaped worker, folded in as it was reaped.
+    retired_counts: WorkerCounts,
+    /// `None` without `metrics_bind`.
+    metrics_endpoint: Option<MetricsEndpoint>,
     poll: Poll,
     events: Events,
     /// `None` with `--no-control-socket`, or when it could not be opened.
@@ -227,6 +252,10 @@ impl<'h, H: Host> Master<'h, H> {
             .as_ref()
             .and_then(|c| open_control_socket(c, &poll));
         let listener_list = listener_views(&listeners);
+        let metrics_endpoint = match cfg.metrics {
+            Some(listener) => Some(open_metrics_endpoint(listener, &poll)?),
+            None => None,
+        };
         let started = clock::now();
         let mut master = Master {
             host,
@@ -236,6 +265,9 @@ impl<'h, H: Host> Master<'h, H> {
             signal_pipe,
             control,
             region,
+            metrics_region: MetricsRegion::new(HEARTBEAT_SLOTS)?,
+            retired_counts: WorkerCounts::default(),
+            metrics_endpoint,
             poll,
             events,
             control_socket,
@@ -313,6 +345,7 @@ impl<'h, H: Host> Master<'h, H> {
         };
         match fork_worker(self.host) {
             Ok(Forked::Worker(signals)) => {
+                crate::metrics::install(self.metrics_region.slot(slot));
                 let control = self.control.sender()?;
                 Ok(Some(WorkerStart {
                     id,
@@ -418,6 +451,7 @@ impl<'h, H: Host> Master<'h, H> {
             &mut self.arbiter,
             &mut self.workers,
             &mut self.region,
+            (&self.metrics_region, &mut self.retired_counts),
             &mut self.scratch,
         );
         self.queue.extend(self.scratch.drain(..));
@@ -431,6 +465,7 @@ impl<'h, H: Host> Master<'h, H> {
         self.messages = messages;
         self.take_heartbeats();
         self.serve_control_socket();
+        self.serve_metrics();
         let now = clock::now();
         if self.arbiter.next_deadline().is_some_and(|d| d <= now) {
             self.handle_at(now, Event::Tick);
@@ -443,11 +478,18 @@ impl<'h, H: Host> Master<'h, H> {
         let Some(socket) = self.control_socket.as_mut() else {
             return;
         };
+        let (workers, metrics_region) = (&self.workers, &self.metrics_region);
+        let worker_requests = |pid| {
+            workers
+                .get(&pid)
+                .map_or(0, |w| metrics_region.slot(w.slot).requests())
+        };
         let facts = MasterFacts {
             pid: self.master_pid,
             started: self.started,
             listeners: &self.listener_list,
             config: &self.control_config,
+            worker_requests: &worker_requests,
         };
         let arbiter = &mut self.arbiter;
         let scratch = &mut self.scratch;
@@ -455,6 +497,38 @@ impl<'h, H: Host> Master<'h, H> {
             control::execute(command, arbiter, clock::now(), &facts, scratch)
         });
         self.queue.extend(self.scratch.drain(..));
+    }
+
+    /// Answers the metrics endpoint's clients with the page: the reaped
+    /// workers' counters and the live workers' slots, summed.
+    fn serve_metrics(&mut self) {
+        let Some(endpoint) = self.metrics_endpoint.as_mut() else {
+            return;
+        };
+        let (arbiter, workers, listeners) = (&self.arbiter, &self.workers, &self.listeners);
+        let (region, retired) = (&self.metrics_region, &self.retired_counts);
+        endpoint.service(self.poll.registry(), &mut || {
+            let mut counts = retired.clone();
+            for w in workers.values() {
+                counts.add_live(&region.slot(w.slot).snapshot());
+            }
+            let backlogs: Vec<(String, u32)> = listeners
+                .iter()
+                .filter_map(|l| Some((l.address.to_string(), l.backlog()?)))
+                .collect();
+            let mut page = String::with_capacity(4096);
+            metrics::render(
+                &metrics::MasterView {
+                    counts: &counts,
+                    workers: arbiter.workers(),
+                    target: arbiter.target(),
+                    stats: arbiter.stats(),
+                    backlogs: &backlogs,
+                },
+                &mut page,
+            );
+            page
+        });
     }
 
     /// A heartbeat event for each worker whose slot has a new beat.
@@ -506,10 +580,13 @@ enum Forked {
     Parent(NixPid),
 }
 
+/// Reaps every child that exited. A worker's counters are folded into
+/// the master's totals before its slots are free for another worker.
 fn reap(
     arbiter: &mut Arbiter,
     workers: &mut HashMap<Pid, LiveWorker>,
     region: &mut HeartbeatRegion,
+    (metrics, retired): (&MetricsRegion, &mut WorkerCounts),
     out: &mut Vec<Command>,
 ) {
     loop {
@@ -522,6 +599,7 @@ fn reap(
             Ok(_) => continue,
         };
         if let Some(worker) = workers.remove(&pid) {
+            metrics.retire(worker.slot, retired);
             region.release(worker.slot);
         }
         arbiter.handle(clock::now(), Event::ChildExited { pid, status }, out);

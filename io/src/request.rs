@@ -20,8 +20,11 @@ pub(crate) fn serve<A: App + ?Sized>(
     let Some(mut exchange) = Exchange::new(conn, ctx) else {
         return false;
     };
+    let method = crate::metrics::method(exchange.head().method());
+    crate::metrics::request_started();
     app.call(&mut exchange);
     let (keep_alive, summary) = exchange.finish();
+    crate::metrics::request_finished(method, summary.status, summary.duration);
     if let Some(logger) = access_log {
         logger.log(conn, &summary);
     }

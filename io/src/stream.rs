@@ -131,11 +131,21 @@ impl AsRawFd for Stream {
     }
 }
 
+/// Bytes are counted for the metrics where they meet the socket: a TLS
+/// stream's records pass through the plain stream inside it, so they are
+/// counted once, as on the wire.
+fn counted(result: io::Result<usize>, count: fn(usize)) -> io::Result<usize> {
+    if let Ok(n) = result {
+        count(n);
+    }
+    result
+}
+
 impl Read for Stream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
-            Stream::Tcp(s) => s.read(buf),
-            Stream::Unix(s) => s.read(buf),
+            Stream::Tcp(s) => counted(s.read(buf), crate::metrics::received),
+            Stream::Unix(s) => counted(s.read(buf), crate::metrics::received),
             Stream::Tls(s) => s.read(buf),
         }
     }
@@ -144,16 +154,16 @@ impl Read for Stream {
 impl Write for Stream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
-            Stream::Tcp(s) => s.write(buf),
-            Stream::Unix(s) => s.write(buf),
+            Stream::Tcp(s) => counted(s.write(buf), crate::metrics::sent),
+            Stream::Unix(s) => counted(s.write(buf), crate::metrics::sent),
             Stream::Tls(s) => s.write(buf),
         }
     }
 
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         match self {
-            Stream::Tcp(s) => s.write_vectored(bufs),
-            Stream::Unix(s) => s.write_vectored(bufs),
+            Stream::Tcp(s) => counted(s.write_vectored(bufs), crate::metrics::sent),
+            Stream::Unix(s) => counted(s.write_vectored(bufs), crate::metrics::sent),
             Stream::Tls(s) => s.write_vectored(bufs),
         }
     }

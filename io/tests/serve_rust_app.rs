@@ -87,6 +87,7 @@ fn start_server(workers: u32, max_requests: u64, threads: usize) -> (Pid, u16) {
             // Its own session, so cleanup can end it and its workers at once.
             let _ = nix::unistd::setsid();
             let cfg = MasterConfig {
+                metrics: None,
                 backlog_metric: false,
                 control_socket: None,
                 arbiter: ArbiterSettings {

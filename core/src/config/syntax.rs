@@ -252,6 +252,13 @@ pub fn check_statsd_host(v: Value) -> Result<Value, String> {
     }
 }
 
+pub fn check_metrics_bind(v: Value) -> Result<Value, String> {
+    match &v {
+        Value::Str(text) => crate::metrics::address::parse(text).map(|_| v),
+        _ => Ok(v),
+    }
+}
+
 /// uvicorn's worker classes (and the uvicorn-worker package's): they run
 /// ASGI apps, and rcorn's own `asgi` worker serves them.
 pub const ASGI_ALIASES: [&str; 4] = [

@@ -9,9 +9,9 @@
 use super::syntax::{
     check_addr_list, check_asgi_lifespan, check_asgi_loop, check_bind_list, check_cert_reqs,
     check_ciphers, check_env_list, check_frame_size, check_header_map, check_http2_cleartext,
-    check_http_parser, check_http_protocols, check_loglevel, check_protocol, check_proxy_protocol,
-    check_reload_engine, check_statsd_host, check_syslog_addr, check_syslog_facility,
-    check_worker_class,
+    check_http_parser, check_http_protocols, check_loglevel, check_metrics_bind, check_protocol,
+    check_proxy_protocol, check_reload_engine, check_statsd_host, check_syslog_addr,
+    check_syslog_facility, check_worker_class,
 };
 use super::{DefaultValue as D, IntSyntax, Kind, Setting};
 
@@ -28,6 +28,7 @@ const H2: &str = "HTTP/2";
 const DIRTY: &str = "Dirty Arbiters";
 const DIRTY_HOOKS: &str = "Dirty Arbiter Hooks";
 const CONTROL: &str = "Control";
+const METRICS: &str = "Metrics";
 
 const NO_H2: &str = "HTTP/2 is not supported by rcorn yet";
 const NO_DIRTY: &str = "gunicorn's dirty arbiter is not supported by rcorn";
@@ -1222,5 +1223,17 @@ pub static SETTINGS: &[Setting] = &[
         D::Bool(false),
         "Do not create the control socket.",
     )
+    .implemented(),
+    // ---- Metrics (rcorn's own: gunicorn has no such setting)
+    s(
+        "metrics_bind",
+        METRICS,
+        &["--metrics-bind"],
+        Kind::OptStr,
+        "ADDRESS",
+        D::None,
+        "Serve Prometheus metrics at http://HOST:PORT/metrics (off when unset); see docs/metrics.md.",
+    )
+    .checked(check_metrics_bind)
     .implemented(),
 ];

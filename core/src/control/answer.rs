@@ -15,6 +15,8 @@ pub struct WorkerView {
     pub aborted: bool,
     /// Seconds since its last heartbeat.
     pub last_heartbeat: f64,
+    /// Requests it has answered.
+    pub requests: u64,
 }
 
 /// One listening socket.
@@ -57,6 +59,7 @@ fn worker_json(w: &WorkerView) -> Value {
         "age": w.age,
         "booted": w.booted,
         "aborted": w.aborted,
+        "requests": w.requests,
         "last_heartbeat": round2(w.last_heartbeat),
     })
 }
@@ -219,6 +222,7 @@ mod tests {
             booted: true,
             aborted: false,
             last_heartbeat: 0.123,
+            requests: 7,
         }
     }
 
@@ -229,7 +233,15 @@ mod tests {
         assert_eq!(v["workers"][0]["pid"], 10);
         assert_eq!(v["workers"][1]["age"], 2);
         assert_eq!(v["workers"][0]["last_heartbeat"], 0.12);
-        for key in ["pid", "age", "booted", "aborted", "last_heartbeat"] {
+        assert_eq!(v["workers"][0]["requests"], 7);
+        for key in [
+            "pid",
+            "age",
+            "booted",
+            "aborted",
+            "requests",
+            "last_heartbeat",
+        ] {
             assert!(v["workers"][0].get(key).is_some(), "{key}");
         }
     }

@@ -15,6 +15,8 @@ pub struct MasterFacts<'a> {
     pub listeners: &'a [ListenerView],
     /// `show config`'s values, by setting name.
     pub config: &'a Map<String, Value>,
+    /// Requests a worker has answered, by pid (its metrics slot's count).
+    pub worker_requests: &'a dyn Fn(arbiter::Pid) -> u64,
 }
 
 /// Runs `command` at `now`: the arbiter's commands go to `out`, as for any
@@ -28,8 +30,8 @@ pub fn execute(
 ) -> Value {
     let mut feed = |arbiter: &mut Arbiter, event| arbiter.handle(now, event, out);
     match *command {
-        Command::ShowAll => answer::all(facts.pid, &worker_views(arbiter, now)),
-        Command::ShowWorkers => answer::workers(&worker_views(arbiter, now)),
+        Command::ShowAll => answer::all(facts.pid, &worker_views(arbiter, now, facts)),
+        Command::ShowWorkers => answer::workers(&worker_views(arbiter, now, facts)),
         Command::ShowDirty => answer::dirty(),
         Command::ShowConfig => answer::config(facts.config.clone()),
         Command::ShowStats => answer::stats(&stats_view(arbiter, now, facts)),
@@ -76,7 +78,7 @@ fn by(n: u32) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
 }
 
-fn worker_views(arbiter: &Arbiter, now: Instant) -> Vec<WorkerView> {
+fn worker_views(arbiter: &Arbiter, now: Instant, facts: &MasterFacts<'_>) -> Vec<WorkerView> {
     arbiter
         .workers()
         .iter()
@@ -86,6 +88,7 @@ fn worker_views(arbiter: &Arbiter, now: Instant) -> Vec<WorkerView> {
             booted: w.ready_at.is_some(),
             aborted: matches!(w.state, WorkerState::Aborting { .. }),
             last_heartbeat: now.saturating_since(w.last_beat).as_secs_f64(),
+            requests: (facts.worker_requests)(w.pid),
         })
         .collect()
 }
@@ -138,6 +141,7 @@ mod tests {
             started: Instant::ZERO,
             listeners: &[],
             config: &config,
+            worker_requests: &|pid| u64::from(pid.unsigned_abs()) * 10,
         };
         let mut out = Vec::new();
         let now = Instant::ZERO + Duration::from_secs(2);
@@ -154,6 +158,7 @@ mod tests {
         assert_eq!(v["workers"][0]["pid"], 100);
         assert_eq!(v["workers"][0]["booted"], true);
         assert_eq!(v["workers"][0]["last_heartbeat"], 2.0);
+        assert_eq!(v["workers"][0]["requests"], 1000);
     }
 
     #[test]

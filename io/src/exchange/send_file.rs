@@ -65,7 +65,8 @@ impl Exchange<'_> {
             let count = (end - at as u64).min(MAX_PER_CALL) as usize;
             match nix::sys::sendfile::sendfile64(&self.conn.stream, file, Some(&mut at), count) {
                 Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
-                Ok(_) | Err(Errno::EINTR) => {}
+                Ok(n) => crate::metrics::sent(n),
+                Err(Errno::EINTR) => {}
                 Err(Errno::EAGAIN) => {
                     blocking::wait(self.conn.stream.as_raw_fd(), Interest::Write, &mut deadline)?
                 }

@@ -203,6 +203,13 @@ impl AsgiDriver {
             return;
         };
         let _ = self.poll.registry().deregister(c.conn.stream.as_source());
+        if c.stage == Stage::InRequest {
+            // Closed before its task finished: counted as answered with no
+            // response, so it is no longer in flight.
+            let method = c.conn.http.request_head().map_or("", |h| h.method());
+            let method = rcorn_io::metrics::method(method);
+            rcorn_io::metrics::request_finished(method, 0, c.started.elapsed());
+        }
         drop(c);
         self.lifecycle_event(WorkerEvent::ConnectionClosed);
     }

@@ -116,6 +116,7 @@ impl AsgiDriver {
         );
         c.stage = Stage::InRequest;
         c.started = std::time::Instant::now();
+        rcorn_io::metrics::request_started();
         c.disconnected = false;
         c.write_failed = false;
         c.receiving = false;
@@ -387,6 +388,12 @@ impl AsgiDriver {
             logger.log(conn, &summary);
         }
         rcorn_io::statsd::request(summary.status, summary.duration);
+        let method = conn.http.request_head().map_or("", |h| h.method());
+        rcorn_io::metrics::request_finished(
+            rcorn_io::metrics::method(method),
+            summary.status,
+            summary.duration,
+        );
         c.receiving = false;
         c.sending = false;
         c.stage = match next {

@@ -89,6 +89,8 @@ pub fn master_config(settings: &Settings) -> MasterConfig {
         },
         backlog_metric: flag(settings, "enable_backlog_metric"),
         control_socket: crate::server::control_socket::control_socket_config(settings),
+        // Bound by the start-up, which can stop on a failure to bind.
+        metrics: None,
     }
 }
 

@@ -13,6 +13,7 @@ pub(crate) mod daemon;
 pub(crate) mod hooks;
 pub(crate) mod host;
 pub(crate) mod io_config;
+pub(crate) mod metrics_bind;
 pub(crate) mod new_master;
 pub(crate) mod pidfile;
 pub(crate) mod privileges;

@@ -107,6 +107,7 @@ fn run_master(
     let tls = io_config::tls_config(settings).map_err(Stop::Startup)?;
     let identity = Identity::resolve(settings).map_err(Stop::Startup)?;
     let listeners = crate::server::bind::bind_all(settings, &identity)?;
+    let metrics = crate::server::metrics_bind::bind(settings)?;
     forget_passed_sockets(py);
     announce(settings, &listeners, tls.is_some());
     let title = new_master::proc_name(settings.effective_proc_name(), new_master.is_some());
@@ -121,7 +122,8 @@ fn run_master(
         new_master,
         start_dir,
     };
-    let master = io_config::master_config(settings);
+    let mut master = io_config::master_config(settings);
+    master.metrics = metrics;
     let outcome = py.detach(|| rcorn_io::run_master(listeners, master, &mut host));
     *pidfile = host.pidfile.take();
     let name = new_master::master_name(host.new_master.is_some());
