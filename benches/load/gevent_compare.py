@@ -1,7 +1,7 @@
 """rcorn's gevent worker against gunicorn's, one worker each.
 
-Both from the current environment (`rcorn` and `gunicorn` on PATH, gevent
-installed). For each app and server in turn, `repeats` times (interleaved,
+Both from the current environment (`rcorn` on PATH; gunicorn and gevent
+importable by this interpreter). For each app and server in turn, `repeats` times (interleaved,
 so drift on a shared machine touches both alike): the server is started
 with `-w 1 -k gevent`, pinned to core 0, and driven by
 `wrk -t1 -c<connections> -d<duration>s` pinned to core 1. Prints the median
@@ -17,13 +17,15 @@ import signal
 import socket
 import statistics
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 APPS = Path(__file__).resolve().parent / "apps"
 SERVERS = {
     "rcorn -k gevent": ["rcorn", "-w", "1", "-k", "gevent", "--worker-connections", "1000"],
-    "gunicorn -k gevent": ["gunicorn", "-w", "1", "-k", "gevent", "--worker-connections", "1000"],
+    # This interpreter's gunicorn, which sees the gevent installed beside it.
+    "gunicorn -k gevent": [sys.executable, "-m", "gunicorn", "-w", "1", "-k", "gevent", "--worker-connections", "1000"],
 }
 SCENARIOS = {"hello": "hello:app", "sleep10": "sleep10:app"}
 
@@ -50,6 +52,18 @@ def wait_until_serving(port, proc, timeout=30.0):
     raise RuntimeError("server did not answer in time")
 
 
+def stop(proc):
+    """TERM to the server's process group, KILL after 10 s."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(10)
+    except ProcessLookupError:
+        pass
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
 def run_once(command, target, args):
     port = free_port()
     argv = ["taskset", "-c", "0", *command, "-b", f"127.0.0.1:{port}", target]
@@ -63,12 +77,7 @@ def run_once(command, target, args):
             capture_output=True, text=True, check=True,
         ).stdout
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop(proc)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)

@@ -145,6 +145,16 @@ def test_bodies_both_ways_wait_on_the_hub(serve):
         assert c.get("/pid").text == c.get("/pid").text
 
 
+def test_sendfile_and_large_responses(serve):
+    from conftest import APPS
+
+    server = serve([*GEVENT, "basic:app"])
+    with httpx.Client(base_url=server.url, timeout=10) as c:
+        # wsgi.file_wrapper over a regular file: sendfile(2), waiting on the hub.
+        assert c.get("/file").content == (APPS / "basic.py").read_bytes()
+        assert len(c.get("/big?5000000").content) == 5_000_000
+
+
 def test_term_drains_requests_in_flight(serve):
     server = serve([*GEVENT, "gevent_app:app", "--graceful-timeout", "20"])
     sockets = []
@@ -194,6 +204,37 @@ def test_hup_with_two_workers_under_load_loses_no_request(serve):
     server = serve([*GEVENT, "gevent_app:app", "-w", "2"], workers=2)
     done, failures = hup_under_load(server, "/pid")
     assert failures == [] and len(done) > 20
+
+
+def test_usr2_upgrade_serves_from_the_new_masters_gevent_workers(serve, tmp_path):
+    import os
+
+    from conftest import children_of
+
+    pidfile = tmp_path / "rcorn.pid"
+    server = serve([*GEVENT, "gevent_app:app", "--pid", str(pidfile)])
+    old = server.pid
+    server.signal(signal.SIGUSR2)
+    second = pidfile.with_name(pidfile.name + ".2")
+
+    def new_master():
+        try:
+            pid = int(second.read_text() or 0)
+        except (FileNotFoundError, ValueError):
+            return 0
+        return pid if pid not in (0, old) else 0
+
+    new = wait_for(new_master, 20, f"the new master; log:\n{server.log()}")
+    wait_for(lambda: children_of(new), 20, "the new master's workers")
+    server.signal(signal.SIGTERM)
+    assert server.wait_exit() == 0
+    new_workers = children_of(new)
+    try:
+        for _ in range(5):
+            assert int(httpx.get(server.url + "/pid", timeout=5).text) in new_workers
+    finally:
+        os.kill(new, signal.SIGTERM)
+    wait_for(lambda: not children_of(new), 15, "the new master's workers to stop")
 
 
 @pytest.mark.parametrize("name", ["gevent", "gunicorn.workers.ggevent.GeventWorker"])
