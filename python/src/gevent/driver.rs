@@ -183,11 +183,6 @@ impl GeventDriver {
         self.shared.exit_code.get()
     }
 
-    /// Logs `message` and the exception's traceback to the error log.
-    fn log_exception(&self, py: Python<'_>, exc: Bound<'_, PyAny>, message: &str) {
-        crate::traceback::log_exception(py, &PyErr::from_value(exc), message);
-    }
-
     /// Logs a line at `level` (`info`, `warning`, `error` or `debug`).
     fn log(&self, level: &str, message: &str) {
         match level {

@@ -87,14 +87,14 @@ pub fn run(
         w.booted = true;
     }
     install_worker_hooks(py, settings, ctx.hooks, &worker, &mut wsgi)?;
+    if class != "gevent" {
+        // The gevent worker's waits go to the hub instead, the GIL held.
+        rcorn_io::blocking::set_wait_wrapper(crate::wsgi::app::release_gil_while);
+    }
     let outcome = match asgi_app {
         Some(app) => crate::asgi::run_worker(py, start, cfg, app, settings),
-        // Its waits go to the hub (`gevent::wait`), with the GIL held.
         None if class == "gevent" => crate::gevent::run_worker(py, start, cfg, wsgi),
-        None => {
-            rcorn_io::blocking::set_wait_wrapper(crate::wsgi::app::release_gil_while);
-            serve(py, settings, start, cfg, &mut wsgi)
-        }
+        None => serve(py, settings, start, cfg, &mut wsgi),
     };
     if let Ok(mut w) = worker.bind(py).try_borrow_mut() {
         w.alive = false;

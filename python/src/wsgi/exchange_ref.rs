@@ -83,9 +83,12 @@ impl ExchangeRef {
             .exchange
             .load(Ordering::Relaxed)
             .cast::<Exchange<'_>>();
-        if ptr.is_null() || self.0.busy.swap(true, Ordering::Relaxed) {
+        // Only the lending thread gets here, so a plain load and store
+        // (no read-modify-write) suffice for `busy`.
+        if ptr.is_null() || self.0.busy.load(Ordering::Relaxed) {
             return None;
         }
+        self.0.busy.store(true, Ordering::Relaxed);
         let _in_use = InUse(&self.0.busy);
         // SAFETY: only the lending thread gets here, and it set the pointer
         // from a live `&mut Exchange` in `lend` and clears it (guard drop)
