@@ -25,7 +25,9 @@ static WAIT_WRAPPER: OnceLock<WaitWrapper> = OnceLock::new();
 /// Waits until `fd` is ready for the interest, or for at most the duration
 /// (`None`: no limit), on a scheduler of green threads. `Ok(true)`: ready
 /// (or woken early, which a caller treats the same: it tries and finds
-/// `WouldBlock`); `Ok(false)`: the time is up.
+/// `WouldBlock`); `Ok(false)`: the time is up. An error of kind
+/// `Interrupted` means the runtime ended the wait for a reason of its own
+/// (an application's timeout): a read may be retried, nothing is broken.
 pub type Waiter = fn(RawFd, Interest, Option<Duration>) -> io::Result<bool>;
 
 static WAITER: OnceLock<Waiter> = OnceLock::new();

@@ -26,25 +26,33 @@ def test_a_thousand_sleeping_requests_share_one_worker(serve):
                     "--backlog", "2048"])
     n = 1000
 
-    async def one():
-        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
-        writer.write(b"GET /sleep?1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        await writer.drain()
+    async def one(connecting):
+        # Connections are opened 100 at a time (a SYN burst of 1000 on a
+        # busy machine is the kernel's test, not the worker's); all 1000
+        # requests are in flight together once sent.
+        async with connecting:
+            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            writer.write(b"GET /sleep?1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            await writer.drain()
         response = await reader.read()
         writer.close()
         return response
 
     async def all_of_them():
-        return await asyncio.gather(*(one() for _ in range(n)))
+        connecting = asyncio.Semaphore(100)
+        return await asyncio.gather(*(one(connecting) for _ in range(n)))
 
     started = time.monotonic()
-    responses = asyncio.run(all_of_them())
+    try:
+        responses = asyncio.run(all_of_them())
+    except OSError as e:
+        raise AssertionError(f"{e!r}; log:\n{server.log()[-3000:]}") from e
     elapsed = time.monotonic() - started
     assert all(r.startswith(b"HTTP/1.1 200") for r in responses), responses[:3]
     pids = {r.rpartition(b"slept ")[2] for r in responses}
     assert len(pids) == 1 and len(server.workers()) == 1
     # Served one after another they would take 1000 s.
-    assert elapsed < 6, f"{n} one-second sleeps took {elapsed:.1f}s"
+    assert elapsed < 10, f"{n} one-second sleeps took {elapsed:.1f}s"
 
 
 class _Backend(http.server.ThreadingHTTPServer):
@@ -143,6 +151,20 @@ def test_bodies_both_ways_wait_on_the_hub(serve):
     # Keep-alive: both on one connection, the second after an idle wait.
     with httpx.Client(base_url=server.url, timeout=5) as c:
         assert c.get("/pid").text == c.get("/pid").text
+
+
+def test_an_application_timeout_around_a_body_read_is_raised_as_itself(serve):
+    server = serve([*GEVENT, "gevent_app:app"])
+    s = server.connect(timeout=10)
+    # Five bytes promised, two sent: the read waits until the app's timeout.
+    s.sendall(b"POST /read-within?0.3 HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nab")
+    response = b""
+    while not response.endswith(b"gave up waiting for the body"):
+        data = s.recv(4096)
+        assert data, response
+        response += data
+    s.close()
+    assert response.startswith(b"HTTP/1.1 200"), response
 
 
 def test_sendfile_and_large_responses(serve):

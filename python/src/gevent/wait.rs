@@ -38,12 +38,10 @@ fn wait_on_hub(fd: RawFd, interest: Interest, left: Option<Duration>) -> io::Res
         wait.bind(py)
             .call1((fd, write, idle, timeout))
             .and_then(|ready| ready.extract::<bool>())
-            .map_err(|e| {
-                // The greenlet is being killed (the worker exits), or a
-                // signal handler stopped the request: the exchange ends
-                // as if the client had gone.
-                rcorn_io::debug!("wait on the gevent hub ended: {e}");
-                io::Error::other(format!("wait on the gevent hub ended: {e}"))
-            })
+            // A `gevent.Timeout` the application set, its greenlet being
+            // killed (the worker exits), a signal handler stopping the
+            // request: the exchange ends as if the client had gone, and
+            // the application sees the exception itself (`wsgi::io_error`).
+            .map_err(|e| io::Error::new(io::ErrorKind::Interrupted, e))
     })
 }

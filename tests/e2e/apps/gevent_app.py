@@ -37,6 +37,16 @@ def app(environ, start_response):
     if path == "/echo":
         body = environ["wsgi.input"].read()
         return _answer(start_response, body)
+    if path == "/read-within":
+        # The application's own deadline on a body that does not come.
+        import gevent
+
+        try:
+            with gevent.Timeout(float(query)):
+                environ["wsgi.input"].read()
+        except gevent.Timeout:
+            return _answer(start_response, "gave up waiting for the body")
+        return _answer(start_response, "read the body")
     if path == "/stream":
         start_response("200 OK", [("Content-Type", "text/plain")])
         return (f"chunk {i}\n".encode() for i in range(int(query or "3")))
