@@ -7,7 +7,9 @@
 //!
 //! An application runtime with a global lock (Python's GIL) must let other
 //! threads run while one waits here: it installs a [`WaitWrapper`] that
-//! releases the lock around every wait.
+//! releases the lock around every wait. A runtime of green threads (the
+//! gevent worker's greenlets) installs a [`Waiter`] instead, which waits on
+//! its own scheduler so that the other green threads run meanwhile.
 
 use std::io;
 use std::os::fd::RawFd;
@@ -19,6 +21,22 @@ use std::time::{Duration, Instant};
 pub type WaitWrapper = fn(&mut dyn FnMut());
 
 static WAIT_WRAPPER: OnceLock<WaitWrapper> = OnceLock::new();
+
+/// Waits until `fd` is ready for the interest, or for at most the duration
+/// (`None`: no limit), on a scheduler of green threads. `Ok(true)`: ready
+/// (or woken early, which a caller treats the same: it tries and finds
+/// `WouldBlock`); `Ok(false)`: the time is up. An error of kind
+/// `Interrupted` means the runtime ended the wait for a reason of its own
+/// (an application's timeout): a read may be retried, nothing is broken.
+pub type Waiter = fn(RawFd, Interest, Option<Duration>) -> io::Result<bool>;
+
+static WAITER: OnceLock<Waiter> = OnceLock::new();
+
+/// Makes every [`wait`] of this process go through `waiter` instead of
+/// poll(2). Only the first call has an effect.
+pub fn set_waiter(waiter: Waiter) {
+    let _ = WAITER.set(waiter);
+}
 
 /// Installs the wrapper every wait of this process runs inside. Only the
 /// first call has an effect.
@@ -49,10 +67,14 @@ pub fn while_waiting<R>(wait: impl FnOnce() -> R) -> R {
     }
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Interest {
     Read,
     Write,
+    /// Read, on a connection waiting for its next request: a [`Waiter`]
+    /// may end the wait early when the worker starts to drain, so the
+    /// connection is retired at once rather than at its idle deadline.
+    NextRequest,
 }
 
 /// How long a read or write on a client may wait in all, counted from the
@@ -83,20 +105,31 @@ impl Deadline {
 /// (`ErrorKind::TimedOut`). Signals interrupt the wait and it resumes.
 pub fn wait(fd: RawFd, interest: Interest, deadline: &mut Deadline) -> io::Result<()> {
     let events = match interest {
-        Interest::Read => libc::POLLIN,
+        Interest::Read | Interest::NextRequest => libc::POLLIN,
         Interest::Write => libc::POLLOUT,
     };
     let deadline = deadline.instant();
     loop {
-        let timeout_ms = match deadline {
-            None => -1,
+        let left = match deadline {
+            None => None,
             Some(d) => {
                 let left = d.saturating_duration_since(Instant::now());
                 if left.is_zero() {
                     return Err(io::Error::new(io::ErrorKind::TimedOut, "client timed out"));
                 }
-                left.as_millis().clamp(1, i32::MAX as u128) as i32
+                Some(left)
             }
+        };
+        if let Some(waiter) = WAITER.get() {
+            // Not ready in time: the loop finds the deadline passed.
+            if waiter(fd, interest, left)? {
+                return Ok(());
+            }
+            continue;
+        }
+        let timeout_ms = match left {
+            None => -1,
+            Some(left) => left.as_millis().clamp(1, i32::MAX as u128) as i32,
         };
         let mut pfd = libc::pollfd {
             fd,

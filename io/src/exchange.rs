@@ -311,7 +311,10 @@ impl<'a> Exchange<'a> {
                     }
                     let deadline = self.deadline();
                     if let Err(e) = self.conn.fill_blocking(deadline) {
-                        self.broken = true;
+                        // A wait the application's runtime interrupted (a
+                        // timeout of its own; see `blocking::Waiter`) leaves
+                        // the connection intact: the application may answer.
+                        self.broken = e.kind() != io::ErrorKind::Interrupted;
                         return Err(e.into());
                     }
                 }

@@ -12,6 +12,7 @@
 //! links this crate.
 
 mod asgi;
+mod gevent;
 mod server;
 mod traceback;
 pub mod wsgi;

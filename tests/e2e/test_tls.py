@@ -43,7 +43,8 @@ def tls_server(serve, cert, *args):
     return server, url
 
 
-@pytest.mark.parametrize("worker_args", [[], ["--threads", "2"]], ids=["sync", "gthread"])
+@pytest.mark.parametrize("worker_args", [[], ["--threads", "2"], ["-k", "gevent"]],
+                         ids=["sync", "gthread", "gevent"])
 def test_https_serves_keeps_alive_streams_and_reports_the_scheme(serve, cert, worker_args):
     server, url = tls_server(serve, cert, *worker_args)
     crt, _ = cert

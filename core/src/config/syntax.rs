@@ -274,11 +274,24 @@ pub fn check_worker_class(v: Value) -> Result<Value, String> {
         "sync" | "gunicorn.workers.sync.SyncWorker" | "gunicorn.workers.SyncWorker" => "sync",
         "gthread" | "gunicorn.workers.gthread.ThreadWorker" => "gthread",
         "asgi" | "gunicorn.workers.gasgi.ASGIWorker" => "asgi",
+        "gevent" | "gunicorn.workers.ggevent.GeventWorker" => "gevent",
         // Kept as written, so the start-up can say who serves them.
         alias if ASGI_ALIASES.contains(&alias) => alias,
+        "eventlet" | "gunicorn.workers.geventlet.EventletWorker" => {
+            return Err(format!(
+                "worker class {name} is not supported by rcorn (gunicorn deprecates it): \
+                 use gevent"
+            ))
+        }
+        "tornado" | "gunicorn.workers.gtornado.TornadoWorker" => {
+            return Err(format!(
+                "worker class {name} is not supported by rcorn: \
+                 use asgi for an asynchronous application, gevent for many waiting requests"
+            ))
+        }
         _ => {
             return Err(format!(
-                "worker class {name} is not supported by rcorn (use sync, gthread or asgi)"
+                "worker class {name} is not supported by rcorn (use sync, gthread, gevent or asgi)"
             ))
         }
     };

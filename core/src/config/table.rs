@@ -139,7 +139,7 @@ pub static SETTINGS: &[Setting] = &[
         Kind::Str,
         "STRING",
         D::Str("sync"),
-        "Worker type: sync, gthread for a thread pool in each worker, or asgi.",
+        "Worker type: sync, gthread for a thread pool in each worker, gevent for greenlets, or asgi.",
     )
     .implemented()
     .checked(check_worker_class),
@@ -160,7 +160,7 @@ pub static SETTINGS: &[Setting] = &[
         Kind::Int,
         "INT",
         D::Int(1000),
-        "Most simultaneous clients one worker holds (threaded workers).",
+        "Most simultaneous clients one worker holds (gthread, gevent and asgi workers).",
     )
     .implemented(),
     s(

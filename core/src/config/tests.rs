@@ -578,19 +578,29 @@ fn worker_classes() {
         s.set_from_str("worker_class", alias, cli()).unwrap();
         assert_eq!(s.effective_worker_class(), "asgi");
     }
-    for bad in [
-        "gevent",
-        "eventlet",
-        "tornado",
-        "uvicorn.workers.UvicornWorker2",
-    ] {
+    for alias in ["gevent", "gunicorn.workers.ggevent.GeventWorker"] {
+        s.set_from_str("worker_class", alias, cli()).unwrap();
+        assert_eq!(s.worker_class(), "gevent");
+        assert_eq!(s.effective_worker_class(), "gevent");
+    }
+    for bad in ["gevent_pywsgi", "uvicorn.workers.UvicornWorker2"] {
         assert_eq!(
             err(&mut s, "worker_class", bad, Source::CommandLine),
             format!(
                 "worker_class: invalid value '{bad}' from --worker-class: \
-                 worker class {bad} is not supported by rcorn (use sync, gthread or asgi)"
+                 worker class {bad} is not supported by rcorn (use sync, gthread, gevent or asgi)"
             )
         );
+    }
+    // One line naming what to use instead.
+    for (bad, instead) in [
+        ("eventlet", "use gevent"),
+        ("gunicorn.workers.geventlet.EventletWorker", "use gevent"),
+        ("tornado", "use asgi"),
+    ] {
+        let message = err(&mut s, "worker_class", bad, Source::CommandLine);
+        assert!(message.contains(instead), "{message}");
+        assert!(!message.contains('\n'), "{message}");
     }
 }
 

@@ -61,6 +61,7 @@ fn start(py: Python<'_>, argv: Vec<String>, pidfile: &mut Option<Pidfile>) -> Re
         || (flag(&settings, "syslog") && !flag(&settings, "disable_redirect_access_to_syslog"));
     configure_python_logging(py, &settings, &config_objects, own_access)?;
     warn_about_reload(&settings);
+    check_worker_runtime(py, &settings)?;
     let preloaded = preload(py, &settings, &app_spec)?;
     if settings.check_config() {
         return Ok(0);
@@ -233,6 +234,26 @@ fn configure_python_logging(
         },
     )
     .map_err(Stop::Config)
+}
+
+/// A worker class whose package is not installed stops the start-up with
+/// one line, before any worker is forked (gunicorn's says so in a
+/// traceback).
+fn check_worker_runtime(py: Python<'_>, settings: &Settings) -> Result<(), Stop> {
+    if settings.effective_worker_class() != "gevent" {
+        return Ok(());
+    }
+    let found = py
+        .import("importlib.util")
+        .and_then(|util| util.call_method1("find_spec", ("gevent",)))
+        .is_ok_and(|spec| !spec.is_none());
+    if found {
+        return Ok(());
+    }
+    Err(Stop::Config(format!(
+        "worker class {} needs the gevent package, which is not installed (pip install gevent)",
+        settings.worker_class()
+    )))
 }
 
 fn warn_about_reload(settings: &Settings) {

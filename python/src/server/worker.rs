@@ -1,7 +1,8 @@
 //! A freshly forked worker, from the master's start-up to its exit: it
 //! takes the workers' user, makes the hooks' `worker` object, loads the
 //! application (unless preloaded), and serves it with the io crate's sync
-//! or gthread loop, or the `asgi` worker's event loop.
+//! or gthread loop, the `asgi` worker's event loop, or the `gevent`
+//! worker's greenlets.
 
 use pyo3::prelude::*;
 use rcorn_core::access_log::AccessLogFormat;
@@ -60,13 +61,19 @@ pub fn run(
         "post_fork",
         (ctx.server.clone_ref(py), worker.clone_ref(py)),
     );
+    let class = settings.effective_worker_class();
+    if class == "gevent" {
+        // Before the application is imported, as gunicorn's gevent worker.
+        crate::gevent::patch(py)
+            .map_err(|err| worker_raised("Exception in worker process", err))?;
+    }
     let app = match ctx.preloaded.take() {
         Some(app) => app,
         None => load_app(py, spec)?,
     };
     let scheme_policy = io_config::scheme_policy(settings)
         .map_err(|e| Stop::WorkerBoot(format!("forwarded_allow_ips: {e}")))?;
-    let asgi_app = (settings.effective_worker_class() == "asgi").then(|| app.clone_ref(py));
+    let asgi_app = (class == "asgi").then(|| app.clone_ref(py));
     let mut wsgi = wsgi_app(py, &ctx, app, &scheme_policy)?;
     let proxy = io_config::proxy_policy(settings).map_err(Stop::WorkerBoot)?;
     let cfg = io_config::worker_config(
@@ -80,7 +87,10 @@ pub fn run(
         w.booted = true;
     }
     install_worker_hooks(py, settings, ctx.hooks, &worker, &mut wsgi)?;
-    rcorn_io::blocking::set_wait_wrapper(crate::wsgi::app::release_gil_while);
+    if class != "gevent" {
+        // The gevent worker's waits go to the hub instead, the GIL held.
+        rcorn_io::blocking::set_wait_wrapper(crate::wsgi::app::release_gil_while);
+    }
     let outcome = match asgi_app {
         Some(app) => {
             let extras = crate::asgi::WorkerExtras {
@@ -91,6 +101,7 @@ pub fn run(
             };
             crate::asgi::run_worker(py, start, cfg, app, settings, extras)
         }
+        None if class == "gevent" => crate::gevent::run_worker(py, start, cfg, wsgi),
         None => serve(py, settings, start, cfg, &mut wsgi),
     };
     if let Ok(mut w) = worker.bind(py).try_borrow_mut() {

@@ -227,7 +227,7 @@ fn send_file(exchange: &ExchangeRef, fd: RawFd, offset: u64, len: u64) -> PyResu
     exchange
         .with(|ex| ex.send_file(file, offset, len).map(drop))
         .unwrap_or(Ok(()))
-        .map_err(|e| pyo3::exceptions::PyIOError::new_err(e.to_string()))
+        .map_err(|e| crate::wsgi::io_error::from_exchange(&e))
 }
 
 /// Writes the application's result iterable, giving the encoder the body's

@@ -8,8 +8,13 @@
 //! application call, and only on the thread that lent it: anywhere else, or
 //! afterwards, every use fails cleanly instead of touching an exchange that
 //! another thread is using or that is finished.
+//!
+//! In the gevent worker a use may wait (for body bytes, for the socket to
+//! take the response), and another greenlet of the same thread runs
+//! meanwhile: a use from there, while the first is still inside, fails too
+//! (`busy`) rather than reach the exchange twice.
 
-use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use rcorn_io::Exchange;
@@ -23,6 +28,17 @@ struct Slot {
     exchange: AtomicPtr<()>,
     /// [`thread_token`] of the thread that lent it.
     owner: AtomicU64,
+    /// A [`ExchangeRef::with`] is running (and may be waiting).
+    busy: AtomicBool,
+}
+
+/// Clears `busy` when the use ends, however it ends.
+struct InUse<'a>(&'a AtomicBool);
+
+impl Drop for InUse<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Relaxed);
+    }
 }
 
 pub struct LendGuard(ExchangeRef);
@@ -67,14 +83,18 @@ impl ExchangeRef {
             .exchange
             .load(Ordering::Relaxed)
             .cast::<Exchange<'_>>();
-        if ptr.is_null() {
+        // Only the lending thread gets here, so a plain load and store
+        // (no read-modify-write) suffice for `busy`.
+        if ptr.is_null() || self.0.busy.load(Ordering::Relaxed) {
             return None;
         }
+        self.0.busy.store(true, Ordering::Relaxed);
+        let _in_use = InUse(&self.0.busy);
         // SAFETY: only the lending thread gets here, and it set the pointer
         // from a live `&mut Exchange` in `lend` and clears it (guard drop)
         // before that borrow ends, so the exchange is alive. Only this
-        // thread dereferences it, and not re-entrantly: no closure passed
-        // here calls back into Python code that could reach `with` again.
+        // thread dereferences it, and not re-entrantly: `busy` refuses a
+        // second use while one runs (a greenlet switched to during a wait).
         // Relaxed suffices: the stores and this load are on one thread.
         Some(f(unsafe { &mut *ptr }))
     }

@@ -52,7 +52,7 @@ impl WsgiInput {
             None => Err(PyIOError::new_err(
                 "wsgi.input read after its request ended, or from a thread other than the request's",
             )),
-            Some(Err(e)) => Err(PyIOError::new_err(e.to_string())),
+            Some(Err(e)) => Err(crate::wsgi::io_error::from_exchange(&e)),
         }
     }
 }

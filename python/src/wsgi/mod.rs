@@ -12,6 +12,7 @@ pub(crate) mod errors_stream;
 pub mod exchange_ref;
 pub(crate) mod file_wrapper;
 pub(crate) mod input;
+pub(crate) mod io_error;
 pub(crate) mod latin1;
 pub(crate) mod request_hooks;
 pub mod start_response;

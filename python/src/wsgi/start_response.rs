@@ -170,7 +170,7 @@ pub fn flush_block(exchange: &ExchangeRef) -> PyResult<()> {
     exchange
         .with(|ex| {
             ex.flush_block()
-                .map_err(|e| pyo3::exceptions::PyIOError::new_err(e.to_string()))
+                .map_err(|e| crate::wsgi::io_error::from_exchange(&e))
         })
         .unwrap_or(Ok(()))
 }
@@ -193,7 +193,7 @@ pub fn write_chunk(
             return Ok(());
         }
         ex.write_body(chunk)
-            .map_err(|e| pyo3::exceptions::PyIOError::new_err(e.to_string()))
+            .map_err(|e| crate::wsgi::io_error::from_exchange(&e))
     });
     result.unwrap_or_else(|| {
         Err(PyAssertionError::new_err(
