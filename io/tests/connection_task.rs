@@ -122,6 +122,7 @@ fn config(keepalive: Duration) -> WorkerConfig {
         scheme_policy: Default::default(),
         proxy: Default::default(),
         tls: None,
+        uwsgi: None,
     }
 }
 
