@@ -27,6 +27,7 @@ fn sample(kind: Kind, name: &str) -> &'static str {
         (_, "syslog_addr") => "udp://127.0.0.1:514",
         (_, "syslog_facility") => "local0",
         (_, "statsd_host") => "127.0.0.1:8125",
+        (_, "dirty_apps") => "myapp.ml:Model",
         (Kind::Int, _) => "7",
         (Kind::CommaList, _) => "10.0.0.0/8,::1",
         (Kind::Bool, _) => "true",

@@ -1129,9 +1129,11 @@ pub static SETTINGS: &[Setting] = &[
         Kind::List,
         "STRING",
         D::List(&[]),
-        "An app for the dirty worker pool, MODULE:CLASS[:N]; repeatable.",
+        "An app for the dirty worker pool, MODULE:CLASS[:N] (N: only that many \
+         dirty workers load it); repeatable.",
     )
-    .no_effect(NO_DIRTY),
+    .no_effect(NO_DIRTY)
+    .checked(super::dirty::check_dirty_apps),
     s(
         "dirty_workers",
         DIRTY,

@@ -6,8 +6,9 @@
 //! - the dirty arbiter is forked once the master boots; if it dies while
 //!   the master runs it is forked again, at once the first time and with
 //!   an exponential back-off while it keeps dying young;
-//! - HUP, TTIN and TTOU of the master are HUP, TTIN and TTOU of the dirty
-//!   arbiter (gunicorn forwards them), sent only to a live pid;
+//! - the master's HUP is passed on, as gunicorn does (its TTIN and TTOU
+//!   scale the HTTP workers; the dirty pool is scaled by sending them to
+//!   the dirty arbiter itself), and only to a live pid;
 //! - TERM/INT/QUIT of the master are passed on; SIGKILL follows after
 //!   `dirty_graceful_timeout` and a grace, and the supervisor is done once
 //!   the dirty arbiter is reaped.
@@ -177,7 +178,7 @@ impl DirtySupervisor {
             DirtySignal::Term | DirtySignal::Int | DirtySignal::Quit
         );
         match self.state {
-            S::Running { pid, .. } if !stopping => {
+            S::Running { pid, .. } if signal == DirtySignal::Hup => {
                 out.push(SupervisorCommand::Signal { pid, signal })
             }
             _ if !stopping => {}
@@ -285,11 +286,12 @@ mod tests {
         // Forking: a HUP has no one to go to.
         assert!(run(&mut s, 0, E::Signal(DirtySignal::Hup)).is_empty());
         run(&mut s, 0, E::Spawned { pid: 7 });
+        assert!(run(&mut s, 1, E::Signal(DirtySignal::Ttin)).is_empty());
         assert_eq!(
-            run(&mut s, 1, E::Signal(DirtySignal::Ttin)),
+            run(&mut s, 1, E::Signal(DirtySignal::Hup)),
             [C::Signal {
                 pid: 7,
-                signal: DirtySignal::Ttin
+                signal: DirtySignal::Hup
             }]
         );
         assert_eq!(
