@@ -20,6 +20,7 @@ pub mod listener;
 pub mod log;
 mod log_level;
 pub mod master;
+mod master_dirty;
 pub mod reexec;
 mod request;
 pub mod signals;

@@ -89,6 +89,7 @@ fn start_server(workers: u32, max_requests: u64, threads: usize) -> (Pid, u16) {
             let cfg = MasterConfig {
                 backlog_metric: false,
                 control_socket: None,
+                dirty_arbiter: None,
                 arbiter: ArbiterSettings {
                     workers,
                     timeout: Duration::from_secs(5),
@@ -124,7 +125,8 @@ fn start_server(workers: u32, max_requests: u64, threads: usize) -> (Pid, u16) {
                         run_gthread_worker(start, cfg, &mut Echo, handlers).unwrap_or(1)
                     }
                 }
-                Err(_) => 1,
+                // No dirty pool is configured here.
+                Ok(MasterOutcome::DirtyArbiter) | Err(_) => 1,
             };
             std::process::exit(code);
         }

@@ -32,7 +32,6 @@ const CONTROL: &str = "Control";
 const NO_H2: &str = "HTTP/2 is not supported by rcorn yet";
 const NO_ASGI_GRACE: &str =
     "rcorn's asgi worker tells the app of a disconnect at once and does not cancel it";
-const NO_DIRTY: &str = "gunicorn's dirty arbiter is not supported by rcorn";
 const NO_PASTE: &str = "PasteDeploy apps are not supported by rcorn";
 const NO_UWSGI: &str = "the uWSGI protocol is not supported by rcorn";
 const STRICT_PARSER: &str =
@@ -76,7 +75,7 @@ const fn dirty_hook(name: &'static str, qualname: &'static str, help: &'static s
         D::Callable(qualname),
         help,
     )
-    .no_effect(NO_DIRTY)
+    .implemented()
 }
 
 pub static SETTINGS: &[Setting] = &[
@@ -1132,7 +1131,7 @@ pub static SETTINGS: &[Setting] = &[
         "An app for the dirty worker pool, MODULE:CLASS[:N] (N: only that many \
          dirty workers load it); repeatable.",
     )
-    .no_effect(NO_DIRTY)
+    .implemented()
     .checked(super::dirty::check_dirty_apps),
     s(
         "dirty_workers",
@@ -1143,7 +1142,7 @@ pub static SETTINGS: &[Setting] = &[
         D::Int(0),
         "Number of dirty worker processes (0 = no dirty arbiter).",
     )
-    .no_effect(NO_DIRTY),
+    .implemented(),
     s(
         "dirty_timeout",
         DIRTY,
@@ -1153,7 +1152,7 @@ pub static SETTINGS: &[Setting] = &[
         D::Int(300),
         "Seconds a dirty task may run before its worker is killed.",
     )
-    .no_effect(NO_DIRTY),
+    .implemented(),
     s(
         "dirty_threads",
         DIRTY,
@@ -1163,7 +1162,7 @@ pub static SETTINGS: &[Setting] = &[
         D::Int(1),
         "Threads per dirty worker.",
     )
-    .no_effect(NO_DIRTY),
+    .implemented(),
     s(
         "dirty_graceful_timeout",
         DIRTY,
@@ -1173,7 +1172,7 @@ pub static SETTINGS: &[Setting] = &[
         D::Int(30),
         "Seconds dirty workers get to finish on shutdown.",
     )
-    .no_effect(NO_DIRTY),
+    .implemented(),
     dirty_hook(
         "on_dirty_starting",
         "OnDirtyStarting.on_dirty_starting",

@@ -89,6 +89,7 @@ pub fn master_config(settings: &Settings) -> MasterConfig {
         },
         backlog_metric: flag(settings, "enable_backlog_metric"),
         control_socket: crate::server::control_socket::control_socket_config(settings),
+        dirty_arbiter: settings.dirty_settings().map(|d| d.graceful_timeout),
     }
 }
 

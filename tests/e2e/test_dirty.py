@@ -1,0 +1,150 @@
+"""Dirty arbiters: a WSGI app and an ASGI app calling a dirty app through
+gunicorn's client and rcorn's, plain and streamed; errors reach the caller
+as gunicorn's exceptions, never as a hang; a dying dirty worker or dirty
+arbiter never takes an HTTP worker down."""
+
+import os
+import signal
+import time
+
+import httpx
+import pytest
+
+from conftest import children_of, wait_for
+
+DIRTY = ["--dirty-app", "dirty_models:Model", "--dirty-workers", "2"]
+CLIENTS = ["gunicorn", "rcorn"]
+
+
+def call(server, op, client="rcorn", timeout=15):
+    r = httpx.get(f"{server.url}/?client={client}&op={op}", timeout=timeout)
+    assert r.status_code == 200
+    return r.json()
+
+
+def start(serve, *args, workers=1, **kwargs):
+    """Starts rcorn with a dirty pool; ready once a dirty call answers (the
+    master's children: the HTTP workers and the dirty arbiter)."""
+    server = serve([*DIRTY, *args], workers=workers + 1, **kwargs)
+    wait_for(lambda: "result" in call(server, "predict"), 20, f"the dirty pool; log:\n{server.log()}")
+    return server
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_wsgi_app_calls_and_streams_through_both_clients(serve, client):
+    server = start(serve, "dirty_web:app")
+    assert call(server, "predict", client)["result"]["y"] == 63
+    assert call(server, "tokens", client)["result"] == ["t0", "t1", "t2"]
+    assert call(server, "atokens", client)["result"] == [0, 1, 2]
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_asgi_app_calls_and_streams_with_the_async_clients(serve, client):
+    server = start(serve, "-k", "asgi", "dirty_web:asgi")
+    assert call(server, "predict", client)["result"]["y"] == 63
+    assert call(server, "tokens", client)["result"] == ["t0", "t1", "t2"]
+    assert call(server, "atokens", client)["result"] == [0, 1, 2]
+
+
+def test_each_dirty_worker_loads_its_app_once_and_closes_it(serve, tmp_path):
+    marker = tmp_path / "init.log"
+    server = start(serve, "dirty_web:app", env={"DIRTY_INIT_LOG": str(marker)})
+    pids = {call(server, "predict")["result"]["pid"] for _ in range(6)}
+    assert len(pids) == 2
+    server.signal(signal.SIGTERM)
+    assert server.wait_exit() == 0
+    events = [line.split() for line in marker.read_text().splitlines()]
+    assert sorted(int(pid) for kind, pid in events if kind == "init") == sorted(pids)
+    assert sorted(int(pid) for kind, pid in events if kind == "close") == sorted(pids)
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_an_app_error_is_a_dirty_app_error_with_its_traceback(serve, client):
+    server = start(serve, "dirty_web:app")
+    out = call(server, "boom", client)
+    assert out["error"] == "DirtyAppError" and out["module"] == f"{client}.dirty.errors"
+    assert out["message"] == "kaboom"
+    assert "RuntimeError: kaboom" in out["details"]["traceback"]
+
+
+def test_a_crashing_dirty_worker_never_takes_an_http_worker_down(serve):
+    server = start(serve, "dirty_web:app")
+    first = call(server, "predict")["worker"]
+    out = call(server, "crash")
+    assert out["error"] == "DirtyWorkerError"
+    assert out["worker"] == first
+    # The pool refills; the same HTTP worker goes on serving.
+    wait_for(lambda: "result" in call(server, "predict"), 10, "a replacement dirty worker")
+    assert call(server, "predict")["worker"] == first
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_a_stuck_call_gets_a_timeout_error_not_a_hang(serve, client):
+    server = start(serve, "dirty_web:app", "--dirty-timeout", "1")
+    began = time.monotonic()
+    out = call(server, "sleep", client)
+    assert out["error"] == "DirtyTimeoutError", out
+    assert time.monotonic() - began < 4
+    assert "DIRTY" in server.log() or "timed out" in server.log()
+    wait_for(lambda: "result" in call(server, "predict"), 10, "the pool after the timeout")
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_an_app_no_worker_loads_is_no_workers_available(serve, client):
+    server = start(serve, "dirty_web:app")
+    out = call(server, "unknown", client)
+    assert out["error"] == "DirtyNoWorkersAvailableError"
+    assert out["details"] == {"app_path": "dirty_models:Nope"}
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_without_a_dirty_pool_the_client_says_so(serve, client):
+    server = serve(["dirty_web:app"])
+    out = call(server, "predict", client)
+    assert out["error"] == "DirtyError"
+    assert "Dirty socket path not configured" in out["message"]
+
+
+def test_the_dirty_arbiter_is_restarted_and_stops_with_the_master(serve):
+    server = start(serve, "dirty_web:app")
+    http_worker = call(server, "predict")["worker"]
+    arbiters = [p for p in children_of(server.pid) if p != http_worker]
+    assert len(arbiters) == 1
+    os.kill(arbiters[0], signal.SIGKILL)
+    # A client's connection to the dead arbiter fails once, then reconnects.
+    wait_for(lambda: "result" in call(server, "predict"), 15, f"a new dirty arbiter; log:\n{server.log()}")
+    assert "Dirty arbiter" in server.log()
+    assert call(server, "predict")["worker"] == http_worker
+    server.signal(signal.SIGTERM)
+    assert server.wait_exit() == 0
+    assert children_of(server.pid) == []
+
+
+HOOKS = """
+import os
+def record(line):
+    with open(os.environ["DIRTY_HOOK_LOG"], "a") as f:
+        f.write(line + "\\n")
+def on_dirty_starting(arbiter):
+    record(f"starting {arbiter.pid}")
+def dirty_post_fork(arbiter, worker):
+    record(f"post_fork {worker.pid} {worker.app_paths}")
+def dirty_worker_init(worker):
+    record(f"init {worker.pid}")
+def dirty_worker_exit(arbiter, worker):
+    record(f"exit {worker.pid}")
+"""
+
+
+def test_dirty_hooks_are_called_with_gunicorns_arguments(serve, tmp_path):
+    config = tmp_path / "hooks.py"
+    config.write_text(HOOKS)
+    record = tmp_path / "hooks.log"
+    server = start(serve, "-c", str(config), "dirty_web:app", env={"DIRTY_HOOK_LOG": str(record)})
+    server.signal(signal.SIGTERM)
+    assert server.wait_exit() == 0
+    lines = record.read_text().splitlines()
+    assert lines[0].startswith("starting ")
+    kinds = sorted(line.split()[0] for line in lines[1:])
+    assert kinds == ["exit", "exit", "init", "init", "post_fork", "post_fork"]
+    assert "['dirty_models:Model']" in next(line for line in lines if line.startswith("post_fork"))
