@@ -148,3 +148,72 @@ def test_dirty_hooks_are_called_with_gunicorns_arguments(serve, tmp_path):
     kinds = sorted(line.split()[0] for line in lines[1:])
     assert kinds == ["exit", "exit", "init", "init", "post_fork", "post_fork"]
     assert "['dirty_models:Model']" in next(line for line in lines if line.startswith("post_fork"))
+
+
+def dirty_request(path, message):
+    """One of gunicorn's protocol messages to the dirty arbiter; its answer."""
+    import socket as sockets
+
+    from gunicorn.dirty.protocol import BinaryProtocol
+
+    with sockets.socket(sockets.AF_UNIX, sockets.SOCK_STREAM) as s:
+        s.settimeout(10)
+        s.connect(path)
+        s.sendall(message)
+        return BinaryProtocol.read_message(s)
+
+
+def test_workers_are_added_and_removed_by_message_and_by_signal(serve):
+    from gunicorn.dirty.protocol import MANAGE_OP_ADD, MANAGE_OP_REMOVE, BinaryProtocol
+
+    server = start(serve, "dirty_web:app")
+    path = call(server, "socket")["result"]
+    status = dirty_request(path, BinaryProtocol.encode_status(1))["result"]
+    assert status["worker_count"] == 2 and status["apps"] == ["dirty_models:Model"]
+    answer = dirty_request(path, BinaryProtocol.encode_manage(2, MANAGE_OP_ADD, 1))
+    assert answer["result"]["target_workers"] == 3
+    wait_for(lambda: dirty_request(path, BinaryProtocol.encode_status(3))["result"]["worker_count"] == 3,
+             10, "a third dirty worker")
+    arbiter = dirty_request(path, BinaryProtocol.encode_status(4))["result"]["arbiter_pid"]
+    # One at a time: a second TTOU sent before the first is handled
+    # would merge with it, as pending signals do.
+    for left in (2, 1):
+        os.kill(arbiter, signal.SIGTTOU)
+        wait_for(lambda: dirty_request(path, BinaryProtocol.encode_status(5))["result"]["worker_count"] == left,
+                 10, f"{left} dirty workers left")
+    answer = dirty_request(path, BinaryProtocol.encode_manage(6, MANAGE_OP_REMOVE, 1))
+    assert answer["result"]["removed"] == 0  # never below one
+    server.signal(signal.SIGTERM)
+    assert server.wait_exit() == 0
+    assert not os.path.exists(os.path.dirname(path))
+
+
+def test_rcorn_encodes_every_value_as_gunicorn_does():
+    import random
+
+    from gunicorn.dirty.protocol import BinaryProtocol
+
+    from rcorn.dirty import protocol
+
+    rng = random.Random(7)
+
+    def value(depth=0):
+        makers = [
+            lambda: None,
+            lambda: rng.random() < 0.5,
+            lambda: rng.randrange(-2**63, 2**63),
+            lambda: rng.uniform(-1e9, 1e9),
+            lambda: bytes(rng.randrange(256) for _ in range(rng.randrange(8))),
+            lambda: "".join(rng.choice("aé€\U0001f600") for _ in range(rng.randrange(5))),
+            lambda: [value(depth + 1) for _ in range(rng.randrange(4))],
+            lambda: {f"k{i}": value(depth + 1) for i in range(rng.randrange(4))},
+        ]
+        return makers[rng.randrange(8 if depth < 3 else 6)]()
+
+    for i in range(500):
+        args, kwargs = [value() for _ in range(3)], {"x": value()}
+        ours = protocol.encode_request(i, "m:C", "act", args, kwargs)
+        assert ours == BinaryProtocol.encode_request(i, "m:C", "act", args, kwargs)
+        header, payload = ours[:16], ours[16:]
+        assert protocol.as_dict(*protocol.parse(header, payload)) == BinaryProtocol.decode_message(ours)[2] | {
+            "type": "request", "id": i}

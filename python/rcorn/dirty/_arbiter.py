@@ -96,6 +96,9 @@ class DirtyArbiter:
             loop.add_signal_handler(sig, self.on_signal, name)
         loop.add_signal_handler(signal.SIGCHLD, self.reap)
         self.call_hook("on_dirty_starting", self)
+        # A restarted dirty arbiter finds the directory its predecessor
+        # removed on the way out, or the stale socket of one killed.
+        os.makedirs(os.path.dirname(self.socket_path), mode=0o700, exist_ok=True)
         if os.path.exists(self.socket_path):
             os.unlink(self.socket_path)
         self.server = await asyncio.start_unix_server(self.serve_client, path=self.socket_path)
@@ -109,6 +112,7 @@ class DirtyArbiter:
             self.server.close()
             try:
                 os.unlink(self.socket_path)
+                os.rmdir(os.path.dirname(self.socket_path))
             except OSError:
                 pass
 
