@@ -217,3 +217,17 @@ def test_rcorn_encodes_every_value_as_gunicorn_does():
         header, payload = ours[:16], ours[16:]
         assert protocol.as_dict(*protocol.parse(header, payload)) == BinaryProtocol.decode_message(ours)[2] | {
             "type": "request", "id": i}
+
+
+def test_hup_replaces_the_dirty_workers_without_failing_a_call(serve):
+    server = start(serve, "dirty_web:app")
+    before = {call(server, "predict")["result"]["pid"] for _ in range(4)}
+    server.signal(signal.SIGHUP)
+
+    def replaced():
+        out = call(server, "predict")
+        assert "result" in out, out  # no call fails while the pool reloads
+        return out["result"]["pid"] not in before
+
+    wait_for(replaced, 15, f"new dirty workers; log:\n{server.log()}")
+    assert "Reloading dirty workers" in server.log()

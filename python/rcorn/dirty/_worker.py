@@ -6,7 +6,8 @@ id; each runs on one of ``dirty_threads`` threads and answers with a
 response, an error, or chunks and an end (generators and async
 generators are streamed). Besides answers the worker sends status
 messages with id 0: ``{"ready": true}`` once its apps are loaded, then
-``{"beat": true}`` every second, the arbiter's heartbeat.
+``{"beat": true}`` every second (a quarter of ``dirty_timeout`` if that is
+shorter), the arbiter's heartbeat.
 """
 
 import asyncio
@@ -47,6 +48,10 @@ class DirtyWorkerProcess:
         self.pid = os.getpid()
         self.apps = {}
         self.alive = True
+        # Well within dirty_timeout, so a healthy worker is never judged
+        # silent for a beat still on its way.
+        timeout = cfg.get("timeout") or 0
+        self.beat_interval = min(BEAT_INTERVAL, timeout / 4) if timeout else BEAT_INTERVAL
         self._write_lock = threading.Lock()
         self.log = log
 
@@ -64,7 +69,7 @@ class DirtyWorkerProcess:
                 self.send_status({"beat": True})
             except OSError:
                 return
-            threading.Event().wait(BEAT_INTERVAL)
+            threading.Event().wait(self.beat_interval)
 
     # ---- life
     def load(self):
