@@ -145,12 +145,10 @@ impl DirtyArbiter {
             .filter(|(_, c)| due(c.deadline))
             .map(|(&id, c)| (id, c.pid))
             .collect();
+        // The log line goes before the answer, so whoever gets the error
+        // finds its reason already logged.
         for (call, pid) in expired {
             self.calls.in_flight.remove(&call);
-            out.push(Command::Fail {
-                call,
-                error: CallError::Timeout,
-            });
             let live = self.workers.iter().any(|w| {
                 w.pid == pid
                     && !matches!(w.state, WorkerState::Aborting { .. } | WorkerState::Killed)
@@ -159,6 +157,10 @@ impl DirtyArbiter {
                 out.push(Command::Log(DirtyNotice::CallTimeout { pid }));
                 self.abort_worker(pid, out);
             }
+            out.push(Command::Fail {
+                call,
+                error: CallError::Timeout,
+            });
         }
     }
 
