@@ -163,6 +163,38 @@ def write(target, blob):
     (directory / hashlib.sha1(blob).hexdigest()).write_bytes(blob)
 
 
+# gunicorn's dirty protocol: whole messages as gunicorn encodes them
+# (hex, so this script needs no gunicorn), alone, back to back and cut
+# short, after the split byte the target reads first.
+DIRTY_REQUEST = bytes.fromhex(
+    "474401010000009e0102030405060708210000000411000000086170705f706174681100"
+    "0000056d3a4170701100000006616374696f6e1100000002676f11000000046172677320"
+    "00000008050000000000000001110000000178100000000100000101063ff80000000000"
+    "002000000001050000000000000002210000000111000000016b05ffffffffffffffff11"
+    "000000066b7761726773210000000111000000016e050000000000000003"
+)
+DIRTY_ERROR = bytes.fromhex(
+    "474401030000007e0000000000000009210000000111000000056572726f722100000003"
+    "110000000a6572726f725f747970651100000011446972747954696d656f75744572726f"
+    "7211000000076d657373616765110000000e576f726b65722074696d656f757411000000"
+    "0764657461696c732100000001110000000774696d656f757405000000000000012c"
+)
+DIRTY_END = bytes.fromhex("47440105000000000000000000000007")
+# A chunk carrying a NaN float, which is not equal to itself (found by
+# the fuzzer in the target's own check).
+DIRTY_NAN = bytes.fromhex(
+    "474401040000001700000000000000012100000001110000000464617461067ff8000000000000"
+)
+HANDMADE_DIRTY = [
+    DIRTY_REQUEST,
+    DIRTY_ERROR + DIRTY_END,
+    DIRTY_NAN,
+    DIRTY_REQUEST[:40],
+    DIRTY_END[:3] + b"\x02" + DIRTY_END[4:],
+    b"GD\x01\x04\x00\x00\x00\x05\x00\x00\x00\x00\x00\x00\x00\x01\x20\x00\x10\x00\x00",
+]
+
+
 def main():
     for path in sorted(FIXTURES.glob("*.json")):
         case = json.loads(path.read_text())
@@ -174,6 +206,8 @@ def main():
         write("chunked_body", bytes([len(body) // 2]) + body)
     for requests, pieces in HANDMADE_CONNECTIONS:
         write("h1_connection", connection_seed(requests, pieces))
+    for message in HANDMADE_DIRTY:
+        write("dirty_frames", bytes([len(message) // 2]) + message)
     for flags, at, piece, raw in HANDMADE_UWSGI:
         write("uwsgi_decoder", bytes([flags, at, piece]) + raw)
 

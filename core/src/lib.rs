@@ -10,6 +10,7 @@ pub mod arbiter;
 pub mod cipher_list;
 pub mod config;
 pub mod control;
+pub mod dirty;
 pub mod handoff;
 pub mod heartbeat;
 pub mod http;

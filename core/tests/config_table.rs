@@ -29,6 +29,7 @@ fn sample(kind: Kind, name: &str) -> &'static str {
         (_, "statsd_host") => "127.0.0.1:8125",
         (_, "protocol") => "uwsgi",
         (_, "metrics_bind") => "127.0.0.1:9100",
+        (_, "dirty_apps") => "myapp.ml:Model",
         (Kind::Int, _) => "7",
         (Kind::CommaList, _) => "10.0.0.0/8,::1",
         (Kind::Bool, _) => "true",

@@ -142,3 +142,12 @@ fn lenient_dechunk_reads_plain_bodies() {
     assert_eq!(fuzz_properties::lenient_dechunk(b"3\r\nabc"), None);
     assert_eq!(fuzz_properties::lenient_dechunk(b"x\r\n"), None);
 }
+
+#[test]
+fn dirty_frames_corpus_holds_the_fuzz_properties() {
+    let n = replay(
+        "dirty_frames",
+        fuzz_properties::dirty_frames::check_dirty_frames,
+    );
+    assert!(n >= 5, "seed corpus missing: {n} files");
+}

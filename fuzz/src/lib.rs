@@ -15,6 +15,9 @@ pub mod uwsgi;
 #[path = "h2_connection.rs"]
 pub mod h2_connection;
 
+#[path = "dirty_frames.rs"]
+pub mod dirty_frames;
+
 /// One observable step of decoding, owned, with consecutive body bytes
 /// merged: how the body is cut into `Body` events depends on how the input
 /// was split, the bytes themselves must not.

@@ -24,6 +24,7 @@ pub mod master;
 pub mod metrics;
 pub mod metrics_endpoint;
 pub mod metrics_region;
+mod master_dirty;
 pub mod reexec;
 pub mod refused;
 mod request;

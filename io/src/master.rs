@@ -36,6 +36,7 @@ use crate::heartbeat_region::HeartbeatRegion;
 use crate::listener::{Listener, ListenerKind};
 use crate::metrics_endpoint::MetricsEndpoint;
 use crate::metrics_region::MetricsRegion;
+use crate::master_dirty::{DirtyChild, DirtyFork};
 use crate::signals::{self, SignalPipe, MASTER_SIGNALS, WORKER_SIGNALS};
 
 const SIGNALS: Token = Token(0);
@@ -80,6 +81,8 @@ pub enum MasterOutcome {
     Exit(i32),
     /// This process is a freshly forked worker: run the worker loop.
     Worker(WorkerStart),
+    /// This process is the freshly forked dirty arbiter: run it.
+    DirtyArbiter,
 }
 
 /// Everything a new worker process inherits from the master.
@@ -103,6 +106,9 @@ pub struct MasterConfig {
     pub control_socket: Option<ControlSocketConfig>,
     /// `metrics_bind`: the bound listener the metrics page is served on.
     pub metrics: Option<Listener>,
+    /// `dirty_graceful_timeout` when the server has a dirty pool: the
+    /// master then keeps one dirty arbiter process alive.
+    pub dirty_arbiter: Option<Duration>,
 }
 
 pub struct ControlSocketConfig {
@@ -180,6 +186,9 @@ pub fn run_master<H: Host>(
 ) -> io::Result<MasterOutcome> {
     let mut master = Master::start(listeners, cfg, host)?;
     loop {
+        if let Some(outcome) = master.carry_out_dirty()? {
+            return Ok(outcome);
+        }
         if let Some(outcome) = master.carry_out_commands()? {
             // In a new worker, the master's state is dropped here, in the
             // child only; its descriptors close with it.
@@ -226,6 +235,10 @@ struct Master<'h, H: Host> {
     received: Vec<Signal>,
     messages: Vec<ControlMessage>,
     told_systemd_stopping: bool,
+    /// The dirty arbiter process, when the server has a dirty pool.
+    dirty: Option<DirtyChild>,
+    /// The arbiter's exit code, held until the dirty arbiter is reaped.
+    exit_after_dirty: Option<i32>,
 }
 
 impl<'h, H: Host> Master<'h, H> {
@@ -283,6 +296,8 @@ impl<'h, H: Host> Master<'h, H> {
             received: Vec::new(),
             messages: Vec::new(),
             told_systemd_stopping: false,
+            dirty: cfg.dirty_arbiter.map(DirtyChild::new),
+            exit_after_dirty: None,
         };
         master.handle(Event::Boot);
         Ok(master)
@@ -319,6 +334,12 @@ impl<'h, H: Host> Master<'h, H> {
                     crate::log::log(notice_level(&notice), format_args!("{notice}"));
                 }
                 Command::Exit { code } => {
+                    // The dirty arbiter goes first; the master waits for it.
+                    if let Some(dirty) = self.dirty.as_mut().filter(|d| !d.is_done()) {
+                        dirty.stop();
+                        self.exit_after_dirty = Some(code);
+                        return Ok(None);
+                    }
                     if let Some(socket) = &self.control_socket {
                         socket.remove_file();
                     }
@@ -333,6 +354,26 @@ impl<'h, H: Host> Master<'h, H> {
             }
         }
         Ok(None)
+    }
+
+    /// Forks, signals and kills the dirty arbiter as its supervisor says,
+    /// and exits once it is gone if the arbiter already said to.
+    /// `Some` when this process is done being the master.
+    fn carry_out_dirty(&mut self) -> io::Result<Option<MasterOutcome>> {
+        let Some(dirty) = self.dirty.as_mut() else {
+            return Ok(None);
+        };
+        if let DirtyFork::Child = dirty.carry_out(self.host)? {
+            return Ok(Some(MasterOutcome::DirtyArbiter));
+        }
+        match self.exit_after_dirty {
+            Some(code) if dirty.is_done() => {
+                self.dirty = None;
+                self.queue.push_front(Command::Exit { code });
+                Ok(None)
+            }
+            _ => Ok(None),
+        }
     }
 
     /// Forks worker `id`. `Some` in the new worker, with what it inherits.
@@ -422,6 +463,12 @@ impl<'h, H: Host> Master<'h, H> {
             timeout =
                 Some(timeout.map_or(Duration::from_secs(1), |t| t.min(Duration::from_secs(1))));
         }
+        if let Some(d) = self.dirty.as_ref().and_then(DirtyChild::next_deadline) {
+            let wait = d
+                .saturating_since(clock::now())
+                .max(Duration::from_millis(1));
+            timeout = Some(timeout.map_or(wait, |t| t.min(wait)));
+        }
         if let Some(at_most) = self.host.on_wake() {
             timeout = Some(timeout.map_or(at_most, |t| t.min(at_most)));
         }
@@ -438,6 +485,9 @@ impl<'h, H: Host> Master<'h, H> {
         let mut received = std::mem::take(&mut self.received);
         for sig in received.drain(..) {
             if let Some(s) = from_nix_signal(sig) {
+                if let Some(dirty) = self.dirty.as_mut() {
+                    dirty.on_master_signal(s);
+                }
                 self.handle(Event::Signal(s));
             }
         }
@@ -452,8 +502,12 @@ impl<'h, H: Host> Master<'h, H> {
             &mut self.workers,
             &mut self.region,
             (&self.metrics_region, &mut self.retired_counts),
+            self.dirty.as_mut(),
             &mut self.scratch,
         );
+        if let Some(dirty) = self.dirty.as_mut() {
+            dirty.tick();
+        }
         self.queue.extend(self.scratch.drain(..));
         self.control.drain(&mut self.messages);
         let mut messages = std::mem::take(&mut self.messages);
@@ -587,6 +641,7 @@ fn reap(
     workers: &mut HashMap<Pid, LiveWorker>,
     region: &mut HeartbeatRegion,
     (metrics, retired): (&MetricsRegion, &mut WorkerCounts),
+    mut dirty: Option<&mut DirtyChild>,
     out: &mut Vec<Command>,
 ) {
     loop {
@@ -598,6 +653,9 @@ fn reap(
             Ok(WaitStatus::StillAlive) | Err(_) => return,
             Ok(_) => continue,
         };
+        if dirty.as_mut().is_some_and(|d| d.on_exit(pid, status)) {
+            continue;
+        }
         if let Some(worker) = workers.remove(&pid) {
             metrics.retire(worker.slot, retired);
             region.release(worker.slot);

@@ -90,6 +90,7 @@ fn start_server(workers: u32, max_requests: u64, threads: usize) -> (Pid, u16) {
                 metrics: None,
                 backlog_metric: false,
                 control_socket: None,
+                dirty_arbiter: None,
                 arbiter: ArbiterSettings {
                     workers,
                     timeout: Duration::from_secs(5),
@@ -126,7 +127,8 @@ fn start_server(workers: u32, max_requests: u64, threads: usize) -> (Pid, u16) {
                         run_gthread_worker(start, cfg, &mut Echo, handlers).unwrap_or(1)
                     }
                 }
-                Err(_) => 1,
+                // No dirty pool is configured here.
+                Ok(MasterOutcome::DirtyArbiter) | Err(_) => 1,
             };
             std::process::exit(code);
         }

@@ -13,6 +13,7 @@
 
 mod asgi;
 mod gevent;
+mod dirty;
 mod server;
 mod traceback;
 pub mod wsgi;
@@ -33,6 +34,7 @@ fn _rcorn(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(run, m)?)?;
     m.add_class::<wsgi::file_wrapper::FileWrapper>()?;
+    dirty::register(m)?;
     m.add_function(wrap_pyfunction!(python_logging::sink_error_line, m)?)?;
     m.add_function(wrap_pyfunction!(python_logging::sink_access_line, m)?)?;
     Ok(())

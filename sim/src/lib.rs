@@ -20,6 +20,7 @@
 //! run, `invariants` checks §4, and `schedule` makes and runs schedules.
 
 mod commands;
+pub mod dirty;
 mod invariants;
 mod process;
 mod schedule;

@@ -15,6 +15,7 @@
 
 mod accessors;
 mod coerce;
+mod dirty;
 mod error;
 mod forwarder_headers;
 mod host;

@@ -31,7 +31,6 @@ const CONTROL: &str = "Control";
 const METRICS: &str = "Metrics";
 
 const NO_H2: &str = "HTTP/2 is not supported by rcorn yet";
-const NO_DIRTY: &str = "gunicorn's dirty arbiter is not supported by rcorn";
 const NO_PASTE: &str = "PasteDeploy apps are not supported by rcorn";
 const STRICT_PARSER: &str =
     "rcorn's HTTP parser enforces RFC 9112 strictly and offers no such relaxation";
@@ -74,7 +73,7 @@ const fn dirty_hook(name: &'static str, qualname: &'static str, help: &'static s
         D::Callable(qualname),
         help,
     )
-    .no_effect(NO_DIRTY)
+    .implemented()
 }
 
 pub static SETTINGS: &[Setting] = &[
@@ -1128,9 +1127,11 @@ pub static SETTINGS: &[Setting] = &[
         Kind::List,
         "STRING",
         D::List(&[]),
-        "An app for the dirty worker pool, MODULE:CLASS[:N]; repeatable.",
+        "An app for the dirty worker pool, MODULE:CLASS[:N] (N: only that many \
+         dirty workers load it); repeatable.",
     )
-    .no_effect(NO_DIRTY),
+    .implemented()
+    .checked(super::dirty::check_dirty_apps),
     s(
         "dirty_workers",
         DIRTY,
@@ -1140,7 +1141,7 @@ pub static SETTINGS: &[Setting] = &[
         D::Int(0),
         "Number of dirty worker processes (0 = no dirty arbiter).",
     )
-    .no_effect(NO_DIRTY),
+    .implemented(),
     s(
         "dirty_timeout",
         DIRTY,
@@ -1150,7 +1151,7 @@ pub static SETTINGS: &[Setting] = &[
         D::Int(300),
         "Seconds a dirty task may run before its worker is killed.",
     )
-    .no_effect(NO_DIRTY),
+    .implemented(),
     s(
         "dirty_threads",
         DIRTY,
@@ -1160,7 +1161,7 @@ pub static SETTINGS: &[Setting] = &[
         D::Int(1),
         "Threads per dirty worker.",
     )
-    .no_effect(NO_DIRTY),
+    .implemented(),
     s(
         "dirty_graceful_timeout",
         DIRTY,
@@ -1170,7 +1171,7 @@ pub static SETTINGS: &[Setting] = &[
         D::Int(30),
         "Seconds dirty workers get to finish on shutdown.",
     )
-    .no_effect(NO_DIRTY),
+    .implemented(),
     dirty_hook(
         "on_dirty_starting",
         "OnDirtyStarting.on_dirty_starting",

@@ -91,6 +91,7 @@ pub fn master_config(settings: &Settings) -> MasterConfig {
         control_socket: crate::server::control_socket::control_socket_config(settings),
         // Bound by the start-up, which can stop on a failure to bind.
         metrics: None,
+        dirty_arbiter: settings.dirty_settings().map(|d| d.graceful_timeout),
     }
 }
 

@@ -123,6 +123,8 @@ fn run_master(
         new_master,
         start_dir,
     };
+    crate::dirty::process::prepare(py, settings)
+        .map_err(|e| Stop::Startup(format!("dirty arbiter: {e}")))?;
     let mut master = io_config::master_config(settings);
     master.metrics = metrics;
     let outcome = py.detach(|| rcorn_io::run_master(listeners, master, &mut host));
@@ -148,6 +150,16 @@ fn run_master(
                 access_format: app.access_format,
             };
             worker::run(py, start, worker, &app.spec)
+        }
+        MasterOutcome::DirtyArbiter => {
+            std::mem::forget(pidfile.take());
+            crate::server::proc_title::set(py, "dirty-arbiter", &title);
+            Ok(crate::dirty::process::run(
+                py,
+                settings,
+                hooks,
+                server.as_any(),
+            ))
         }
     }
 }
