@@ -19,3 +19,4 @@ pub mod statsd;
 pub mod syslog;
 pub mod time;
 pub mod worker;
+pub mod ws;

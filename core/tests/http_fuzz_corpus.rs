@@ -54,6 +54,12 @@ fn corpus_files(target: &str) -> Vec<PathBuf> {
 }
 
 fn replay(target: &str, check: fn(&[u8])) -> usize {
+    replay_with_state(target, check, 0)
+}
+
+/// `state`: bytes a check holds whatever its input (a WebSocket's zlib
+/// streams).
+fn replay_with_state(target: &str, check: fn(&[u8]), state: usize) -> usize {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let files = corpus_files(target);
     for path in &files {
@@ -64,7 +70,7 @@ fn replay(target: &str, check: fn(&[u8])) -> usize {
         // Three decodes hold their steps at once, each at most a few
         // copies of the input (buffer, head storage, body steps).
         let peak = PEAK.load(Ordering::Relaxed) - before;
-        let bound = 64 * input.len() + (256 << 10);
+        let bound = 64 * input.len() + (256 << 10) + state;
         if let Err(panic) = outcome {
             std::panic::resume_unwind(Box::new(format!(
                 "{}: {}",
@@ -118,4 +124,15 @@ fn lenient_dechunk_reads_plain_bodies() {
     );
     assert_eq!(fuzz_properties::lenient_dechunk(b"3\r\nabc"), None);
     assert_eq!(fuzz_properties::lenient_dechunk(b"x\r\n"), None);
+}
+
+#[test]
+fn ws_connection_corpus_holds_the_fuzz_properties() {
+    // Two runs, each with a compressor and an inflater (zlib's own state).
+    let n = replay_with_state(
+        "ws_connection",
+        fuzz_properties::ws_connection::check_ws_connection,
+        2 << 20,
+    );
+    assert!(n >= 9, "seed corpus missing: {n} files");
 }

@@ -11,6 +11,9 @@ use rcorn_core::http::{BodyKind, DecodeErrorKind, DecoderConfig, Event, RequestD
 #[path = "h1_connection.rs"]
 pub mod h1_connection;
 
+#[path = "ws_connection.rs"]
+pub mod ws_connection;
+
 /// One observable step of decoding, owned, with consecutive body bytes
 /// merged: how the body is cut into `Body` events depends on how the input
 /// was split, the bytes themselves must not.
