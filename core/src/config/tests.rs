@@ -36,7 +36,7 @@ fn list(items: &[&str]) -> Value {
 
 #[test]
 fn table_has_every_gunicorn_26_setting_in_order() {
-    assert_eq!(SETTINGS.len(), 119);
+    assert_eq!(SETTINGS.len(), 123);
     let names: Vec<&str> = SETTINGS.iter().map(|s| s.name).collect();
     assert_eq!(
         &names[..5],
@@ -46,6 +46,8 @@ fn table_has_every_gunicorn_26_setting_in_order() {
     assert_eq!(names[75], "ssl_context");
     assert_eq!(names[106], "root_path");
     assert_eq!(names[118], "control_socket_disable");
+    // rcorn's own settings follow gunicorn's.
+    assert_eq!(names[119], "ws_max_size");
 }
 
 #[test]

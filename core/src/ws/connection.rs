@@ -145,6 +145,11 @@ impl WsConnection {
         self.backlog
     }
 
+    /// Is a whole message waiting for the application?
+    pub fn has_message(&self) -> bool {
+        !self.queue.is_empty()
+    }
+
     /// Should the caller read the socket? Not once done, nor while the
     /// application is behind (rule 6).
     pub fn wants_input(&self) -> bool {

@@ -8,6 +8,8 @@ use std::time::Instant as StdInstant;
 
 use rcorn_io::exchange::Connection;
 
+use super::websocket::WsSession;
+
 /// Output past this size makes `send` wait for the socket to drain.
 pub const HIGH_WATER: usize = 64 * 1024;
 
@@ -21,6 +23,8 @@ pub enum Stage {
     Draining,
     /// Write what is left in `out`, then close.
     Closing,
+    /// An accepted WebSocket: the bytes are core's `WsConnection`'s.
+    WebSocket,
 }
 
 pub struct AsgiConn {
@@ -47,6 +51,8 @@ pub struct AsgiConn {
     /// receiving): read to `WouldBlock` once it is.
     pub owe_read: bool,
     pub started: StdInstant,
+    /// The request is a WebSocket handshake (boxed: most are not).
+    pub ws: Option<Box<WsSession>>,
 }
 
 impl AsgiConn {
@@ -63,6 +69,7 @@ impl AsgiConn {
             fin_seen: false,
             owe_read: false,
             started: StdInstant::now(),
+            ws: None,
         }
     }
 

@@ -1,4 +1,5 @@
-//! The ASGI HTTP connection scope of a request head (ASGI spec 2.3).
+//! The ASGI connection scopes of a request head: `http` (ASGI spec 2.3)
+//! and `websocket` (2.4, with the denial-response extension).
 
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -69,5 +70,35 @@ pub fn build<'py>(
         let port: u16 = server.port.parse().unwrap_or(0);
         scope.set_item(intern!(py, "server"), (server.name.as_str(), port))?;
     }
+    Ok(scope)
+}
+
+/// The `websocket` scope of a handshake: the `http` scope's keys but
+/// `method`, with `ws`/`wss`, the client's subprotocols, and the
+/// `websocket.http.response` extension (a denial with any response).
+pub fn build_websocket<'py>(
+    py: Python<'py>,
+    head: &RequestHead,
+    (peer, server): (&PeerAddr, &ServerAddr),
+    forwarded_scheme: Option<&'static str>,
+    consts: &ScopeConstants,
+    subprotocols: &[String],
+) -> PyResult<Bound<'py, PyDict>> {
+    let scope = build(py, head, peer, server, forwarded_scheme, consts)?;
+    scope.set_item(intern!(py, "type"), intern!(py, "websocket"))?;
+    scope.del_item(intern!(py, "method"))?;
+    let asgi = PyDict::new(py);
+    asgi.set_item(intern!(py, "version"), intern!(py, "3.0"))?;
+    asgi.set_item(intern!(py, "spec_version"), intern!(py, "2.4"))?;
+    scope.set_item(intern!(py, "asgi"), asgi)?;
+    let scheme = match forwarded_scheme.unwrap_or(consts.scheme) {
+        "https" => "wss",
+        _ => "ws",
+    };
+    scope.set_item(intern!(py, "scheme"), scheme)?;
+    scope.set_item(intern!(py, "subprotocols"), PyList::new(py, subprotocols)?)?;
+    let extensions = PyDict::new(py);
+    extensions.set_item(intern!(py, "websocket.http.response"), PyDict::new(py))?;
+    scope.set_item(intern!(py, "extensions"), extensions)?;
     Ok(scope)
 }
