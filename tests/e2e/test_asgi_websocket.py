@@ -192,6 +192,43 @@ def test_graceful_stop_closes_websockets_with_1001(serve):
     assert server.wait_exit(10) == 0
 
 
+def test_a_worker_replaced_by_max_requests_closes_with_1012(serve, tmp_path):
+    report = tmp_path / "report.jsonl"
+    server = serve([*ASGI, "asgi_ws:app", "--max-requests", "1"], env={"WS_REPORT": str(report)})
+    with connect(ws_url(server, "/report")) as ws:
+        # One plain request reaches max_requests: the worker drains.
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as s:
+            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            assert b"http here" in s.makefile("rb").read()
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=5)
+        assert closed.value.rcvd.code == 1012
+    wait_for(lambda: reports(report), 10, "the application's report")
+    assert reports(report)[0]["code"] == 1012
+
+
+def test_a_client_that_does_not_answer_pings_is_closed_with_1011(serve):
+    server = serve([*ASGI, "asgi_ws:app", "--ws-ping-interval", "1", "--ws-ping-timeout", "1"])
+    # The websockets client answers pings: it stays.
+    with connect(ws_url(server), ping_interval=None) as ws:
+        s = raw_websocket(server, "/")
+        frames = b""
+        deadline = time.monotonic() + 10
+        while not frames.startswith(b"\x89") or b"\x88" not in frames:
+            assert time.monotonic() < deadline, frames
+            data = s.recv(64)
+            if not data:
+                break
+            frames += data
+        # A ping after a second of silence, then a close with 1011 when
+        # no pong came.
+        assert frames.startswith(b"\x89\x04")
+        assert frames[6:10] == b"\x88\x02\x03\xf3"
+        s.close()
+        ws.send("still alive")
+        assert ws.recv() == "still alive"
+
+
 def test_fastapi_and_starlette_websocket_endpoints(serve):
     server = serve([*ASGI, "asgi_frameworks:fastapi_app"])
     with connect(ws_url(server, "/ws/ada")) as ws:
