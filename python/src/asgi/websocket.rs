@@ -13,6 +13,7 @@ use std::io::{self, Read};
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
+use rcorn_core::http::h1::ServerConnection;
 use rcorn_core::worker::{DrainReason, WorkerEvent, WorkerState};
 use rcorn_core::ws::{
     close_code_is_valid, write_accept, CloseCode, DeflateParams, Handshake, Message, WsConfig,
@@ -100,6 +101,10 @@ impl AsgiDriver {
         .map_err(PyRuntimeError::new_err)?;
         let mut early = Vec::new();
         conn.http.take_upgraded_bytes(&mut early);
+        // The HTTP/1 read buffer (16 KiB) is not needed past the upgrade:
+        // an idle websocket should cost little.
+        let timeouts = conn.http.timeouts();
+        conn.http = ServerConnection::new(self.cfg.decoder.clone(), server, timeouts);
         let mut machine = WsConnection::new(self.ws.cfg, ws.deflate, self.now);
         machine.feed(&early, self.now, &mut conn.out);
         if let Some(code) = going_away {
@@ -383,9 +388,14 @@ fn read_ws(c: &mut AsgiConn, now: rcorn_core::time::Instant) {
                 c.disconnected = true;
                 return;
             }
-            // Read on to `WouldBlock`: a short read does not show a TLS
-            // socket empty.
-            Ok(n) => machine.feed(&buf[..n], now, &mut c.conn.out),
+            Ok(n) => {
+                machine.feed(&buf[..n], now, &mut c.conn.out);
+                // A short read shows a TCP or Unix socket empty (not a TLS
+                // one), unless the peer's FIN came with the bytes.
+                if n < buf.len() && c.conn.stream.short_read_means_empty() && !c.fin_seen {
+                    return;
+                }
+            }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(_) => {
