@@ -294,4 +294,14 @@ fn handshakes_are_checked_and_bytes_past_the_head_handed_over() {
         check_handshake(conn.request_head().unwrap()),
         Err(HandshakeError::Malformed(_))
     ));
+    // A body would be taken for frames.
+    let conn = head(
+        b"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\
+          Content-Length: 2\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+          Sec-WebSocket-Version: 13\r\n\r\n\x81\x80",
+    );
+    assert!(matches!(
+        check_handshake(conn.request_head().unwrap()),
+        Err(HandshakeError::Malformed(_))
+    ));
 }

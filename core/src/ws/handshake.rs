@@ -5,7 +5,7 @@
 //! names `websocket` (any case, in a list); it is then a valid handshake
 //! only as a `GET` over HTTP/1.1 whose `Connection` names `upgrade`, with
 //! `Sec-WebSocket-Version: 13` and a `Sec-WebSocket-Key` that is the
-//! base64 of 16 bytes. Anything else is refused before the application
+//! base64 of 16 bytes, and no body. Anything else is refused before the application
 //! sees it (400, or 426 naming version 13). The answer's headers added by
 //! the application are checked like any response header: a token name, a
 //! value without CR, LF or NUL.
@@ -14,7 +14,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use sha1::{Digest, Sha1};
 
-use crate::http::RequestHead;
+use crate::http::{BodyKind, RequestHead};
 
 const GUID: &[u8] = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
@@ -63,6 +63,10 @@ pub fn check_handshake(head: &RequestHead) -> Result<Handshake, HandshakeError> 
     use HandshakeError::Malformed;
     if head.method() != "GET" || head.version() != (1, 1) {
         return Err(Malformed("a WebSocket handshake is a GET over HTTP/1.1"));
+    }
+    if head.body() != BodyKind::None {
+        // Its bytes would be taken for frames.
+        return Err(Malformed("a WebSocket handshake has no body"));
     }
     if !header_has_token(head, b"connection", b"upgrade") {
         return Err(Malformed("no Connection: upgrade"));
