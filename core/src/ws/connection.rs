@@ -414,12 +414,24 @@ impl WsConnection {
         };
         let last = complete && head.fin;
         match (&mut self.deflate, p.compressed) {
-            (Some(deflate), true) => deflate
-                .inflate(&self.input[range], last, &mut p.data, self.cfg.max_size)
-                .map_err(|e| match e {
-                    InflateError::TooBig => CloseCode::TOO_BIG,
-                    InflateError::Corrupt => CloseCode::INVALID_DATA,
-                })?,
+            (Some(deflate), true) => {
+                let limit = self.cfg.max_size;
+                match deflate.inflate(&self.input[range], last, &mut p.data, limit) {
+                    Ok(()) => {}
+                    Err(InflateError::Corrupt) => return Err(CloseCode::INVALID_DATA),
+                    Err(InflateError::TooBig) => {
+                        // The first fault in the text wins, whatever the
+                        // split: bad UTF-8 within the limit is 1007 (rule 1).
+                        p.data.truncate(limit + 1);
+                        let bad_text = p.text && !self.utf8.check(&p.data);
+                        return Err(if bad_text {
+                            CloseCode::INVALID_DATA
+                        } else {
+                            CloseCode::TOO_BIG
+                        });
+                    }
+                }
+            }
             _ => p.data.extend_from_slice(&self.input[range]),
         }
         if p.text && !self.utf8.check(&p.data) {
