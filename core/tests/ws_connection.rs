@@ -305,3 +305,15 @@ fn handshakes_are_checked_and_bytes_past_the_head_handed_over() {
         Err(HandshakeError::Malformed(_))
     ));
 }
+
+#[test]
+fn a_backlog_stops_the_reading_until_a_close_is_sent() {
+    let mut c = ws(1 << 20);
+    let mut out = Vec::new();
+    c.feed(&frame(0x82, &[0; 70_000]), Instant::ZERO, &mut out);
+    assert!(!c.wants_input(), "64 KiB wait for the application");
+    c.close(1001, "", Instant::ZERO, &mut out);
+    assert!(c.wants_input(), "the peer's close is read");
+    c.feed(&frame(0x88, b"\x03\xe9"), Instant::ZERO, &mut out);
+    assert_eq!(c.state(), WsState::Closed);
+}

@@ -162,7 +162,8 @@ def test_a_client_that_does_not_read_holds_back_the_application(serve, tmp_path)
 
 
 def test_an_application_that_does_not_receive_stops_the_reading(serve):
-    server = serve([*ASGI, "asgi_ws:app"])
+    # The application never returns: the worker's stop waits for it.
+    server = serve([*ASGI, "asgi_ws:app", "--graceful-timeout", "1"])
     s = raw_websocket(server, "/sleepy")
     s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 64 * 1024)
     frame = b"\x82\xff" + (65536).to_bytes(8, "big") + b"\x00" * 4 + b"z" * 65536

@@ -27,7 +27,8 @@
 //!    the peer a ping is sent; no byte within `ping_timeout` fails the
 //!    connection (1011). While the application is behind (`backlog` past
 //!    [`BACKLOG_LIMIT`]) the caller stops reading, so silence is then
-//!    not held against the peer.
+//!    not held against the peer; once a close is sent it reads again,
+//!    for the peer's answer.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -151,9 +152,15 @@ impl WsConnection {
     }
 
     /// Should the caller read the socket? Not once done, nor while the
-    /// application is behind (rule 6).
+    /// application is behind (rule 6) — unless a close was sent: the
+    /// peer's answer is then read whatever the backlog, so the connection
+    /// ends without waiting for `close_timeout`.
     pub fn wants_input(&self) -> bool {
-        self.state != WsState::Closed && self.backlog < BACKLOG_LIMIT
+        match self.state {
+            WsState::Closed => false,
+            WsState::Closing => true,
+            WsState::Open => self.backlog < BACKLOG_LIMIT,
+        }
     }
 
     /// The client's bytes; answers (pongs, closes) are appended to `out`.
