@@ -157,6 +157,36 @@ HANDMADE_UWSGI = [
 ]
 
 
+def ws_frame(first, payload, mask=b"\x37\xfa\x21\x3d"):
+    """A masked client frame."""
+    n = len(payload)
+    if n < 126:
+        head = bytes([first, 0x80 | n])
+    elif n < 65536:
+        head = bytes([first, 0x80 | 126]) + n.to_bytes(2, "big")
+    else:
+        head = bytes([first, 0x80 | 127]) + n.to_bytes(8, "big")
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+def ws_seeds():
+    """(flags, piece size, client bytes) for the ws_connection target."""
+    import zlib
+    z = zlib.compressobj(wbits=-15)
+    squeezed = (z.compress(b"hello hello hello") + z.flush(zlib.Z_SYNC_FLUSH))[:-4]
+    return [
+        (0, 1, ws_frame(0x81, "κόσμε".encode())),
+        (0, 3, ws_frame(0x01, b"Hel") + ws_frame(0x89, b"ping") + ws_frame(0x80, b"lo")),
+        (0, 7, ws_frame(0x82, bytes(range(256)) * 2) + ws_frame(0x88, b"\x03\xe8bye")),
+        (0, 2, ws_frame(0x81, b"ok\xed\xa0\x80more")),
+        (2, 5, ws_frame(0x82, bytes(100))),
+        (0, 4, ws_frame(0x88, b"\x03")),
+        (0, 1, ws_frame(0x8a, b"unsolicited") + ws_frame(0x88, b"")),
+        (1, 3, ws_frame(0xc1, squeezed) + ws_frame(0x81, b"plain")),
+        (3, 9, ws_frame(0xc2, (z.compress(bytes(5000)) + z.flush(zlib.Z_SYNC_FLUSH))[:-4])),
+    ]
+
+
 def write(target, blob):
     directory = OUT / target
     directory.mkdir(parents=True, exist_ok=True)
@@ -206,6 +236,8 @@ def main():
         write("chunked_body", bytes([len(body) // 2]) + body)
     for requests, pieces in HANDMADE_CONNECTIONS:
         write("h1_connection", connection_seed(requests, pieces))
+    for flags, piece, data in ws_seeds():
+        write("ws_connection", bytes([flags, piece]) + data)
     for message in HANDMADE_DIRTY:
         write("dirty_frames", bytes([len(message) // 2]) + message)
     for flags, at, piece, raw in HANDMADE_UWSGI:

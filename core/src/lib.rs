@@ -22,3 +22,4 @@ pub mod syslog;
 pub mod time;
 pub mod uwsgi;
 pub mod worker;
+pub mod ws;

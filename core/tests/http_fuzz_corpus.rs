@@ -151,3 +151,14 @@ fn dirty_frames_corpus_holds_the_fuzz_properties() {
     );
     assert!(n >= 5, "seed corpus missing: {n} files");
 }
+
+#[test]
+fn ws_connection_corpus_holds_the_fuzz_properties() {
+    // Two runs, each with a compressor and an inflater (zlib's own state).
+    let n = replay_within(
+        "ws_connection",
+        fuzz_properties::ws_connection::check_ws_connection,
+        (256 << 10) + (2 << 20),
+    );
+    assert!(n >= 9, "seed corpus missing: {n} files");
+}

@@ -10,13 +10,16 @@ use rcorn_core::http::{BodyKind, DecodeErrorKind, DecoderConfig, Event, RequestD
 // By path: `core/tests` includes this file as a module of its own.
 #[path = "h1_connection.rs"]
 pub mod h1_connection;
-#[path = "uwsgi.rs"]
-pub mod uwsgi;
 #[path = "h2_connection.rs"]
 pub mod h2_connection;
+#[path = "uwsgi.rs"]
+pub mod uwsgi;
 
 #[path = "dirty_frames.rs"]
 pub mod dirty_frames;
+
+#[path = "ws_connection.rs"]
+pub mod ws_connection;
 
 /// One observable step of decoding, owned, with consecutive body bytes
 /// merged: how the body is cut into `Body` events depends on how the input

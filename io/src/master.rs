@@ -34,9 +34,9 @@ use crate::control::{ControlMessage, ControlPipe, ControlSender};
 use crate::control_socket::ControlSocket;
 use crate::heartbeat_region::HeartbeatRegion;
 use crate::listener::{Listener, ListenerKind};
+use crate::master_dirty::{DirtyChild, DirtyFork};
 use crate::metrics_endpoint::MetricsEndpoint;
 use crate::metrics_region::MetricsRegion;
-use crate::master_dirty::{DirtyChild, DirtyFork};
 use crate::signals::{self, SignalPipe, MASTER_SIGNALS, WORKER_SIGNALS};
 
 const SIGNALS: Token = Token(0);

@@ -1,4 +1,4 @@
-"""The asgi worker's event loop: ASGI 3 HTTP and lifespan.
+"""The asgi worker's event loop: ASGI 3 HTTP, WebSocket and lifespan.
 
 One asyncio loop per worker process, in its main thread. The Rust driver
 (``AsgiDriver``) owns the sockets and every HTTP/1 rule; the loop watches
@@ -15,10 +15,19 @@ import os
 EV_REQUEST = 0
 EV_WAKE = 1
 EV_GONE = 2
+EV_WEBSOCKET = 3
 # What ``AsgiDriver.receive`` answers.
 DATA = 0
 WAIT = 1
 DISCONNECT = 2
+# What ``AsgiDriver.ws_receive`` and ``ws_send`` answer.
+WS_TEXT = 0
+WS_BYTES = 1
+WS_WAIT = 2
+WS_DISCONNECT = 3
+SENT = 0
+SENT_WAIT = 1
+GONE = 2
 
 BOOT_ERROR = 3
 ASGI_VERSION = {"version": "3.0", "spec_version": "2.3"}
@@ -155,9 +164,10 @@ class Server:
 
     def dispatch(self, events):
         for kind, cid, scope in events:
-            if kind == EV_REQUEST:
+            if kind == EV_REQUEST or kind == EV_WEBSOCKET:
                 scope["state"] = self.state.copy()
-                exchange = Exchange(self, cid, scope)
+                cls = Exchange if kind == EV_REQUEST else WebSocket
+                exchange = cls(self, cid, scope)
                 self.exchanges[cid] = exchange
                 exchange.task = self.loop.create_task(exchange.run())
             else:
@@ -432,6 +442,144 @@ def _log_environ(scope):
         key = "HTTP_" + name.decode("latin-1").upper().replace("-", "_")
         environ[key] = value.decode("latin-1")
     return environ
+
+
+class ClientDisconnected(OSError):
+    """``send`` on a WebSocket whose client is gone (uvicorn's name)."""
+
+
+class WebSocket:
+    """One ``websocket`` scope: the handshake the application accepts or
+    denies, then its messages. The protocol is the driver's (Rust)."""
+
+    __slots__ = ("server", "driver", "cid", "scope", "waiter", "task",
+                 "connected", "accepted", "closed", "responding", "complete")
+
+    def __init__(self, server, cid, scope):
+        self.server = server
+        self.driver = server.driver
+        self.cid = cid
+        self.scope = scope
+        self.waiter = None
+        self.task = None
+        self.connected = False
+        self.accepted = False
+        self.closed = False
+        # The denial response (``websocket.http.response.*``) is under way.
+        self.responding = False
+        self.complete = False
+
+    wake = Exchange.wake
+    _wait = Exchange._wait
+
+    def client_gone(self):
+        # Gone before the handshake was answered: what the application
+        # awaits next tells it (a disconnect, or ClientDisconnected).
+        self.wake()
+
+    async def run(self):
+        failed = False
+        try:
+            await self.server.app(self.scope, self.receive, self.send)
+        except asyncio.CancelledError:
+            failed = True
+            raise
+        except ClientDisconnected:
+            pass
+        except BaseException as exc:  # noqa: B036 - the client gets a 500 or 1011
+            failed = True
+            self.driver.log_exception(exc, "Exception in ASGI application")
+            if not isinstance(exc, Exception):
+                raise
+        finally:
+            self._finish(failed)
+            self.server.finished(self.cid)
+
+    def _finish(self, failed):
+        if self.accepted:
+            self.driver.ws_finish(self.cid, failed)
+            return
+        if not failed and not self.closed and not self.complete:
+            failed = True
+            self.driver.log("error", "ASGI callable returned without sending handshake.")
+        if self.closed and not self.responding:
+            # Closed before the accept: the handshake is refused with 403.
+            self.driver.start_response(self.cid, 403, ())
+            self.driver.send_body(self.cid, b"", False)
+        self.driver.finish(self.cid, failed and not self.complete)
+
+    async def receive(self):
+        if not self.connected:
+            self.connected = True
+            return {"type": "websocket.connect"}
+        while True:
+            kind, data = self.driver.ws_receive(self.cid)
+            if kind == WS_TEXT:
+                return {"type": "websocket.receive", "text": data}
+            if kind == WS_BYTES:
+                return {"type": "websocket.receive", "bytes": data}
+            if kind == WS_DISCONNECT:
+                code, reason = data
+                return {"type": "websocket.disconnect", "code": code, "reason": reason}
+            if self.closed and not self.accepted:
+                return {"type": "websocket.disconnect", "code": 1006, "reason": ""}
+            await self._wait()
+
+    async def send(self, message):
+        kind = message["type"]
+        if kind == "websocket.send":
+            await self._send_data(message)
+        elif kind == "websocket.accept":
+            self._expect_handshake(kind)
+            headers = [(bytes(n), bytes(v)) for n, v in message.get("headers") or ()]
+            self.driver.ws_accept(self.cid, message.get("subprotocol"), headers)
+            self.accepted = True
+        elif kind == "websocket.close":
+            if self.accepted:
+                if self.closed:
+                    raise ClientDisconnected("the websocket is closed")
+                self.driver.ws_close(self.cid, message.get("code") or 1000,
+                                     message.get("reason") or "")
+            else:
+                self._expect_handshake(kind)
+            self.closed = True
+            self.wake()
+        elif kind == "websocket.http.response.start":
+            self._expect_handshake(kind)
+            self.driver.start_response(self.cid, message["status"], message.get("headers", ()))
+            self.responding = True
+        elif kind == "websocket.http.response.body":
+            if not self.responding or self.complete:
+                raise RuntimeError(f"Unexpected ASGI message {kind!r} sent.")
+            more = message.get("more_body", False)
+            if self.driver.send_body(self.cid, message.get("body", b""), more):
+                await self._wait()
+            if not more:
+                self.complete = True
+                self.closed = True
+                self.wake()
+        else:
+            raise RuntimeError(f"Unexpected ASGI message {kind!r} sent.")
+
+    def _expect_handshake(self, kind):
+        if self.accepted or self.closed or self.responding:
+            raise RuntimeError(f"Unexpected ASGI message {kind!r} sent, after the handshake.")
+
+    async def _send_data(self, message):
+        if not self.accepted:
+            raise RuntimeError("Unexpected ASGI message 'websocket.send' sent, before 'websocket.accept'.")
+        data = message.get("bytes")
+        if data is None:
+            data = message.get("text")
+            if data is None:
+                raise RuntimeError("websocket.send needs 'bytes' or 'text'")
+        else:
+            data = bytes(data)
+        sent = self.driver.ws_send(self.cid, data)
+        if sent == GONE:
+            raise ClientDisconnected("the websocket client is gone")
+        if sent == SENT_WAIT:
+            await self._wait()
 
 
 class Lifespan:

@@ -12,8 +12,8 @@
 //! links this crate.
 
 mod asgi;
-mod gevent;
 mod dirty;
+mod gevent;
 mod server;
 mod traceback;
 pub mod wsgi;

@@ -380,6 +380,17 @@ pub fn check_asgi_lifespan(v: Value) -> Result<Value, String> {
     one_of(v, &["auto", "on", "off"])
 }
 
+/// `true` or `false` (a config file's `True`/`False` arrive so, see
+/// Kind::Mode), as uvicorn's boolean options are written.
+pub fn check_bool_word(v: Value) -> Result<Value, String> {
+    let word = match str_of(&v) {
+        "1" | "yes" | "on" | "true" => "true",
+        "0" | "no" | "off" | "false" => "false",
+        _ => return Err("expected true or false".into()),
+    };
+    Ok(Value::Str(word.to_owned()))
+}
+
 pub fn check_http_parser(v: Value) -> Result<Value, String> {
     one_of(v, &["auto", "fast", "python"])
 }

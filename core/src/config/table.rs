@@ -7,11 +7,11 @@
 //! help lines are rcorn's own.
 
 use super::syntax::{
-    check_addr_list, check_asgi_lifespan, check_asgi_loop, check_bind_list, check_cert_reqs,
-    check_ciphers, check_env_list, check_frame_size, check_header_map, check_http2_cleartext,
-    check_http_parser, check_http_protocols, check_loglevel, check_metrics_bind, check_protocol,
-    check_proxy_protocol, check_reload_engine, check_statsd_host, check_syslog_addr,
-    check_syslog_facility, check_worker_class,
+    check_addr_list, check_asgi_lifespan, check_asgi_loop, check_bind_list, check_bool_word,
+    check_cert_reqs, check_ciphers, check_env_list, check_frame_size, check_header_map,
+    check_http2_cleartext, check_http_parser, check_http_protocols, check_loglevel,
+    check_metrics_bind, check_protocol, check_proxy_protocol, check_reload_engine,
+    check_statsd_host, check_syslog_addr, check_syslog_facility, check_worker_class,
 };
 use super::{DefaultValue as D, IntSyntax, Kind, Setting};
 
@@ -29,6 +29,7 @@ const DIRTY: &str = "Dirty Arbiters";
 const DIRTY_HOOKS: &str = "Dirty Arbiter Hooks";
 const CONTROL: &str = "Control";
 const METRICS: &str = "Metrics";
+const WEBSOCKET: &str = "WebSockets (asgi worker)";
 
 const NO_H2: &str = "HTTP/2 is not supported by rcorn yet";
 const NO_PASTE: &str = "PasteDeploy apps are not supported by rcorn";
@@ -1236,5 +1237,48 @@ pub static SETTINGS: &[Setting] = &[
         "Serve Prometheus metrics at http://HOST:PORT/metrics (off when unset); see docs/metrics.md.",
     )
     .checked(check_metrics_bind)
+    .implemented(),
+    // ---- Not gunicorn's: WebSockets in the asgi worker, by uvicorn's
+    // names and with its defaults.
+    s(
+        "ws_max_size",
+        WEBSOCKET,
+        &["--ws-max-size"],
+        Kind::Int,
+        "INT",
+        D::Int(16 * 1024 * 1024),
+        "Largest WebSocket message accepted, in bytes (after inflating); a larger one closes with 1009.",
+    )
+    .implemented(),
+    s(
+        "ws_ping_interval",
+        WEBSOCKET,
+        &["--ws-ping-interval"],
+        Kind::Int,
+        "INT",
+        D::Int(20),
+        "Seconds of silence from a WebSocket client before it is pinged; 0: never.",
+    )
+    .implemented(),
+    s(
+        "ws_ping_timeout",
+        WEBSOCKET,
+        &["--ws-ping-timeout"],
+        Kind::Int,
+        "INT",
+        D::Int(20),
+        "Seconds a pinged WebSocket client has to answer before it is closed (1011); 0: no limit.",
+    )
+    .implemented(),
+    s(
+        "ws_per_message_deflate",
+        WEBSOCKET,
+        &["--ws-per-message-deflate"],
+        Kind::Mode,
+        "BOOL",
+        D::Str("true"),
+        "Accept WebSocket permessage-deflate compression when the client offers it: true or false.",
+    )
+    .checked(check_bool_word)
     .implemented(),
 ];

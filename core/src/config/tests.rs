@@ -37,7 +37,7 @@ fn list(items: &[&str]) -> Value {
 #[test]
 fn table_has_every_gunicorn_26_setting_in_order() {
     // gunicorn 26's 119, then rcorn's own.
-    assert_eq!(SETTINGS.len(), 120);
+    assert_eq!(SETTINGS.len(), 124);
     let names: Vec<&str> = SETTINGS.iter().map(|s| s.name).collect();
     assert_eq!(
         &names[..5],
@@ -47,7 +47,9 @@ fn table_has_every_gunicorn_26_setting_in_order() {
     assert_eq!(names[75], "ssl_context");
     assert_eq!(names[106], "root_path");
     assert_eq!(names[118], "control_socket_disable");
+    // rcorn's own settings follow gunicorn's.
     assert_eq!(names[119], "metrics_bind");
+    assert_eq!(names[120], "ws_max_size");
 }
 
 #[test]

@@ -8,6 +8,8 @@ use std::time::Instant as StdInstant;
 
 use rcorn_io::exchange::Connection;
 
+use super::websocket::WsSession;
+
 /// Output past this size makes `send` wait for the socket to drain.
 pub const HIGH_WATER: usize = 64 * 1024;
 
@@ -21,6 +23,8 @@ pub enum Stage {
     Draining,
     /// Write what is left in `out`, then close.
     Closing,
+    /// An accepted WebSocket: the bytes are core's `WsConnection`'s.
+    WebSocket,
 }
 
 pub struct AsgiConn {
@@ -54,6 +58,8 @@ pub struct AsgiConn {
     /// Content-Length).
     pub body_given: u64,
     pub started: StdInstant,
+    /// The request is a WebSocket handshake (boxed: most are not).
+    pub ws: Option<Box<WsSession>>,
 }
 
 impl AsgiConn {
@@ -73,6 +79,7 @@ impl AsgiConn {
             trailers: false,
             body_given: 0,
             started: StdInstant::now(),
+            ws: None,
         }
     }
 

@@ -37,6 +37,7 @@ use rcorn_io::WorkerStart;
 
 use super::conn::{AsgiConn, Stage};
 use super::scope::ScopeConstants;
+use super::websocket::WsOptions;
 use crate::wsgi::app::ChangedFile;
 
 const SIGNALS: Token = Token(0);
@@ -49,11 +50,14 @@ pub const EV_WAKE: u8 = 1;
 /// The client is gone (closed, reset, or a write failed) while a task has
 /// its request: the task is cancelled after `asgi_disconnect_grace_period`.
 pub const EV_GONE: u8 = 2;
+/// A WebSocket handshake: Python starts a task for its `websocket` scope.
+pub const EV_WEBSOCKET: u8 = 3;
 
 #[pyclass(unsendable, module = "rcorn")]
 pub struct AsgiDriver {
     pub(super) cfg: WorkerConfig,
     pub(super) consts: ScopeConstants,
+    pub(super) ws: WsOptions,
     poll: Poll,
     events: Events,
     signals: SignalPipe,
@@ -81,7 +85,12 @@ pub struct AsgiDriver {
 }
 
 impl AsgiDriver {
-    pub fn new(start: WorkerStart, cfg: WorkerConfig, consts: ScopeConstants) -> io::Result<Self> {
+    pub fn new(
+        start: WorkerStart,
+        cfg: WorkerConfig,
+        consts: ScopeConstants,
+        ws: WsOptions,
+    ) -> io::Result<Self> {
         let poll = Poll::new()?;
         poll.registry().register(
             &mut SourceFd(&start.signals.read_fd()),
@@ -98,6 +107,7 @@ impl AsgiDriver {
         Ok(AsgiDriver {
             cfg,
             consts,
+            ws,
             poll,
             events: Events::with_capacity(256),
             signals: start.signals,
@@ -152,7 +162,10 @@ impl AsgiDriver {
                 WorkerCommand::ResumeAccepting => {
                     let _ = self.set_accepting(true);
                 }
-                WorkerCommand::RetireIdleConnections => self.retire_idle(),
+                WorkerCommand::RetireIdleConnections => {
+                    self.retire_idle();
+                    self.ws_go_away();
+                }
                 WorkerCommand::ReopenLogs => rcorn_io::log::reopen(),
                 WorkerCommand::Exit { code } => {
                     self.exit_code.get_or_insert(*code);
@@ -235,6 +248,14 @@ impl AsgiDriver {
         let Some(c) = self.conns.get_mut(&id) else {
             return;
         };
+        if c.stage == Stage::WebSocket {
+            if readable {
+                self.ws_on_readable(id);
+            } else {
+                self.ws_settle(id);
+            }
+            return;
+        }
         if !readable {
             if c.stage == Stage::Closing && (c.conn.out.is_empty() || c.write_failed) {
                 self.close(id);
@@ -274,7 +295,7 @@ impl AsgiDriver {
         let expired: Vec<usize> = self
             .conns
             .iter_mut()
-            .filter(|(_, c)| c.stage != Stage::InRequest)
+            .filter(|(_, c)| !matches!(c.stage, Stage::InRequest | Stage::WebSocket))
             .filter_map(|(id, c)| c.conn.http.handle_timeout(now).then_some(*id))
             .collect();
         for id in expired {
@@ -288,7 +309,13 @@ impl AsgiDriver {
             timeout = timeout.min(d.saturating_since(self.now));
         }
         for c in self.conns.values() {
-            if let Some(deadline) = c.conn.http.next_deadline() {
+            let deadline = match &c.ws {
+                Some(ws) if c.stage == Stage::WebSocket => {
+                    ws.machine.as_ref().and_then(|m| m.next_deadline())
+                }
+                _ => c.conn.http.next_deadline(),
+            };
+            if let Some(deadline) = deadline {
                 timeout = timeout.min(deadline.saturating_since(self.now));
             }
         }
@@ -441,6 +468,40 @@ impl AsgiDriver {
         self.body_chunk(id, body, more)
     }
 
+    /// `websocket.accept`: the `101` answer (subprotocol, headers as pairs
+    /// of bytes) and the connection becomes a WebSocket.
+    fn ws_accept(
+        &mut self,
+        id: usize,
+        subprotocol: Option<String>,
+        headers: Vec<(Vec<u8>, Vec<u8>)>,
+    ) -> PyResult<()> {
+        self.ws_accept_handshake(id, subprotocol.as_deref(), &headers)
+    }
+
+    /// The websocket's next event: `(WS_TEXT, str)`, `(WS_BYTES, bytes)`,
+    /// `(WS_WAIT, None)` (an `EV_WAKE` will come) or `(WS_DISCONNECT,
+    /// (code, reason))`.
+    fn ws_receive<'py>(&mut self, py: Python<'py>, id: usize) -> (u8, Bound<'py, PyAny>) {
+        self.ws_next(py, id)
+    }
+
+    /// `websocket.send` of `str` or `bytes`: `SENT`, `SENT_WAIT` (wait for
+    /// an `EV_WAKE`: the client reads slower) or `GONE`.
+    fn ws_send(&mut self, id: usize, data: Bound<'_, PyAny>) -> PyResult<u8> {
+        self.ws_send_message(id, &data)
+    }
+
+    /// `websocket.close` after the accept.
+    fn ws_close(&mut self, id: usize, code: u16, reason: &str) -> PyResult<()> {
+        self.ws_close_message(id, code, reason)
+    }
+
+    /// The task of an accepted websocket is done.
+    fn ws_finish(&mut self, id: usize, failed: bool) {
+        self.ws_end(id, failed)
+    }
+
     /// The task is done with the request; `failed`: it raised, or ended
     /// without completing its response. The status sent and the body
     /// bytes it had.
@@ -472,6 +533,7 @@ impl AsgiDriver {
             self.lifecycle_event(WorkerEvent::ParentChanged);
         }
         self.expire_connections();
+        self.ws_timers();
         if self
             .lifecycle
             .next_deadline()

@@ -10,13 +10,15 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use rcorn_core::http::{reason_phrase, BodyKind, ConnError, ConnEvent, Next};
 use rcorn_core::worker::WorkerEvent;
+use rcorn_core::ws;
 use rcorn_io::clock;
 use rcorn_io::exchange::ExchangeSummary;
 use rcorn_io::stream::PeerAddr;
 
 use super::conn::{AsgiConn, Stage, HIGH_WATER};
-use super::driver::{AsgiDriver, EV_REQUEST, EV_WAKE};
+use super::driver::{AsgiDriver, EV_REQUEST, EV_WAKE, EV_WEBSOCKET};
 use super::scope;
+use super::websocket::WsSession;
 
 pub const DATA: u8 = 0;
 pub const WAIT: u8 = 1;
@@ -39,7 +41,7 @@ impl AsgiDriver {
                 return;
             };
             let step = match c.stage {
-                Stage::InRequest => return,
+                Stage::InRequest | Stage::WebSocket => return,
                 Stage::Closing => {
                     match c.write_out() {
                         Ok(false) if !c.write_failed => c.conn.http.await_peer(self.now),
@@ -105,15 +107,39 @@ impl AsgiDriver {
         };
         let no_body = head.body() == BodyKind::None;
         let tls = conn.stream.tls_session();
-        let scope = scope::build(
-            py,
-            head,
-            &conn.peer,
-            &conn.server,
-            forwarded,
-            tls,
-            &self.consts,
-        );
+        let (kind, scope) = if ws::is_upgrade(head) {
+            let shake = match ws::check_handshake(head) {
+                Ok(shake) => shake,
+                Err(e) => {
+                    conn.out.extend_from_slice(e.response());
+                    c.stage = Stage::Closing;
+                    return self.advance(py, id);
+                }
+            };
+            let scope = scope::build_websocket(
+                py,
+                head,
+                (&conn.peer, &conn.server),
+                forwarded,
+                tls,
+                &self.consts,
+                &shake.subprotocols,
+            );
+            c.ws = Some(WsSession::new(shake, &self.ws));
+            (EV_WEBSOCKET, scope)
+        } else {
+            c.ws = None;
+            let scope = scope::build(
+                py,
+                head,
+                &conn.peer,
+                &conn.server,
+                forwarded,
+                tls,
+                &self.consts,
+            );
+            (EV_REQUEST, scope)
+        };
         c.stage = Stage::InRequest;
         c.started = std::time::Instant::now();
         rcorn_io::metrics::request_started();
@@ -136,7 +162,7 @@ impl AsgiDriver {
             c.body_end = true;
         }
         match scope {
-            Ok(scope) => self.pending.push((EV_REQUEST, id, Some(scope.unbind()))),
+            Ok(scope) => self.pending.push((kind, id, Some(scope.unbind()))),
             Err(e) => {
                 crate::traceback::log_exception(py, &e, "cannot build the ASGI scope");
                 self.end_exchange(py, id, true);
@@ -220,6 +246,8 @@ impl AsgiDriver {
         let Some(c) = self.conns.get_mut(&id) else {
             return Ok(());
         };
+        // A denied WebSocket handshake's connection is not reused.
+        let may_reuse = may_reuse && c.ws.is_none();
         if c.stage != Stage::InRequest {
             return Err(PyRuntimeError::new_err("the response is already complete"));
         }
@@ -397,7 +425,7 @@ impl AsgiDriver {
         c.receiving = false;
         c.sending = false;
         c.stage = match next {
-            _ if c.write_failed => Stage::Closing,
+            _ if c.write_failed || c.ws.is_some() => Stage::Closing,
             Next::Request => Stage::Idle,
             Next::Drain => Stage::Draining,
             Next::Close => Stage::Closing,

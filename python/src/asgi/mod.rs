@@ -11,9 +11,13 @@ mod driver;
 mod exchange;
 mod log_environ;
 mod scope;
+mod websocket;
 
 use pyo3::prelude::*;
+use std::time::Duration;
+
 use rcorn_core::config::{Settings, Value};
+use rcorn_core::ws::WsConfig;
 use rcorn_io::worker_loop::WorkerConfig;
 use rcorn_io::WorkerStart;
 
@@ -52,7 +56,21 @@ pub fn run_worker(
     let scheme = if cfg.tls.is_some() { "https" } else { "http" };
     let consts = scope::ScopeConstants::new(py, text("root_path"), scheme)
         .map_err(|e| std::io::Error::other(e.to_string()))?;
-    let mut driver = AsgiDriver::new(start, cfg, consts)?;
+    let int = |name| match settings.get(name) {
+        Some(Value::Int(i)) => u64::try_from(*i).unwrap_or(0),
+        _ => 0,
+    };
+    let secs = |name| Some(Duration::from_secs(int(name))).filter(|d| !d.is_zero());
+    let ws = websocket::WsOptions {
+        cfg: WsConfig {
+            max_size: usize::try_from(int("ws_max_size")).unwrap_or(usize::MAX),
+            ping_interval: secs("ws_ping_interval"),
+            ping_timeout: secs("ws_ping_timeout"),
+            ..WsConfig::default()
+        },
+        deflate: text("ws_per_message_deflate") != "false",
+    };
+    let mut driver = AsgiDriver::new(start, cfg, consts, ws)?;
     driver.set_changed_file(extras.changed_file);
     let hooks = (extras.pre_request, extras.post_request, extras.worker);
     let ran = Py::new(py, driver).and_then(|driver| {

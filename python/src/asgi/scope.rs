@@ -1,5 +1,6 @@
-//! The ASGI HTTP connection scope of a request head (ASGI spec 2.3), with
-//! the extensions the worker serves.
+//! The ASGI connection scopes of a request head: `http` (ASGI spec 2.3,
+//! with the extensions the worker serves) and `websocket` (2.4, with the
+//! denial-response extension).
 
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -123,4 +124,43 @@ fn tls_extension<'py>(py: Python<'py>, session: &TlsSession) -> PyResult<Bound<'
     tls.set_item("tls_version", session.version)?;
     tls.set_item("cipher_suite", session.cipher_suite)?;
     Ok(tls)
+}
+
+/// The `websocket` scope of a handshake: the `http` scope's keys but
+/// `method`, with `ws`/`wss`, the client's subprotocols, and the
+/// `websocket.http.response` extension (a denial with any response).
+pub fn build_websocket<'py>(
+    py: Python<'py>,
+    head: &RequestHead,
+    (peer, server): (&PeerAddr, &ServerAddr),
+    forwarded_scheme: Option<&'static str>,
+    tls: Option<TlsSession>,
+    consts: &ScopeConstants,
+    subprotocols: &[String],
+) -> PyResult<Bound<'py, PyDict>> {
+    let scope = build(py, head, peer, server, forwarded_scheme, tls, consts)?;
+    // The http scope's `tls` stays; its response extensions do not apply.
+    let tls_extension = scope
+        .get_item(intern!(py, "extensions"))?
+        .map(|e| e.get_item(intern!(py, "tls")).ok())
+        .flatten();
+    scope.set_item(intern!(py, "type"), intern!(py, "websocket"))?;
+    scope.del_item(intern!(py, "method"))?;
+    let asgi = PyDict::new(py);
+    asgi.set_item(intern!(py, "version"), intern!(py, "3.0"))?;
+    asgi.set_item(intern!(py, "spec_version"), intern!(py, "2.4"))?;
+    scope.set_item(intern!(py, "asgi"), asgi)?;
+    let scheme = match forwarded_scheme.unwrap_or(consts.scheme) {
+        "https" => "wss",
+        _ => "ws",
+    };
+    scope.set_item(intern!(py, "scheme"), scheme)?;
+    scope.set_item(intern!(py, "subprotocols"), PyList::new(py, subprotocols)?)?;
+    let extensions = PyDict::new(py);
+    extensions.set_item(intern!(py, "websocket.http.response"), PyDict::new(py))?;
+    if let Some(tls) = tls_extension {
+        extensions.set_item(intern!(py, "tls"), tls)?;
+    }
+    scope.set_item(intern!(py, "extensions"), extensions)?;
+    Ok(scope)
 }

@@ -2,13 +2,13 @@
 
 import contextlib
 
-from fastapi import FastAPI
+from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 
 @contextlib.asynccontextmanager
@@ -49,6 +49,18 @@ async def state_route(request: Request):
     return {"started": request.state.started}
 
 
+@fastapi_app.websocket("/ws/{name}")
+async def ws_route(websocket: WebSocket, name: str):
+    await websocket.accept()
+    try:
+        await websocket.send_text(f"{name} says {await websocket.receive_text()}")
+        data = await websocket.receive_json()
+        await websocket.send_json({"double": data["n"] * 2})
+        await websocket.receive_text()
+    except WebSocketDisconnect:
+        pass
+
+
 async def _home(request):
     return PlainTextResponse("starlette home")
 
@@ -59,4 +71,19 @@ async def _echo(request):
                          "root_path": request.scope["root_path"]})
 
 
-starlette_app = Starlette(routes=[Route("/", _home), Route("/echo", _echo, methods=["POST"])])
+async def _ws_upper(websocket):
+    await websocket.accept(subprotocol="chat" if "chat" in websocket.scope["subprotocols"] else None)
+    async for data in websocket.iter_bytes():
+        await websocket.send_bytes(data.upper())
+
+
+async def _ws_refused(websocket):
+    await websocket.close()
+
+
+starlette_app = Starlette(routes=[
+    Route("/", _home),
+    Route("/echo", _echo, methods=["POST"]),
+    WebSocketRoute("/ws", _ws_upper),
+    WebSocketRoute("/ws-refused", _ws_refused),
+])

@@ -277,6 +277,13 @@ impl ServerConnection {
         self.decoder.has_buffered()
     }
 
+    /// The connection becomes another protocol (a WebSocket, once its
+    /// `101` is sent): the bytes the client sent past the request head are
+    /// appended to `into`, and this connection reads no more.
+    pub fn take_upgraded_bytes(&mut self, into: &mut Vec<u8>) {
+        self.decoder.take_buffered(into);
+    }
+
     /// Between requests with nothing buffered: the connection waits for a
     /// request that has not begun.
     pub fn is_idle(&self) -> bool {

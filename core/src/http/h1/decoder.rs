@@ -192,6 +192,13 @@ impl RequestDecoder {
         self.start < self.end
     }
 
+    /// Hands over the bytes buffered past what was decoded (the start of
+    /// another protocol, after an upgrade), appending them to `into`.
+    pub fn take_buffered(&mut self, into: &mut Vec<u8>) {
+        into.extend_from_slice(&self.buf[self.start..self.end]);
+        self.start = self.end;
+    }
+
     fn fail(&mut self, e: DecodeError) -> Result<Event<'_>, DecodeError> {
         self.error = Some(e.clone());
         Err(e)
