@@ -142,8 +142,7 @@ pub fn build_websocket<'py>(
     // The http scope's `tls` stays; its response extensions do not apply.
     let tls_extension = scope
         .get_item(intern!(py, "extensions"))?
-        .map(|e| e.get_item(intern!(py, "tls")).ok())
-        .flatten();
+        .and_then(|e| e.get_item(intern!(py, "tls")).ok());
     scope.set_item(intern!(py, "type"), intern!(py, "websocket"))?;
     scope.del_item(intern!(py, "method"))?;
     let asgi = PyDict::new(py);
