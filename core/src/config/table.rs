@@ -4,14 +4,15 @@
 //!
 //! Names, sections, flag spellings (including gunicorn's odd
 //! `--limit-request-field_size`), metavars and defaults follow gunicorn; the
-//! help lines are rcorn's own.
+//! help lines are rcorn's own. rcorn's own settings, which gunicorn does not
+//! have, follow gunicorn's at the end.
 
 use super::syntax::{
     check_addr_list, check_asgi_lifespan, check_asgi_loop, check_bind_list, check_cert_reqs,
     check_ciphers, check_env_list, check_frame_size, check_header_map, check_http2_cleartext,
-    check_http_parser, check_http_protocols, check_loglevel, check_proxy_protocol,
-    check_reload_engine, check_statsd_host, check_syslog_addr, check_syslog_facility,
-    check_worker_class,
+    check_http_parser, check_http_protocols, check_log_format, check_loglevel,
+    check_proxy_protocol, check_reload_engine, check_statsd_host, check_syslog_addr,
+    check_syslog_facility, check_worker_class,
 };
 use super::{DefaultValue as D, IntSyntax, Kind, Setting};
 
@@ -28,6 +29,8 @@ const H2: &str = "HTTP/2";
 const DIRTY: &str = "Dirty Arbiters";
 const DIRTY_HOOKS: &str = "Dirty Arbiter Hooks";
 const CONTROL: &str = "Control";
+/// Settings gunicorn does not have.
+const RCORN: &str = "rcorn Extensions";
 
 const NO_H2: &str = "HTTP/2 is not supported by rcorn yet";
 const NO_ASGI_GRACE: &str =
@@ -1224,5 +1227,18 @@ pub static SETTINGS: &[Setting] = &[
         D::Bool(false),
         "Do not create the control socket.",
     )
+    .implemented(),
+    // ---- rcorn's own settings (not gunicorn's)
+    s(
+        "log_format",
+        RCORN,
+        &["--log-format"],
+        Kind::Mode,
+        "FORMAT",
+        D::Str("text"),
+        "How rcorn writes its error and access logs: text (gunicorn's lines) or json \
+         (one JSON object per line, for log shippers); a logconfig setting formats its own.",
+    )
+    .checked(check_log_format)
     .implemented(),
 ];

@@ -36,7 +36,8 @@ fn list(items: &[&str]) -> Value {
 
 #[test]
 fn table_has_every_gunicorn_26_setting_in_order() {
-    assert_eq!(SETTINGS.len(), 119);
+    // gunicorn's 119, then rcorn's own.
+    assert_eq!(SETTINGS.len(), 120);
     let names: Vec<&str> = SETTINGS.iter().map(|s| s.name).collect();
     assert_eq!(
         &names[..5],
@@ -46,6 +47,7 @@ fn table_has_every_gunicorn_26_setting_in_order() {
     assert_eq!(names[75], "ssl_context");
     assert_eq!(names[106], "root_path");
     assert_eq!(names[118], "control_socket_disable");
+    assert_eq!(names[119], "log_format");
 }
 
 #[test]
