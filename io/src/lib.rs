@@ -16,6 +16,7 @@ pub mod control;
 pub mod control_socket;
 pub mod exchange;
 pub mod heartbeat_region;
+pub mod lifecycle_host;
 pub mod listener;
 pub mod log;
 mod log_level;
