@@ -12,6 +12,7 @@ pub mod app;
 mod app_pool;
 pub mod blocking;
 pub mod clock;
+mod conn_table;
 pub mod control;
 pub mod control_socket;
 pub mod exchange;

@@ -33,6 +33,7 @@ use crate::app::App;
 use crate::app_pool::{AppPool, Job, Returned};
 use crate::blocking::Deadline;
 use crate::clock;
+use crate::conn_table::{ConnEntry, ConnTable};
 use crate::control::ControlMessage;
 use crate::exchange::{Connection, ExchangeContext};
 use crate::lifecycle_host::{self, worker_signal, LifecycleHost};
@@ -53,12 +54,6 @@ const FIRST_CONNECTION: usize = 1 << 20;
 const RUNTIME_CHECK_EVERY: Duration = Duration::from_secs(1);
 /// The longest the loop waits to write an error response.
 const REJECT_WRITE_WAIT: Duration = Duration::from_millis(100);
-
-struct ConnEntry {
-    /// Boxed: it moves to an application thread and back in one pointer.
-    /// Its deadline is its protocol state's (`conn.http.next_deadline()`).
-    conn: Box<Connection>,
-}
 
 /// How far [`Worker::read_and_serve`] reads a connection's socket.
 #[derive(Clone, Copy)]
@@ -90,14 +85,7 @@ struct Worker<'a, A: App> {
     pool: Option<AppPool>,
     poll: Poll,
     listeners: Listeners,
-    conns: Vec<Option<ConnEntry>>,
-    /// By slot: when the connection comes back from its application
-    /// thread, read its socket to `EAGAIN`, because a readiness event came
-    /// while it was away (and was dropped) or it left before such a read.
-    /// Otherwise a connection whose last read emptied its socket is not
-    /// read again until its next event.
-    read_on_return: Vec<bool>,
-    free: Vec<usize>,
+    conns: ConnTable,
     lifecycle: WorkerLifecycle,
     commands: Vec<WorkerCommand>,
     dates: DateCache,
@@ -218,9 +206,7 @@ impl<'a, A: App> Worker<'a, A> {
             pool,
             poll,
             listeners,
-            conns: Vec::new(),
-            read_on_return: Vec::new(),
-            free: Vec::new(),
+            conns: ConnTable::default(),
             lifecycle,
             commands: Vec::new(),
             dates: DateCache::new(),
@@ -326,10 +312,8 @@ impl<A: App> Worker<'_, A> {
         if let Some(d) = self.lifecycle.next_deadline() {
             timeout = timeout.min(d.saturating_since(self.now));
         }
-        for entry in self.conns.iter().flatten() {
-            if let Some(deadline) = entry.conn.http.next_deadline() {
-                timeout = timeout.min(deadline.saturating_since(self.now));
-            }
+        if let Some(deadline) = self.conns.next_deadline() {
+            timeout = timeout.min(deadline.saturating_since(self.now));
         }
         timeout.max(Duration::from_millis(1))
     }
@@ -352,12 +336,7 @@ impl<A: App> Worker<'_, A> {
             let Some(conn) = open_connection(&self.cfg, stream, peer, server) else {
                 continue;
             };
-            let slot = self.free.pop().unwrap_or_else(|| {
-                self.conns.push(None);
-                self.read_on_return.push(false);
-                self.conns.len() - 1
-            });
-            self.read_on_return[slot] = false;
+            let slot = self.conns.reserve();
             // Its deadline is set once it is read (`settle`), just below.
             let mut entry = ConnEntry { conn };
             let registered = self.poll.registry().register(
@@ -366,10 +345,10 @@ impl<A: App> Worker<'_, A> {
                 Interest::READABLE,
             );
             if registered.is_err() {
-                self.free.push(slot);
+                self.conns.release(slot);
                 continue;
             }
-            self.conns[slot] = Some(entry);
+            self.conns.put(slot, entry);
             self.lifecycle_event(WorkerEvent::ConnectionOpened);
             // The request is often already there: serve it without another
             // trip through poll. (Whatever is in the socket then, the FIN
@@ -380,12 +359,10 @@ impl<A: App> Worker<'_, A> {
     }
 
     fn on_readable(&mut self, slot: usize, until: ReadUntil) {
-        let Some(mut entry) = self.conns.get_mut(slot).and_then(Option::take) else {
+        let Some(mut entry) = self.conns.take(slot) else {
             // With an application thread (or closed in this batch of
             // events, and then the mark is only a spare read).
-            if let Some(owed) = self.read_on_return.get_mut(slot) {
-                *owed = true;
-            }
+            self.conns.owe_read(slot);
             return;
         };
         let fate = self.read_and_serve(&mut entry, until);
@@ -397,7 +374,7 @@ impl<A: App> Worker<'_, A> {
     /// finishes that read when it comes back.
     fn owe_read_if_handed_off(&mut self, slot: usize, fate: &Fate, until: ReadUntil) {
         if matches!(fate, Fate::HandOff(_)) && matches!(until, ReadUntil::WouldBlock) {
-            self.read_on_return[slot] = true;
+            self.conns.owe_read(slot);
         }
     }
 
@@ -413,7 +390,7 @@ impl<A: App> Worker<'_, A> {
                 if !entry.conn.out.is_empty() {
                     self.unwritten.hold(slot, now);
                 }
-                self.conns[slot] = Some(entry);
+                self.conns.put(slot, entry);
             }
             Fate::Close => self.close(slot, entry),
             Fate::HandOff(scheme) => {
@@ -441,7 +418,7 @@ impl<A: App> Worker<'_, A> {
         }
         // A pipelined request may already be decoded; then whatever came
         // while the request ran, if anything did.
-        let owed = std::mem::take(&mut self.read_on_return[back.slot]);
+        let owed = self.conns.take_owed_read(back.slot);
         let until = if owed {
             ReadUntil::WouldBlock
         } else {
@@ -586,7 +563,7 @@ impl<A: App> Worker<'_, A> {
         // Taken and given back, so its capacity is reused.
         let slots = self.unwritten.take();
         for &slot in &slots {
-            let failed = match self.conns.get_mut(slot).and_then(Option::as_mut) {
+            let failed = match self.conns.get_mut(slot) {
                 // A slot closed and reused since has an empty buffer.
                 Some(entry) => entry
                     .conn
@@ -595,7 +572,7 @@ impl<A: App> Worker<'_, A> {
                 None => false,
             };
             if failed {
-                if let Some(entry) = self.conns[slot].take() {
+                if let Some(entry) = self.conns.take(slot) {
                     self.close(slot, entry);
                 }
             }
@@ -614,7 +591,7 @@ impl<A: App> Worker<'_, A> {
             .registry()
             .deregister(entry.conn.stream.as_source());
         drop(entry);
-        self.free.push(slot);
+        self.conns.release(slot);
         self.lifecycle_event(WorkerEvent::ConnectionClosed);
     }
 
@@ -625,8 +602,8 @@ impl<A: App> Worker<'_, A> {
     /// arrived is served (with `Connection: close`), and the rest get at
     /// most `keepalive` to send their request before they are closed.
     fn retire_idle_connections(&mut self) {
-        for slot in 0..self.conns.len() {
-            let Some(mut entry) = self.conns[slot].take() else {
+        for slot in self.conns.slots() {
+            let Some(mut entry) = self.conns.take(slot) else {
                 continue;
             };
             let waiting = entry.conn.http.is_idle();
@@ -635,7 +612,7 @@ impl<A: App> Worker<'_, A> {
                     if waiting {
                         entry.conn.http.retire(self.now);
                     }
-                    self.conns[slot] = Some(entry);
+                    self.conns.put(slot, entry);
                 }
                 fate => {
                     self.owe_read_if_handed_off(slot, &fate, ReadUntil::WouldBlock);
@@ -647,14 +624,9 @@ impl<A: App> Worker<'_, A> {
 
     fn expire_connections(&mut self) {
         let now = self.now;
-        for slot in 0..self.conns.len() {
-            let expired = self.conns[slot]
-                .as_mut()
-                .is_some_and(|e| e.conn.http.handle_timeout(now));
-            if expired {
-                if let Some(entry) = self.conns[slot].take() {
-                    self.close(slot, entry);
-                }
+        for slot in self.conns.slots() {
+            if let Some(entry) = self.conns.take_if_expired(slot, now) {
+                self.close(slot, entry);
             }
         }
     }
