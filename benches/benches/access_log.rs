@@ -4,81 +4,9 @@
 //! prefix, both of which print a local date and time.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use rcorn_core::access_log::{error_log_prefix, AccessLogFormat, AccessRecord};
+use rcorn_benches::access::REQUEST;
+use rcorn_core::access_log::{error_log_prefix, AccessLogFormat};
 use std::hint::black_box;
-use std::time::Duration;
-
-/// A browser's GET with Basic auth, as the server would describe it.
-struct Request {
-    headers: [(&'static str, &'static [u8]); 4],
-}
-
-impl AccessRecord for Request {
-    fn remote_addr(&self) -> &str {
-        "192.168.1.7"
-    }
-    fn method(&self) -> &str {
-        "GET"
-    }
-    fn raw_uri(&self) -> &[u8] {
-        b"/static/caf%C3%A9/logo.png?size=large"
-    }
-    fn path(&self) -> &[u8] {
-        b"/static/caf%C3%A9/logo.png"
-    }
-    fn query(&self) -> &[u8] {
-        b"size=large"
-    }
-    fn http_version(&self) -> (u8, u8) {
-        (1, 1)
-    }
-    fn status(&self) -> u16 {
-        200
-    }
-    fn response_length(&self) -> Option<u64> {
-        Some(5123)
-    }
-    fn request_header(&self, lower_name: &str) -> Option<&[u8]> {
-        self.headers
-            .iter()
-            .rev()
-            .find(|(n, _)| *n == lower_name)
-            .map(|(_, v)| *v)
-    }
-    fn response_header(&self, _lower_name: &str) -> Option<&[u8]> {
-        None
-    }
-    fn environ_var(&self, _lower_name: &str) -> Option<String> {
-        None
-    }
-    fn pid(&self) -> u32 {
-        4242
-    }
-    fn duration(&self) -> Duration {
-        Duration::from_micros(1234)
-    }
-    fn start_unix(&self) -> (i64, u32) {
-        (1_795_501_800, 250_000_000)
-    }
-    fn utc_offset_secs(&self) -> i32 {
-        3600
-    }
-    fn remote_user(&self) -> Option<&str> {
-        None
-    }
-}
-
-const REQUEST: Request = Request {
-    headers: [
-        ("host", b"example.com"),
-        (
-            "user-agent",
-            b"Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Firefox/128.0",
-        ),
-        ("referer", b"https://example.com/index.html"),
-        ("authorization", b"Basic YWxpY2U6c2VjcmV0"),
-    ],
-};
 
 fn access_line(c: &mut Criterion) {
     let mut group = c.benchmark_group("access_log");
@@ -97,6 +25,28 @@ fn access_line(c: &mut Criterion) {
         b.iter(|| {
             out.clear();
             path_and_time.render(black_box(&REQUEST), &mut out);
+            black_box(out.len())
+        })
+    });
+    // The whole way of a rendered line out of a worker: io's access log,
+    // its level and sink checks, and the write (to /dev/null, so the disk
+    // is not measured).
+    if let Err(e) = rcorn_io::log::init(&rcorn_io::log::LogConfig {
+        level: rcorn_io::log::Level::Info,
+        errorlog: "-",
+        accesslog: Some("/dev/null"),
+        capture_output: false,
+        syslog: None,
+        format: rcorn_io::log::LogFormat::Text,
+    }) {
+        panic!("{e}");
+    }
+    group.bench_function("default_format_to_sink", |b| {
+        b.iter(|| {
+            out.clear();
+            default.render(black_box(&REQUEST), &mut out);
+            out.push(b'\n');
+            rcorn_io::log::access_record(&REQUEST, &out);
             black_box(out.len())
         })
     });

@@ -3,6 +3,8 @@
 
 use std::mem::MaybeUninit;
 
+pub mod access;
+
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::time::Duration;

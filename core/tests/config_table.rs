@@ -23,6 +23,7 @@ fn sample(kind: Kind, name: &str) -> &'static str {
         (_, "asgi_loop") => "uvloop",
         (_, "asgi_lifespan") => "on",
         (_, "ws_per_message_deflate") => "false",
+        (_, "log_format") => "json",
         (_, "http_parser") => "python",
         (_, "http_protocols") => "h2,h1",
         (_, "syslog_addr") => "udp://127.0.0.1:514",
@@ -109,8 +110,8 @@ fn the_table_describes_itself_for_help_and_docs() {
         .collect();
     assert_eq!(hooks.len(), 16);
     let sections: std::collections::BTreeSet<&str> = SETTINGS.iter().map(|s| s.section).collect();
-    // gunicorn 26's 14, rcorn's Metrics and WebSockets.
-    assert_eq!(sections.len(), 16);
+    // gunicorn 26's 14, then rcorn's Metrics, WebSockets and Extensions.
+    assert_eq!(sections.len(), 17);
 }
 
 fn any_value() -> impl Strategy<Value = Value> {

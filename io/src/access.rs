@@ -55,7 +55,7 @@ impl AccessLogger {
         self.line.clear();
         self.format.render(&record, &mut self.line);
         self.line.push(b'\n');
-        crate::log::access(&self.line);
+        crate::log::access_record(&record, &self.line);
     }
 }
 

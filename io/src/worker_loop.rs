@@ -33,10 +33,13 @@ use crate::app::App;
 use crate::app_pool::{AppPool, Job, Returned};
 use crate::blocking::Deadline;
 use crate::clock;
+use crate::conn_table::{ConnEntry, ConnTable};
 use crate::control::ControlMessage;
 use crate::exchange::{Connection, ExchangeContext};
+use crate::lifecycle_host::{self, worker_signal, LifecycleHost};
 use crate::master::WorkerStart;
 use crate::request;
+use crate::signals::SignalPipe;
 use crate::stream::PeerAddr;
 pub use crate::worker_config::{ProxyPolicy, WorkerConfig};
 
@@ -51,12 +54,6 @@ const FIRST_CONNECTION: usize = 1 << 20;
 const RUNTIME_CHECK_EVERY: Duration = Duration::from_secs(1);
 /// The longest the loop waits to write an error response.
 const REJECT_WRITE_WAIT: Duration = Duration::from_millis(100);
-
-struct ConnEntry {
-    /// Boxed: it moves to an application thread and back in one pointer.
-    /// Its deadline is its protocol state's (`conn.http.next_deadline()`).
-    conn: Box<Connection>,
-}
 
 /// How far [`Worker::read_and_serve`] reads a connection's socket.
 #[derive(Clone, Copy)]
@@ -88,14 +85,7 @@ struct Worker<'a, A: App> {
     pool: Option<AppPool>,
     poll: Poll,
     listeners: Listeners,
-    conns: Vec<Option<ConnEntry>>,
-    /// By slot: when the connection comes back from its application
-    /// thread, read its socket to `EAGAIN`, because a readiness event came
-    /// while it was away (and was dropped) or it left before such a read.
-    /// Otherwise a connection whose last read emptied its socket is not
-    /// read again until its next event.
-    read_on_return: Vec<bool>,
-    free: Vec<usize>,
+    conns: ConnTable,
     lifecycle: WorkerLifecycle,
     commands: Vec<WorkerCommand>,
     dates: DateCache,
@@ -144,73 +134,122 @@ fn run_worker<A: App>(
     app: &mut A,
     make_pool: impl FnOnce(&Poll) -> io::Result<Option<AppPool>>,
 ) -> io::Result<i32> {
-    let signals = start.signals;
+    let WorkerStart {
+        listeners,
+        heartbeat,
+        control,
+        master_pid,
+        signals,
+        ..
+    } = start;
     let poll = Poll::new()?;
     poll.registry().register(
         &mut SourceFd(&signals.read_fd()),
         SIGNALS,
         Interest::READABLE,
     )?;
-    let listeners = Listeners::new(start.listeners, FIRST_LISTENER)?;
+    let listeners = Listeners::new(listeners, FIRST_LISTENER)?;
     let pool = make_pool(&poll)?;
-    let lifecycle = WorkerLifecycle::new(cfg.lifecycle.clone(), clock::now());
-    let mut worker = Worker {
-        cfg,
-        app,
-        pool,
-        poll,
-        listeners,
-        conns: Vec::new(),
-        read_on_return: Vec::new(),
-        free: Vec::new(),
-        lifecycle,
-        commands: Vec::new(),
-        dates: DateCache::new(),
-        heartbeat: start.heartbeat,
-        exit_code: None,
-        unwritten: WriteBatch::default(),
-        now: clock::now(),
-    };
-    worker.set_accepting(true)?;
+    let mut worker = Worker::new(cfg, app, pool, poll, listeners, heartbeat);
+    worker.register_listeners(true)?;
     worker.lifecycle_event(WorkerEvent::Booted);
-    start.control.send(ControlMessage::Ready {
+    control.send(ControlMessage::Ready {
         pid: std::process::id() as i32,
     })?;
-
+    let mut outside = Outside {
+        signals: &signals,
+        master_pid,
+        received: Vec::new(),
+        returned: Vec::new(),
+        restarting: false,
+        runtime_checked: worker.now,
+    };
     let mut events = Events::with_capacity(256);
-    let mut returned = Vec::new();
-    let mut received = Vec::new();
-    let mut restarting = false;
-    let mut runtime_checked = worker.now;
     loop {
-        // Nothing waits in an output buffer while the loop sleeps or exits.
-        worker.write_unwritten();
-        worker.read_clock();
-        if let Some(code) = worker.exit_code {
+        if let Some(code) = worker.wait(&mut events)? {
             return Ok(code);
         }
-        let timeout = worker.poll_timeout();
-        if let Err(e) = worker.poll.poll(&mut events, Some(timeout)) {
-            if e.kind() != io::ErrorKind::Interrupted {
-                return Err(e);
-            }
-        }
-        // Due by the reading taken before the poll: at most a poll's wait
-        // late, and it spares a clock read per iteration.
-        if worker.pool.is_some()
-            && worker.now.saturating_since(runtime_checked) >= RUNTIME_CHECK_EVERY
-        {
-            // The loop beats for the whole worker, so it first makes sure
-            // the application threads could run at all.
-            worker.app.runtime_responsive();
-            runtime_checked = worker.now;
-        }
+        worker.check_runtime(&mut outside.runtime_checked);
         worker.read_clock();
+        worker.handle_events(&events);
+        worker.after_events(&mut outside);
+    }
+}
+
+/// What the loop hears of besides readiness, and its reused buffers.
+struct Outside<'s> {
+    /// Borrowed: the pipe outlives the worker, as before the loop.
+    signals: &'s SignalPipe,
+    master_pid: i32,
+    received: Vec<Signal>,
+    /// Connections the application threads handed back.
+    returned: Vec<Returned>,
+    /// The application runtime asked for a restart (`--reload`).
+    restarting: bool,
+    /// When the gthread loop last checked the application runtime.
+    runtime_checked: Instant,
+}
+
+impl<'a, A: App> Worker<'a, A> {
+    fn new(
+        cfg: WorkerConfig,
+        app: &'a mut A,
+        pool: Option<AppPool>,
+        poll: Poll,
+        listeners: Listeners,
+        heartbeat: &'static rcorn_core::heartbeat::HeartbeatSlot,
+    ) -> Self {
+        let lifecycle = WorkerLifecycle::new(cfg.lifecycle.clone(), clock::now());
+        Worker {
+            cfg,
+            app,
+            pool,
+            poll,
+            listeners,
+            conns: ConnTable::default(),
+            lifecycle,
+            commands: Vec::new(),
+            dates: DateCache::new(),
+            heartbeat,
+            exit_code: None,
+            unwritten: WriteBatch::default(),
+            now: clock::now(),
+        }
+    }
+
+    /// Writes what waits and waits for readiness or the next deadline;
+    /// the exit code instead, once the lifecycle gave one.
+    fn wait(&mut self, events: &mut Events) -> io::Result<Option<i32>> {
+        // Nothing waits in an output buffer while the loop sleeps or exits.
+        self.write_unwritten();
+        self.read_clock();
+        if let Some(code) = self.exit_code {
+            return Ok(Some(code));
+        }
+        let timeout = self.poll_timeout();
+        match self.poll.poll(events, Some(timeout)) {
+            Err(e) if e.kind() != io::ErrorKind::Interrupted => Err(e),
+            _ => Ok(None),
+        }
+    }
+
+    /// The loop beats for the whole worker, so a gthread worker first
+    /// makes sure, once a second, that its application threads could run
+    /// at all. Due by the reading taken before the poll: at most a poll's
+    /// wait late, and it spares a clock read per iteration.
+    fn check_runtime(&mut self, checked: &mut Instant) {
+        if self.pool.is_some() && self.now.saturating_since(*checked) >= RUNTIME_CHECK_EVERY {
+            self.app.runtime_responsive();
+            *checked = self.now;
+        }
+    }
+
+    fn handle_events(&mut self, events: &Events) {
         for event in events.iter() {
             match event.token() {
                 SIGNALS | WAKER => {}
                 Token(t) if (FIRST_LISTENER..FIRST_CONNECTION).contains(&t) => {
-                    worker.accept(t - FIRST_LISTENER)
+                    self.accept(t - FIRST_LISTENER)
                 }
                 Token(t) => {
                     // A FIN may have come with the bytes the event is for:
@@ -220,44 +259,43 @@ fn run_worker<A: App>(
                     } else {
                         ReadUntil::Drained
                     };
-                    worker.on_readable(t - FIRST_CONNECTION, until)
+                    self.on_readable(t - FIRST_CONNECTION, until)
                 }
             }
-            if worker.unwritten.is_due(worker.now) {
-                worker.write_unwritten();
-                worker.read_clock();
+            if self.unwritten.is_due(self.now) {
+                self.write_unwritten();
+                self.read_clock();
             }
         }
-        if let Some(pool) = &worker.pool {
-            pool.collect(&mut returned);
+    }
+
+    /// Connections back from application threads, signals, a restart
+    /// asked for, the master's life, deadlines.
+    fn after_events(&mut self, outside: &mut Outside<'_>) {
+        if let Some(pool) = &self.pool {
+            pool.collect(&mut outside.returned);
         }
-        for back in returned.drain(..) {
-            worker.returned(back);
+        for back in outside.returned.drain(..) {
+            self.returned(back);
         }
-        signals.drain(&mut received);
-        if !received.is_empty() {
-            worker.app.signals_arrived();
+        outside.signals.drain(&mut outside.received);
+        if !outside.received.is_empty() {
+            self.app.signals_arrived();
         }
-        for sig in received.drain(..) {
+        for sig in outside.received.drain(..) {
             if let Some(s) = worker_signal(sig) {
-                worker.lifecycle_event(WorkerEvent::Signal(s));
+                self.lifecycle_event(WorkerEvent::Signal(s));
             }
         }
-        if !restarting && worker.app.wants_restart() {
-            restarting = true;
-            worker.lifecycle_event(WorkerEvent::Signal(WorkerSignal::Term));
+        if !outside.restarting && self.app.wants_restart() {
+            outside.restarting = true;
+            self.lifecycle_event(WorkerEvent::Signal(WorkerSignal::Term));
         }
-        if nix::unistd::getppid().as_raw() != start.master_pid {
-            worker.lifecycle_event(WorkerEvent::ParentChanged);
+        if nix::unistd::getppid().as_raw() != outside.master_pid {
+            self.lifecycle_event(WorkerEvent::ParentChanged);
         }
-        worker.expire_connections();
-        if worker
-            .lifecycle
-            .next_deadline()
-            .is_some_and(|d| d <= worker.now)
-        {
-            worker.lifecycle_event(WorkerEvent::Tick);
-        }
+        self.expire_connections();
+        lifecycle_host::tick_if_due(self);
     }
 }
 
@@ -274,44 +312,17 @@ impl<A: App> Worker<'_, A> {
         if let Some(d) = self.lifecycle.next_deadline() {
             timeout = timeout.min(d.saturating_since(self.now));
         }
-        for entry in self.conns.iter().flatten() {
-            if let Some(deadline) = entry.conn.http.next_deadline() {
-                timeout = timeout.min(deadline.saturating_since(self.now));
-            }
+        if let Some(deadline) = self.conns.next_deadline() {
+            timeout = timeout.min(deadline.saturating_since(self.now));
         }
         timeout.max(Duration::from_millis(1))
     }
 
     fn lifecycle_event(&mut self, event: WorkerEvent) {
-        self.lifecycle.handle(self.now, event, &mut self.commands);
-        if !self.lifecycle.accepting_requests() {
-            // Before the commands run: requests already handed over end
-            // their connections too.
-            if let Some(pool) = &self.pool {
-                pool.set_draining();
-            }
-        }
-        let commands = std::mem::take(&mut self.commands);
-        for command in &commands {
-            match command {
-                WorkerCommand::StopAccepting => {
-                    let _ = self.set_accepting(false);
-                }
-                WorkerCommand::ResumeAccepting => {
-                    let _ = self.set_accepting(true);
-                }
-                WorkerCommand::RetireIdleConnections => self.retire_idle(),
-                WorkerCommand::ReopenLogs => crate::log::reopen(),
-                WorkerCommand::Exit { code } => {
-                    self.exit_code.get_or_insert(*code);
-                }
-            }
-        }
-        self.commands = commands;
-        self.commands.clear();
+        lifecycle_host::lifecycle_event(self, event);
     }
 
-    fn set_accepting(&mut self, on: bool) -> io::Result<()> {
+    fn register_listeners(&mut self, on: bool) -> io::Result<()> {
         self.listeners.set_accepting(self.poll.registry(), on)
     }
 
@@ -325,12 +336,7 @@ impl<A: App> Worker<'_, A> {
             let Some(conn) = open_connection(&self.cfg, stream, peer, server) else {
                 continue;
             };
-            let slot = self.free.pop().unwrap_or_else(|| {
-                self.conns.push(None);
-                self.read_on_return.push(false);
-                self.conns.len() - 1
-            });
-            self.read_on_return[slot] = false;
+            let slot = self.conns.reserve();
             // Its deadline is set once it is read (`settle`), just below.
             let mut entry = ConnEntry { conn };
             let registered = self.poll.registry().register(
@@ -339,10 +345,10 @@ impl<A: App> Worker<'_, A> {
                 Interest::READABLE,
             );
             if registered.is_err() {
-                self.free.push(slot);
+                self.conns.release(slot);
                 continue;
             }
-            self.conns[slot] = Some(entry);
+            self.conns.put(slot, entry);
             self.lifecycle_event(WorkerEvent::ConnectionOpened);
             // The request is often already there: serve it without another
             // trip through poll. (Whatever is in the socket then, the FIN
@@ -353,12 +359,10 @@ impl<A: App> Worker<'_, A> {
     }
 
     fn on_readable(&mut self, slot: usize, until: ReadUntil) {
-        let Some(mut entry) = self.conns.get_mut(slot).and_then(Option::take) else {
+        let Some(mut entry) = self.conns.take(slot) else {
             // With an application thread (or closed in this batch of
             // events, and then the mark is only a spare read).
-            if let Some(owed) = self.read_on_return.get_mut(slot) {
-                *owed = true;
-            }
+            self.conns.owe_read(slot);
             return;
         };
         let fate = self.read_and_serve(&mut entry, until);
@@ -370,7 +374,7 @@ impl<A: App> Worker<'_, A> {
     /// finishes that read when it comes back.
     fn owe_read_if_handed_off(&mut self, slot: usize, fate: &Fate, until: ReadUntil) {
         if matches!(fate, Fate::HandOff(_)) && matches!(until, ReadUntil::WouldBlock) {
-            self.read_on_return[slot] = true;
+            self.conns.owe_read(slot);
         }
     }
 
@@ -386,7 +390,7 @@ impl<A: App> Worker<'_, A> {
                 if !entry.conn.out.is_empty() {
                     self.unwritten.hold(slot, now);
                 }
-                self.conns[slot] = Some(entry);
+                self.conns.put(slot, entry);
             }
             Fate::Close => self.close(slot, entry),
             Fate::HandOff(scheme) => {
@@ -414,7 +418,7 @@ impl<A: App> Worker<'_, A> {
         }
         // A pipelined request may already be decoded; then whatever came
         // while the request ran, if anything did.
-        let owed = std::mem::take(&mut self.read_on_return[back.slot]);
+        let owed = self.conns.take_owed_read(back.slot);
         let until = if owed {
             ReadUntil::WouldBlock
         } else {
@@ -559,7 +563,7 @@ impl<A: App> Worker<'_, A> {
         // Taken and given back, so its capacity is reused.
         let slots = self.unwritten.take();
         for &slot in &slots {
-            let failed = match self.conns.get_mut(slot).and_then(Option::as_mut) {
+            let failed = match self.conns.get_mut(slot) {
                 // A slot closed and reused since has an empty buffer.
                 Some(entry) => entry
                     .conn
@@ -568,7 +572,7 @@ impl<A: App> Worker<'_, A> {
                 None => false,
             };
             if failed {
-                if let Some(entry) = self.conns[slot].take() {
+                if let Some(entry) = self.conns.take(slot) {
                     self.close(slot, entry);
                 }
             }
@@ -587,7 +591,7 @@ impl<A: App> Worker<'_, A> {
             .registry()
             .deregister(entry.conn.stream.as_source());
         drop(entry);
-        self.free.push(slot);
+        self.conns.release(slot);
         self.lifecycle_event(WorkerEvent::ConnectionClosed);
     }
 
@@ -597,9 +601,9 @@ impl<A: App> Worker<'_, A> {
     /// under its request from a lost answer. Each is read once; what
     /// arrived is served (with `Connection: close`), and the rest get at
     /// most `keepalive` to send their request before they are closed.
-    fn retire_idle(&mut self) {
-        for slot in 0..self.conns.len() {
-            let Some(mut entry) = self.conns[slot].take() else {
+    fn retire_idle_connections(&mut self) {
+        for slot in self.conns.slots() {
+            let Some(mut entry) = self.conns.take(slot) else {
                 continue;
             };
             let waiting = entry.conn.http.is_idle();
@@ -608,7 +612,7 @@ impl<A: App> Worker<'_, A> {
                     if waiting {
                         entry.conn.http.retire(self.now);
                     }
-                    self.conns[slot] = Some(entry);
+                    self.conns.put(slot, entry);
                 }
                 fate => {
                     self.owe_read_if_handed_off(slot, &fate, ReadUntil::WouldBlock);
@@ -620,14 +624,41 @@ impl<A: App> Worker<'_, A> {
 
     fn expire_connections(&mut self) {
         let now = self.now;
-        for slot in 0..self.conns.len() {
-            let expired = self.conns[slot]
-                .as_mut()
-                .is_some_and(|e| e.conn.http.handle_timeout(now));
-            if expired {
-                if let Some(entry) = self.conns[slot].take() {
-                    self.close(slot, entry);
-                }
+        for slot in self.conns.slots() {
+            if let Some(entry) = self.conns.take_if_expired(slot, now) {
+                self.close(slot, entry);
+            }
+        }
+    }
+}
+
+impl<A: App> LifecycleHost for Worker<'_, A> {
+    fn lifecycle_parts(&mut self) -> (&mut WorkerLifecycle, &mut Vec<WorkerCommand>) {
+        (&mut self.lifecycle, &mut self.commands)
+    }
+
+    fn now(&self) -> Instant {
+        self.now
+    }
+
+    fn set_accepting(&mut self, on: bool) {
+        let _ = self.register_listeners(on);
+    }
+
+    fn retire_idle(&mut self) {
+        self.retire_idle_connections();
+    }
+
+    fn exit(&mut self, code: i32) {
+        self.exit_code.get_or_insert(code);
+    }
+
+    fn decided(&mut self) {
+        if !self.lifecycle.accepting_requests() {
+            // Before the commands run: requests already handed over end
+            // their connections too.
+            if let Some(pool) = &self.pool {
+                pool.set_draining();
             }
         }
     }
@@ -646,16 +677,4 @@ fn adopt_proxied_client(conn: &mut Connection) {
 fn peer_text(peer: &PeerAddr) -> String {
     peer.ip()
         .map_or_else(|| "unix".to_owned(), |ip| ip.to_string())
-}
-
-fn worker_signal(sig: Signal) -> Option<WorkerSignal> {
-    Some(match sig {
-        Signal::SIGTERM => WorkerSignal::Term,
-        Signal::SIGINT => WorkerSignal::Int,
-        Signal::SIGQUIT => WorkerSignal::Quit,
-        Signal::SIGUSR1 => WorkerSignal::Usr1,
-        Signal::SIGWINCH => WorkerSignal::Winch,
-        Signal::SIGABRT => WorkerSignal::Abort,
-        _ => return None,
-    })
 }

@@ -38,6 +38,7 @@ fn a_forwarder_takes_every_line_and_the_sinks_stay_reachable() {
         accesslog: Some(access_path.to_str().unwrap()),
         capture_output: false,
         syslog: None,
+        format: log::LogFormat::Text,
     })
     .unwrap();
     assert!(!log::forwarded());

@@ -33,7 +33,7 @@ mod user;
 mod tests;
 
 pub use format::{AccessLogFormat, DEFAULT_FORMAT};
-pub use timestamp::error_log_prefix;
+pub use timestamp::{error_log_prefix, rfc3339_millis};
 
 /// What the server knows about a finished request. Implemented over the
 /// server's own request/response state; every method is a cheap borrow.

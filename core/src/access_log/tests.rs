@@ -320,6 +320,16 @@ fn error_prefix() {
 }
 
 #[test]
+fn rfc3339_stamp_of_a_json_line() {
+    let mut out = Vec::new();
+    rfc3339_millis(1_795_501_800, 250, 0, &mut out);
+    assert_eq!(out, b"2026-11-24T06:30:00.250+00:00");
+    out.clear();
+    rfc3339_millis(1_795_501_800, 7, -(3 * 3600 + 30 * 60), &mut out);
+    assert_eq!(out, b"2026-11-24T03:00:00.007-03:30");
+}
+
+#[test]
 fn civil_dates_round_trip() {
     // Every day from 1900 to 2100 against a day-by-day walk.
     let mut days = -25_567; // 1900-01-01

@@ -120,3 +120,23 @@ pub fn error_log_prefix(
     out.extend_from_slice(level.as_bytes());
     out.extend_from_slice(b"] ");
 }
+
+/// `2026-11-24T06:30:00.250+01:00` (RFC 3339, milliseconds): the `time`
+/// of a JSON log line, in the same local time as the text lines. Apart
+/// from [`civil`] and its helpers, which the text lines' hot path inlines.
+pub fn rfc3339_millis(unix_secs: i64, millis: u32, utc_offset_secs: i32, out: &mut Vec<u8>) {
+    let local = unix_secs.saturating_add(i64::from(utc_offset_secs));
+    let t = OffsetDateTime::from_unix_timestamp(local).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let (year, month, day) = t.to_calendar_date();
+    let (hour, minute, second) = t.to_hms();
+    let offset = utc_offset_secs.unsigned_abs();
+    let sign = if utc_offset_secs < 0 { '-' } else { '+' };
+    let text = format!(
+        "{year:04}-{:02}-{day:02}T{hour:02}:{minute:02}:{second:02}.{:03}{sign}{:02}:{:02}",
+        u8::from(month),
+        millis.min(999),
+        offset / 3600,
+        offset / 60 % 60,
+    );
+    out.extend_from_slice(text.as_bytes());
+}

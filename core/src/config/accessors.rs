@@ -269,6 +269,12 @@ impl Settings {
             .unwrap_or("info")
     }
 
+    /// `--log-format json`: the logs as JSON lines instead of gunicorn's
+    /// text.
+    pub fn log_format_json(&self) -> bool {
+        self.str("log_format").eq_ignore_ascii_case("json")
+    }
+
     /// Access-log destination: `None` (off), `"-"` (stdout) or a path.
     pub fn accesslog(&self) -> Option<&str> {
         self.opt_str("accesslog")

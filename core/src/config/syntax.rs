@@ -376,6 +376,10 @@ pub fn check_asgi_loop(v: Value) -> Result<Value, String> {
     one_of(v, &["auto", "asyncio", "uvloop"])
 }
 
+pub fn check_log_format(v: Value) -> Result<Value, String> {
+    one_of(v, &["text", "json"])
+}
+
 pub fn check_asgi_lifespan(v: Value) -> Result<Value, String> {
     one_of(v, &["auto", "on", "off"])
 }

@@ -4,13 +4,14 @@
 //!
 //! Names, sections, flag spellings (including gunicorn's odd
 //! `--limit-request-field_size`), metavars and defaults follow gunicorn; the
-//! help lines are rcorn's own.
+//! help lines are rcorn's own. rcorn's own settings, which gunicorn does not
+//! have, follow gunicorn's at the end.
 
 use super::syntax::{
     check_addr_list, check_asgi_lifespan, check_asgi_loop, check_bind_list, check_bool_word,
     check_cert_reqs, check_ciphers, check_env_list, check_frame_size, check_header_map,
-    check_http2_cleartext, check_http_parser, check_http_protocols, check_loglevel,
-    check_metrics_bind, check_protocol, check_proxy_protocol, check_reload_engine,
+    check_http2_cleartext, check_http_parser, check_http_protocols, check_log_format,
+    check_loglevel, check_metrics_bind, check_protocol, check_proxy_protocol, check_reload_engine,
     check_statsd_host, check_syslog_addr, check_syslog_facility, check_worker_class,
 };
 use super::{DefaultValue as D, IntSyntax, Kind, Setting};
@@ -30,6 +31,8 @@ const DIRTY_HOOKS: &str = "Dirty Arbiter Hooks";
 const CONTROL: &str = "Control";
 const METRICS: &str = "Metrics";
 const WEBSOCKET: &str = "WebSockets (asgi worker)";
+/// Settings gunicorn does not have.
+const RCORN: &str = "rcorn Extensions";
 
 const NO_H2: &str = "HTTP/2 is not supported by rcorn yet";
 const NO_PASTE: &str = "PasteDeploy apps are not supported by rcorn";
@@ -1280,5 +1283,18 @@ pub static SETTINGS: &[Setting] = &[
         "Accept WebSocket permessage-deflate compression when the client offers it: true or false.",
     )
     .checked(check_bool_word)
+    .implemented(),
+    // ---- rcorn's own settings (not gunicorn's)
+    s(
+        "log_format",
+        RCORN,
+        &["--log-format"],
+        Kind::Mode,
+        "FORMAT",
+        D::Str("text"),
+        "How rcorn writes its error and access logs: text (gunicorn's lines) or json \
+         (one JSON object per line, for log shippers); a logconfig setting formats its own.",
+    )
+    .checked(check_log_format)
     .implemented(),
 ];

@@ -37,7 +37,7 @@ fn list(items: &[&str]) -> Value {
 #[test]
 fn table_has_every_gunicorn_26_setting_in_order() {
     // gunicorn 26's 119, then rcorn's own.
-    assert_eq!(SETTINGS.len(), 124);
+    assert_eq!(SETTINGS.len(), 125);
     let names: Vec<&str> = SETTINGS.iter().map(|s| s.name).collect();
     assert_eq!(
         &names[..5],
@@ -50,6 +50,7 @@ fn table_has_every_gunicorn_26_setting_in_order() {
     // rcorn's own settings follow gunicorn's.
     assert_eq!(names[119], "metrics_bind");
     assert_eq!(names[120], "ws_max_size");
+    assert_eq!(names[124], "log_format");
 }
 
 #[test]

@@ -30,6 +30,7 @@ use rcorn_io::accept::{open_connection, Accepted, Listeners};
 use rcorn_io::clock;
 use rcorn_io::control::{ControlMessage, ControlSender};
 use rcorn_io::exchange::ServerAddr;
+use rcorn_io::lifecycle_host::{self, worker_signal, LifecycleHost};
 use rcorn_io::signals::SignalPipe;
 use rcorn_io::stream::{PeerAddr, Stream};
 use rcorn_io::worker_loop::WorkerConfig;
@@ -152,31 +153,10 @@ impl AsgiDriver {
     }
 
     pub(super) fn lifecycle_event(&mut self, event: WorkerEvent) {
-        self.lifecycle.handle(self.now, event, &mut self.commands);
-        let commands = std::mem::take(&mut self.commands);
-        for command in &commands {
-            match command {
-                WorkerCommand::StopAccepting => {
-                    let _ = self.set_accepting(false);
-                }
-                WorkerCommand::ResumeAccepting => {
-                    let _ = self.set_accepting(true);
-                }
-                WorkerCommand::RetireIdleConnections => {
-                    self.retire_idle();
-                    self.ws_go_away();
-                }
-                WorkerCommand::ReopenLogs => rcorn_io::log::reopen(),
-                WorkerCommand::Exit { code } => {
-                    self.exit_code.get_or_insert(*code);
-                }
-            }
-        }
-        self.commands = commands;
-        self.commands.clear();
+        lifecycle_host::lifecycle_event(self, event);
     }
 
-    fn set_accepting(&mut self, on: bool) -> io::Result<()> {
+    fn register_listeners(&mut self, on: bool) -> io::Result<()> {
         self.listeners.set_accepting(self.poll.registry(), on)
     }
 
@@ -271,7 +251,7 @@ impl AsgiDriver {
         self.note_gone(id);
     }
 
-    fn retire_idle(&mut self) {
+    fn retire_idle_connections(&mut self) {
         let ids: Vec<usize> = self.conns.keys().copied().collect();
         let now = self.now;
         for id in ids {
@@ -335,7 +315,7 @@ impl AsgiDriver {
     /// the master.
     fn start(&mut self) -> PyResult<()> {
         self.read_clock();
-        self.set_accepting(true)
+        self.register_listeners(true)
             .map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
         self.lifecycle_event(WorkerEvent::Booted);
         self.control
@@ -534,24 +514,29 @@ impl AsgiDriver {
         }
         self.expire_connections();
         self.ws_timers();
-        if self
-            .lifecycle
-            .next_deadline()
-            .is_some_and(|d| d <= self.now)
-        {
-            self.lifecycle_event(WorkerEvent::Tick);
-        }
+        lifecycle_host::tick_if_due(self);
     }
 }
 
-fn worker_signal(sig: Signal) -> Option<WorkerSignal> {
-    Some(match sig {
-        Signal::SIGTERM => WorkerSignal::Term,
-        Signal::SIGINT => WorkerSignal::Int,
-        Signal::SIGQUIT => WorkerSignal::Quit,
-        Signal::SIGUSR1 => WorkerSignal::Usr1,
-        Signal::SIGWINCH => WorkerSignal::Winch,
-        Signal::SIGABRT => WorkerSignal::Abort,
-        _ => return None,
-    })
+impl LifecycleHost for AsgiDriver {
+    fn lifecycle_parts(&mut self) -> (&mut WorkerLifecycle, &mut Vec<WorkerCommand>) {
+        (&mut self.lifecycle, &mut self.commands)
+    }
+
+    fn now(&self) -> Instant {
+        self.now
+    }
+
+    fn set_accepting(&mut self, on: bool) {
+        let _ = self.register_listeners(on);
+    }
+
+    fn retire_idle(&mut self) {
+        self.retire_idle_connections();
+        self.ws_go_away();
+    }
+
+    fn exit(&mut self, code: i32) {
+        self.exit_code.get_or_insert(code);
+    }
 }

@@ -20,6 +20,7 @@ use pyo3::prelude::*;
 use rcorn_core::worker::{WorkerEvent, WorkerSignal};
 use rcorn_io::accept::{open_connection, Accepted, Listeners};
 use rcorn_io::control::{ControlMessage, ControlSender};
+use rcorn_io::lifecycle_host::worker_signal;
 use rcorn_io::signals::SignalPipe;
 use rcorn_io::worker_loop::WorkerConfig;
 use rcorn_io::{App, WorkerStart};
@@ -192,16 +193,4 @@ impl GeventDriver {
             _ => rcorn_io::info!("{message}"),
         }
     }
-}
-
-fn worker_signal(sig: Signal) -> Option<WorkerSignal> {
-    Some(match sig {
-        Signal::SIGTERM => WorkerSignal::Term,
-        Signal::SIGINT => WorkerSignal::Int,
-        Signal::SIGQUIT => WorkerSignal::Quit,
-        Signal::SIGUSR1 => WorkerSignal::Usr1,
-        Signal::SIGWINCH => WorkerSignal::Winch,
-        Signal::SIGABRT => WorkerSignal::Abort,
-        _ => return None,
-    })
 }

@@ -10,7 +10,7 @@ use rcorn_core::http::forwarded::{SchemePolicy, TrustedPeers};
 use rcorn_core::http::proxy_protocol::ProxyMode;
 use rcorn_core::http::DecoderConfig;
 use rcorn_core::worker::WorkerSettings;
-use rcorn_io::log::{Level, LogConfig};
+use rcorn_io::log::{Level, LogConfig, LogFormat};
 use rcorn_io::master::MasterConfig;
 use rcorn_io::tls::TlsConfig;
 use rcorn_io::worker_loop::{ProxyPolicy, WorkerConfig};
@@ -27,6 +27,11 @@ pub fn log_config(settings: &Settings) -> LogConfig<'_> {
         accesslog: settings.accesslog(),
         capture_output: flag(settings, "capture_output"),
         syslog: syslog_config(settings),
+        format: if settings.log_format_json() {
+            LogFormat::Json
+        } else {
+            LogFormat::Text
+        },
     }
 }
 
