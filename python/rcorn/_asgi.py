@@ -504,7 +504,7 @@ class WebSocket:
             self.driver.log("error", "ASGI callable returned without sending handshake.")
         if self.closed and not self.responding:
             # Closed before the accept: the handshake is refused with 403.
-            self.driver.start_response(self.cid, 403, ())
+            self.driver.start_response(self.cid, 403, (), False)
             self.driver.send_body(self.cid, b"", False)
         self.driver.finish(self.cid, failed and not self.complete)
 
@@ -546,7 +546,7 @@ class WebSocket:
             self.wake()
         elif kind == "websocket.http.response.start":
             self._expect_handshake(kind)
-            self.driver.start_response(self.cid, message["status"], message.get("headers", ()))
+            self.driver.start_response(self.cid, message["status"], message.get("headers", ()), False)
             self.responding = True
         elif kind == "websocket.http.response.body":
             if not self.responding or self.complete:
