@@ -8,7 +8,6 @@
 //! `rcorn_core::heartbeat`, where it is model-checked.
 
 use std::io;
-use std::num::NonZeroUsize;
 use std::ptr::NonNull;
 
 use rcorn_core::heartbeat::HeartbeatSlot;
@@ -26,18 +25,7 @@ impl HeartbeatRegion {
     /// Maps room for `capacity` workers. The mapping is never unmapped: it
     /// lives as long as the master, and children inherit it.
     pub fn new(capacity: usize) -> io::Result<HeartbeatRegion> {
-        let bytes = NonZeroUsize::new(capacity.max(1) * std::mem::size_of::<HeartbeatSlot>())
-            .ok_or_else(|| io::Error::other("empty heartbeat region"))?;
-        // SAFETY: a fresh anonymous mapping, not aliasing anything.
-        let ptr = unsafe {
-            nix::sys::mman::mmap_anonymous(
-                None,
-                bytes,
-                nix::sys::mman::ProtFlags::PROT_READ | nix::sys::mman::ProtFlags::PROT_WRITE,
-                nix::sys::mman::MapFlags::MAP_SHARED,
-            )
-        }?;
-        let base = ptr.cast::<HeartbeatSlot>();
+        let base = crate::shared_mapping::map_slots::<HeartbeatSlot>(capacity, "heartbeat")?;
         for i in 0..capacity {
             // SAFETY: within the mapping just made; slots are initialised
             // before anyone can read them.

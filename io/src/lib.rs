@@ -30,6 +30,7 @@ pub mod metrics_region;
 pub mod reexec;
 pub mod refused;
 mod request;
+pub mod shared_mapping;
 pub mod signals;
 pub mod statsd;
 pub mod stream;

@@ -8,7 +8,6 @@
 //! use ever become resident (512 bytes a worker).
 
 use std::io;
-use std::num::NonZeroUsize;
 use std::ptr::NonNull;
 
 use rcorn_core::metrics::{WorkerCounts, WorkerMetricsSlot};
@@ -25,21 +24,8 @@ impl MetricsRegion {
     /// Maps room for `capacity` workers. Never unmapped: it lives as long
     /// as the master, and children inherit it.
     pub fn new(capacity: usize) -> io::Result<MetricsRegion> {
-        let bytes = NonZeroUsize::new(capacity.max(1) * std::mem::size_of::<WorkerMetricsSlot>())
-            .ok_or_else(|| io::Error::other("empty metrics region"))?;
-        // SAFETY: a fresh anonymous mapping, not aliasing anything.
-        let ptr = unsafe {
-            nix::sys::mman::mmap_anonymous(
-                None,
-                bytes,
-                nix::sys::mman::ProtFlags::PROT_READ | nix::sys::mman::ProtFlags::PROT_WRITE,
-                nix::sys::mman::MapFlags::MAP_SHARED,
-            )
-        }?;
-        Ok(MetricsRegion {
-            base: ptr.cast::<WorkerMetricsSlot>(),
-            capacity,
-        })
+        let base = crate::shared_mapping::map_slots::<WorkerMetricsSlot>(capacity, "metrics")?;
+        Ok(MetricsRegion { base, capacity })
     }
 
     pub fn slot(&self, index: usize) -> &'static WorkerMetricsSlot {
