@@ -109,15 +109,7 @@ def render(args, servers, runs, limits, machine, command, raw):
         "repetition(s), servers interleaved within each; medians of requests/sec. Every server "
         "on uvloop (rcorn's and gunicorn's `asgi_loop auto` pick it), uvicorn with httptools.",
         "",
-        "## Machine",
-        "",
-        f"- nproc: {machine['nproc']}",
-        f"- CPU: {machine['cpu']}",
-        f"- kernel: {machine['kernel']}",
-        f"- Python: {machine['python']}",
-        f"- rcorn commit: {machine['rcorn commit']}",
-        "- versions: " + ", ".join(f"{k} {v or 'not installed'}" for k, v in machine["versions"].items()),
-        "",
+        *compare.machine_section(machine),
         "## Requests/sec (median)",
         "",
         "The in-process limit is the app run as one Task per request on the same loop with no "

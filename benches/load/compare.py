@@ -506,6 +506,22 @@ def machine_info(venv, servers):
     }
 
 
+def machine_section(machine):
+    """The report's "Machine" section, as lines (blank line included)."""
+    versions = ", ".join(f"{k} {v or 'not installed'}" for k, v in machine["versions"].items())
+    return [
+        "## Machine",
+        "",
+        f"- nproc: {machine['nproc']}",
+        f"- CPU: {machine['cpu']}",
+        f"- kernel: {machine['kernel']}",
+        f"- Python: {machine['python']}",
+        f"- rcorn commit: {machine['rcorn commit']}",
+        f"- versions: {versions}",
+        "",
+    ]
+
+
 def render(args, scenarios, servers, why_not, runs, rates, machine, command, raw, plots):
     by = {}
     for r in runs:
@@ -520,15 +536,7 @@ def render(args, scenarios, servers, why_not, runs, rates, machine, command, raw
         f"pinned to core {CLIENT_CORE}; keep-alive unless the scenario says close; "
         f"{args.repeats} repetition(s), servers interleaved within each; numbers are medians of requests/sec.",
         "",
-        "## Machine",
-        "",
-        f"- nproc: {machine['nproc']}",
-        f"- CPU: {machine['cpu']}",
-        f"- kernel: {machine['kernel']}",
-        f"- Python: {machine['python']}",
-        f"- rcorn commit: {machine['rcorn commit']}",
-        "- versions: " + ", ".join(f"{k} {v or 'not installed'}" for k, v in machine["versions"].items()),
-        "",
+        *machine_section(machine),
         "## Requests/sec (median)",
         "",
     ]
