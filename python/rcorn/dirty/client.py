@@ -162,9 +162,9 @@ def _stream_step(message):
     raise DirtyError(f"Unknown message type: {kind}")
 
 
-class DirtyStreamIterator:
-    """The chunks of a streamed call; each wait bounded by the client's
-    timeout (and the idle timeout), the whole stream too."""
+class _StreamState:
+    """What a streamed call's iterator keeps, sync or async: the request
+    not yet sent, whether it ended, its total deadline and idle timeout."""
 
     DEFAULT_IDLE_TIMEOUT = 30.0
 
@@ -177,6 +177,11 @@ class DirtyStreamIterator:
         self._idle_timeout = (
             idle_timeout if idle_timeout is not None else min(self.DEFAULT_IDLE_TIMEOUT, client.timeout)
         )
+
+
+class DirtyStreamIterator(_StreamState):
+    """The chunks of a streamed call; each wait bounded by the client's
+    timeout (and the idle timeout), the whole stream too."""
 
     def __iter__(self):
         return self
@@ -214,20 +219,8 @@ class DirtyStreamIterator:
             raise
 
 
-class DirtyAsyncStreamIterator:
+class DirtyAsyncStreamIterator(_StreamState):
     """The chunks of a streamed call, for ``async for``."""
-
-    DEFAULT_IDLE_TIMEOUT = 30.0
-
-    def __init__(self, client, app_path, action, args, kwargs, idle_timeout=None):
-        self.client = client
-        self._request = (app_path, action, args, kwargs)
-        self._started = False
-        self._exhausted = False
-        self._deadline = None
-        self._idle_timeout = (
-            idle_timeout if idle_timeout is not None else min(self.DEFAULT_IDLE_TIMEOUT, client.timeout)
-        )
 
     def __aiter__(self):
         return self
