@@ -266,10 +266,13 @@ def test_file_wrapper_serves_the_file(serve, flags):
             # sendfile knows the length up front: no chunked framing.
             assert r.headers["content-length"] == str(len(BASIC_APP))
         assert client.get(server.url + "/file-from-offset").content == BASIC_APP[100:]
-        cut = client.get(server.url + "/file-with-length")
-        assert cut.content == BASIC_APP[:50]
         # The same keep-alive connection still works after a file body.
         assert client.get(server.url + "/file").content == BASIC_APP
+        # Last on the connection: a file longer than its Content-Length is
+        # cut there and the connection then closed, which a request sent
+        # after it could race.
+        cut = client.get(server.url + "/file-with-length")
+        assert cut.content == BASIC_APP[:50]
     # HTTP/1.0 without keep-alive: the body runs to the close.
     raw = server.request(b"GET /file HTTP/1.0\r\n\r\n")
     assert raw.split(b"\r\n\r\n", 1)[1] == BASIC_APP
