@@ -37,6 +37,8 @@ pub struct RequestHead {
     declared_scheme: Option<&'static str>,
     /// Built from a uwsgi packet, not HTTP/1 bytes.
     from_uwsgi: bool,
+    /// Built from an HTTP/2 request (`version` is then (2, 0)).
+    http2: bool,
 }
 
 impl RequestHead {
@@ -62,6 +64,9 @@ impl RequestHead {
     }
 
     pub fn version(&self) -> (u8, u8) {
+        if self.http2 {
+            return (2, 0);
+        }
         (1, self.minor)
     }
 
@@ -164,6 +169,11 @@ impl RequestHead {
 
     pub(crate) fn set_declared_scheme(&mut self, scheme: Option<&'static str>) {
         self.declared_scheme = scheme;
+    }
+
+    /// Marks a head built from an HTTP/2 request (see `h2::H2Request::to_head`).
+    pub(crate) fn set_http2(&mut self) {
+        self.http2 = true;
     }
 }
 

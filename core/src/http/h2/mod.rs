@@ -6,6 +6,7 @@ pub mod error;
 pub mod frame;
 pub mod hpack;
 mod recv;
+mod request_head;
 mod respond;
 mod settings;
 mod stream;
