@@ -8,6 +8,7 @@ use std::time::Instant as StdInstant;
 
 use rcorn_io::exchange::Connection;
 
+use super::h2::H2Session;
 use super::websocket::WsSession;
 
 /// Output past this size makes `send` wait for the socket to drain.
@@ -25,6 +26,9 @@ pub enum Stage {
     Closing,
     /// An accepted WebSocket: the bytes are core's `WsConnection`'s.
     WebSocket,
+    /// HTTP/2: the bytes are core's `H2Connection`'s (`h2`), each stream
+    /// its own task.
+    Http2,
 }
 
 pub struct AsgiConn {
@@ -60,6 +64,11 @@ pub struct AsgiConn {
     pub started: StdInstant,
     /// The request is a WebSocket handshake (boxed: most are not).
     pub ws: Option<Box<WsSession>>,
+    /// The connection speaks HTTP/2.
+    pub h2: Option<Box<H2Session>>,
+    /// The first bytes of a connection that may open with the HTTP/2
+    /// preface (h2c by prior knowledge), until they tell.
+    pub sniff: Option<Vec<u8>>,
 }
 
 impl AsgiConn {
@@ -80,6 +89,8 @@ impl AsgiConn {
             body_given: 0,
             started: StdInstant::now(),
             ws: None,
+            h2: None,
+            sniff: None,
         }
     }
 

@@ -17,12 +17,13 @@ use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 use mio::unix::SourceFd;
-use mio::{Events, Interest, Poll, Token};
+use mio::{Events, Interest, Poll, Token, Waker};
 use nix::sys::signal::Signal;
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 use rcorn_core::heartbeat::HeartbeatSlot;
+use rcorn_core::http::h2::H2Config;
 use rcorn_core::http::DateCache;
 use rcorn_core::time::Instant;
 use rcorn_core::worker::{WorkerCommand, WorkerEvent, WorkerLifecycle, WorkerSignal};
@@ -37,11 +38,14 @@ use rcorn_io::worker_loop::WorkerConfig;
 use rcorn_io::WorkerStart;
 
 use super::conn::{AsgiConn, Stage};
+use super::h2::split;
 use super::scope::ScopeConstants;
 use super::websocket::WsOptions;
 use crate::wsgi::app::ChangedFile;
 
 const SIGNALS: Token = Token(0);
+/// The driver's own wake-up: a task changed an HTTP/2 connection.
+const WAKER: Token = Token(FIRST_CONNECTION - 1);
 const FIRST_LISTENER: usize = 1;
 const FIRST_CONNECTION: usize = 1 << 20;
 
@@ -83,6 +87,15 @@ pub struct AsgiDriver {
     restarting: bool,
     /// Environ keys (lower case) the access log prints, `%({name}e)s`.
     pub(super) log_environ: Vec<String>,
+    /// Makes the poll's descriptor readable, so the loop calls `poll`
+    /// soon: set once per wake-up (`woken`).
+    waker: Waker,
+    woken: bool,
+    /// HTTP/2 connections a task changed since the last `poll`.
+    pub(super) h2_dirty: Vec<usize>,
+    /// HTTP/2 by prior knowledge on cleartext connections, with this
+    /// configuration.
+    pub(super) h2c: Option<H2Config>,
 }
 
 impl AsgiDriver {
@@ -99,6 +112,7 @@ impl AsgiDriver {
             Interest::READABLE,
         )?;
         let listeners = Listeners::new(start.listeners, FIRST_LISTENER)?;
+        let waker = Waker::new(poll.registry(), WAKER)?;
         let lifecycle = WorkerLifecycle::new(cfg.lifecycle.clone(), clock::now());
         let log_environ = cfg
             .access_log
@@ -128,11 +142,26 @@ impl AsgiDriver {
             changed_file: None,
             restarting: false,
             log_environ,
+            waker,
+            woken: false,
+            h2_dirty: Vec::new(),
+            h2c: None,
         })
     }
 
     pub fn set_changed_file(&mut self, changed_file: Option<ChangedFile>) {
         self.changed_file = changed_file;
+    }
+
+    pub fn set_h2c(&mut self, config: Option<H2Config>) {
+        self.h2c = config;
+    }
+
+    /// Makes the loop call `poll` soon (once per wake-up).
+    pub(super) fn wake_soon(&mut self) {
+        if !std::mem::replace(&mut self.woken, true) && self.waker.wake().is_err() {
+            self.woken = false;
+        }
     }
 
     /// Tells Python, once per request, that the client of connection `id`
@@ -186,7 +215,11 @@ impl AsgiDriver {
             Interest::READABLE | Interest::WRITABLE,
         );
         registered.ok()?;
-        self.conns.insert(id, AsgiConn::new(conn));
+        let mut conn = AsgiConn::new(conn);
+        if self.h2c.is_some() && conn.conn.stream.tls_session().is_none() {
+            conn.sniff = Some(Vec::new());
+        }
+        self.conns.insert(id, conn);
         self.lifecycle_event(WorkerEvent::ConnectionOpened);
         Some(id)
     }
@@ -203,6 +236,9 @@ impl AsgiDriver {
             let method = rcorn_io::metrics::method(method);
             rcorn_io::metrics::request_finished(method, 0, c.started.elapsed());
         }
+        if let Some(h2) = c.h2.take() {
+            super::h2::count_unfinished(&h2);
+        }
         drop(c);
         self.lifecycle_event(WorkerEvent::ConnectionClosed);
     }
@@ -212,6 +248,9 @@ impl AsgiDriver {
         let Some(c) = self.conns.get_mut(&id) else {
             return;
         };
+        if c.stage == Stage::Http2 {
+            return self.h2_pump(py, id);
+        }
         if writable && !c.conn.out.is_empty() {
             let flushed = c.write_out();
             if c.sending && !matches!(flushed, Ok(false)) {
@@ -275,7 +314,7 @@ impl AsgiDriver {
         let expired: Vec<usize> = self
             .conns
             .iter_mut()
-            .filter(|(_, c)| !matches!(c.stage, Stage::InRequest | Stage::WebSocket))
+            .filter(|(_, c)| !matches!(c.stage, Stage::InRequest | Stage::WebSocket | Stage::Http2))
             .filter_map(|(id, c)| c.conn.http.handle_timeout(now).then_some(*id))
             .collect();
         for id in expired {
@@ -292,6 +331,9 @@ impl AsgiDriver {
             let deadline = match &c.ws {
                 Some(ws) if c.stage == Stage::WebSocket => {
                     ws.machine.as_ref().and_then(|m| m.next_deadline())
+                }
+                _ if c.stage == Stage::Http2 => {
+                    c.h2.as_ref().and_then(|h2| h2.machine.next_deadline())
                 }
                 _ => c.conn.http.next_deadline(),
             };
@@ -335,6 +377,7 @@ impl AsgiDriver {
     /// tuples for Python.
     fn poll<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         self.read_clock();
+        self.woken = false;
         let mut events = std::mem::replace(&mut self.events, Events::with_capacity(0));
         match self.poll.poll(&mut events, Some(Duration::ZERO)) {
             Err(e) if e.kind() != io::ErrorKind::Interrupted => {
@@ -344,7 +387,7 @@ impl AsgiDriver {
         }
         for event in events.iter() {
             match event.token() {
-                SIGNALS => {}
+                SIGNALS | WAKER => {}
                 Token(t) if (FIRST_LISTENER..FIRST_CONNECTION).contains(&t) => {
                     self.accept(py, t - FIRST_LISTENER)
                 }
@@ -365,6 +408,7 @@ impl AsgiDriver {
             }
         }
         self.events = events;
+        self.h2_pump_dirty(py);
         self.housekeeping(py);
         self.take_pending(py)
     }
@@ -411,6 +455,9 @@ impl AsgiDriver {
         py: Python<'py>,
         id: usize,
     ) -> (u8, Option<Bound<'py, PyBytes>>, bool) {
+        if split(id).is_some() {
+            return self.h2_receive(py, id);
+        }
         self.receive_message(py, id)
     }
 
@@ -423,16 +470,25 @@ impl AsgiDriver {
         headers: Bound<'_, PyAny>,
         trailers: bool,
     ) -> PyResult<()> {
+        if split(id).is_some() {
+            return self.h2_start_response(id, status, &headers, trailers);
+        }
         self.begin_response(id, status, &headers, trailers)
     }
 
     /// An interim response (`103 Early Hints`) before `start_response`.
     fn informational(&mut self, id: usize, status: u16, headers: Bound<'_, PyAny>) -> PyResult<()> {
+        if split(id).is_some() {
+            return self.h2_informational(id, status, &headers);
+        }
         self.interim_response(id, status, &headers)
     }
 
     /// `http.response.trailers`: fields for the end of the chunked body.
     fn send_trailers(&mut self, id: usize, headers: Bound<'_, PyAny>) -> PyResult<()> {
+        if split(id).is_some() {
+            return self.h2_trailers(id, &headers);
+        }
         self.trailer_fields(id, &headers)
     }
 
@@ -445,6 +501,9 @@ impl AsgiDriver {
     /// `http.response.body`; `True` when the task should wait for an
     /// `EV_WAKE` before sending more (the client reads slower).
     fn send_body(&mut self, id: usize, body: &[u8], more: bool) -> PyResult<bool> {
+        if split(id).is_some() {
+            return self.h2_body(id, body, more);
+        }
         self.body_chunk(id, body, more)
     }
 
@@ -486,6 +545,9 @@ impl AsgiDriver {
     /// without completing its response. The status sent and the body
     /// bytes it had.
     fn finish(&mut self, py: Python<'_>, id: usize, failed: bool) -> (u16, u64) {
+        if split(id).is_some() {
+            return self.h2_finish(id, failed);
+        }
         self.end_exchange(py, id, failed)
     }
 }
@@ -514,6 +576,7 @@ impl AsgiDriver {
         }
         self.expire_connections();
         self.ws_timers();
+        self.h2_timers(py);
         lifecycle_host::tick_if_due(self);
     }
 }
@@ -534,6 +597,7 @@ impl LifecycleHost for AsgiDriver {
     fn retire_idle(&mut self) {
         self.retire_idle_connections();
         self.ws_go_away();
+        self.h2_go_away();
     }
 
     fn exit(&mut self, code: i32) {

@@ -41,7 +41,7 @@ impl AsgiDriver {
                 return;
             };
             let step = match c.stage {
-                Stage::InRequest | Stage::WebSocket => return,
+                Stage::InRequest | Stage::WebSocket | Stage::Http2 => return,
                 Stage::Closing => {
                     match c.write_out() {
                         Ok(false) if !c.write_failed => c.conn.http.await_peer(self.now),
@@ -56,6 +56,10 @@ impl AsgiDriver {
                     }
                     Ok(Next::Drain) => Step::NeedData,
                     Ok(Next::Close) | Err(_) => Step::Close,
+                },
+                Stage::Idle if c.sniff.is_some() => match self.sniff_preface(py, id) {
+                    Some(()) => continue,
+                    None => return,
                 },
                 Stage::Idle => next_step(c),
             };
@@ -503,7 +507,7 @@ fn adopt_proxied_client(c: &mut AsgiConn) {
 }
 
 /// `[(name, value), ...]` of bytes, as ASGI gives header fields.
-fn field_pairs(headers: &Bound<'_, PyAny>) -> PyResult<Vec<(Vec<u8>, Vec<u8>)>> {
+pub(super) fn field_pairs(headers: &Bound<'_, PyAny>) -> PyResult<Vec<(Vec<u8>, Vec<u8>)>> {
     let mut fields = Vec::new();
     for pair in headers.try_iter()? {
         let pair = pair?;

@@ -9,6 +9,8 @@
 mod conn;
 mod driver;
 mod exchange;
+mod h2;
+mod h2_prior_knowledge;
 mod log_environ;
 mod scope;
 mod websocket;
@@ -72,6 +74,7 @@ pub fn run_worker(
     };
     let mut driver = AsgiDriver::new(start, cfg, consts, ws)?;
     driver.set_changed_file(extras.changed_file);
+    driver.set_h2c(h2_prior_knowledge::config(settings));
     let hooks = (extras.pre_request, extras.post_request, extras.worker);
     let ran = Py::new(py, driver).and_then(|driver| {
         py.import("rcorn._asgi")?

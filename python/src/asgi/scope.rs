@@ -60,6 +60,7 @@ pub fn build<'py>(
     scope.set_item(intern!(py, "asgi"), asgi)?;
     let version = match head.version() {
         (1, 0) => "1.0",
+        (2, _) => "2",
         _ => "1.1",
     };
     scope.set_item(intern!(py, "http_version"), version)?;
