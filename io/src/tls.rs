@@ -30,6 +30,9 @@ pub struct TlsSettings {
     pub cert_reqs: i64,
     /// An OpenSSL cipher list (`--ciphers`); `None`: rustls's defaults.
     pub ciphers: Option<String>,
+    /// ALPN protocols offered, preferred first (core's
+    /// `Negotiation::alpn_protocols`); empty: `http/1.1` alone.
+    pub alpn: Vec<Vec<u8>>,
 }
 
 /// Builds the server configuration. Errors name the setting and file.
@@ -103,7 +106,13 @@ pub fn server_config(settings: &TlsSettings) -> Result<TlsConfig, String> {
     let mut config = builder
         .with_single_cert(certs, key)
         .map_err(|e| format!("certfile/keyfile: {e}"))?;
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    // rustls picks the first of these the client also offers: the
+    // server's order, which is `http_protocols`'.
+    config.alpn_protocols = if settings.alpn.is_empty() {
+        vec![b"http/1.1".to_vec()]
+    } else {
+        settings.alpn.clone()
+    };
     // The server's order of suites wins, with or without --ciphers:
     // Python's ssl.SSLContext, which gunicorn serves through, sets
     // OP_CIPHER_SERVER_PREFERENCE by default (since Python 3.6).
@@ -157,6 +166,17 @@ impl<S: Read + Write> TlsStream<S> {
                 .map(|certs| certs.iter().map(|c| c.as_ref().to_vec()).collect())
                 .unwrap_or_default(),
         }
+    }
+
+    /// The protocol the client chose by ALPN, once the handshake has
+    /// got that far.
+    pub fn alpn_protocol(&self) -> Option<&[u8]> {
+        self.tls.alpn_protocol()
+    }
+
+    /// Whether the handshake is still going on.
+    pub fn handshaking(&self) -> bool {
+        self.tls.is_handshaking()
     }
 
     /// Writes out the records rustls holds, as far as the socket takes them.

@@ -125,6 +125,16 @@ impl Settings {
         self.secs("keepalive")
     }
 
+    /// `http_protocols`, checked: lower case, no repeats, never empty.
+    pub fn http_protocols(&self) -> &[String] {
+        self.list("http_protocols")
+    }
+
+    /// `http2_cleartext`: off, prior-knowledge, upgrade or both.
+    pub fn http2_cleartext(&self) -> &str {
+        self.str("http2_cleartext")
+    }
+
     pub fn http2_max_concurrent_streams(&self) -> u32 {
         self.u32("http2_max_concurrent_streams")
     }

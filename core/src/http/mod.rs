@@ -12,6 +12,7 @@ pub mod h1;
 pub mod h2;
 pub(crate) mod head;
 mod limits;
+pub mod negotiate;
 pub mod proxy_protocol;
 mod target;
 

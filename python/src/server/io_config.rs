@@ -7,6 +7,7 @@ use rcorn_core::access_log::AccessLogFormat;
 use rcorn_core::arbiter::ArbiterSettings;
 use rcorn_core::config::{Settings, Value};
 use rcorn_core::http::forwarded::{SchemePolicy, TrustedPeers};
+use rcorn_core::http::negotiate::Negotiation;
 use rcorn_core::http::proxy_protocol::ProxyMode;
 use rcorn_core::http::DecoderConfig;
 use rcorn_core::worker::WorkerSettings;
@@ -57,6 +58,17 @@ fn syslog_config(settings: &Settings) -> Option<rcorn_io::log::SyslogConfig> {
     })
 }
 
+/// Whether the configured worker class serves HTTP/2. None does yet: each
+/// one that does is named here, and the others answer HTTP/1.1 alone.
+pub fn worker_serves_h2(_settings: &Settings) -> bool {
+    false
+}
+
+/// How the workers choose between HTTP/1.1 and HTTP/2.
+pub fn negotiation(settings: &Settings) -> Negotiation {
+    Negotiation::from_settings(settings, worker_serves_h2(settings))
+}
+
 /// `--certfile` turns TLS on for every listener.
 pub fn tls_config(settings: &Settings) -> Result<Option<TlsConfig>, String> {
     let text = |name| match settings.get(name) {
@@ -79,6 +91,7 @@ pub fn tls_config(settings: &Settings) -> Result<Option<TlsConfig>, String> {
         ca_certs: text("ca_certs"),
         cert_reqs,
         ciphers: text("ciphers"),
+        alpn: negotiation(settings).alpn_protocols().to_vec(),
     })
     .map(Some)
 }

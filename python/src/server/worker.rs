@@ -202,6 +202,13 @@ fn serve(
             .collect();
         py.detach(|| run_gthread_worker(start, cfg, wsgi, handlers))
     } else {
+        if settings.http_protocols().iter().any(|p| p == "h2") {
+            // gunicorn's sync worker says the same, in each worker.
+            rcorn_io::warning!(
+                "HTTP/2 is not supported by the sync worker. Use gthread, gevent, or asgi \
+                 workers for HTTP/2 support. Falling back to HTTP/1.1 only."
+            );
+        }
         py.detach(|| run_sync_worker(start, cfg, wsgi))
     }
 }
