@@ -8,9 +8,11 @@ import hashlib
 import json
 import os
 import shutil
+import socket
 import subprocess
 import time
 
+import httpx
 import h2.config
 import h2.connection
 import h2.errors
@@ -18,9 +20,11 @@ import h2.events
 import h2.settings
 import pytest
 
-from conftest import wait_for
+from conftest import recv_all, wait_for
 
-ASGI = ["-k", "asgi", "--http-protocols", "h2,h1", "--http2-cleartext", "prior-knowledge"]
+# `both`: a trusted peer's connection is HTTP/2 if it opens with the
+# preface, HTTP/1.1 otherwise (prior-knowledge alone refuses HTTP/1.1).
+ASGI = ["-k", "asgi", "--http-protocols", "h2,h1", "--http2-cleartext", "both"]
 
 
 class Client:
@@ -152,6 +156,61 @@ def test_curl_prior_knowledge_gets_an_http2_scope(serve):
     # :authority is the Host field, first, as hypercorn shows it.
     assert scope["headers"][0] == ["host", f"127.0.0.1:{server.port}"]
     assert scope["client"][0] == "127.0.0.1"
+
+
+@pytest.fixture
+def cert(tmp_path):
+    key, crt = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+                    "-out", str(crt), "-days", "2", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+                   check=True, capture_output=True, timeout=60)
+    return crt, key
+
+
+def test_curl_http2_over_tls_by_alpn(serve, cert):
+    crt, key = cert
+    server = serve(["-k", "asgi", "--http-protocols", "h2,h1", "asgi_h2:starlette_app",
+                    "--certfile", str(crt), "--keyfile", str(key)], ready=False)
+    url = f"https://127.0.0.1:{server.port}/info"
+
+    def answers():
+        if server.proc.poll() is not None:
+            raise AssertionError(f"rcorn exited; log:\n{server.log()}")
+        try:
+            return httpx.get(url, verify=str(crt), timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    wait_for(answers, 20, "rcorn to serve over TLS")
+    out = subprocess.run(["curl", "-sS", "--http2", "--cacert", str(crt), "-d", "y" * 100000,
+                          "-w", "\n%{http_version}", url],
+                         capture_output=True, text=True, timeout=20)
+    body, _, version = out.stdout.rpartition("\n")
+    assert version == "2", out
+    info = json.loads(body)
+    assert info["http_version"] == "2" and info["received"] == 100000
+    assert info["url"].startswith("https://")
+    # A client that offers only HTTP/1.1 gets it on the same port.
+    out = subprocess.run(["curl", "-sS", "--http1.1", "--cacert", str(crt), url],
+                         capture_output=True, text=True, timeout=20)
+    assert json.loads(out.stdout)["http_version"] == "1.1", out
+
+
+def test_prior_knowledge_alone_refuses_http1_and_needs_a_trusted_peer(serve):
+    server = serve(["-k", "asgi", "--http-protocols", "h2,h1", "--http2-cleartext",
+                    "prior-knowledge", "asgi_h2:app"])
+    response = server.request(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert response.startswith(b"HTTP/1.1 400 "), response
+    # From a peer not in forwarded_allow_ips the preface is not looked for:
+    # HTTP/1.1 reads it, and refuses it.
+    server = serve(["-k", "asgi", "--http-protocols", "h2,h1", "--http2-cleartext",
+                    "prior-knowledge", "--forwarded-allow-ips", "10.0.0.1", "asgi_h2:app"])
+    with server.connect() as s:
+        s.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+        s.shutdown(socket.SHUT_WR)
+        assert recv_all(s).startswith(b"HTTP/1.1 400 ")
+    assert server.request(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").endswith(b"hello")
 
 
 def test_starlette_app_over_http2_and_http1_on_one_port(serve):

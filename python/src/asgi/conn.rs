@@ -9,6 +9,7 @@ use std::time::Instant as StdInstant;
 use rcorn_io::exchange::Connection;
 
 use super::h2::H2Session;
+use super::negotiate::Deciding;
 use super::websocket::WsSession;
 
 /// Output past this size makes `send` wait for the socket to drain.
@@ -66,9 +67,8 @@ pub struct AsgiConn {
     pub ws: Option<Box<WsSession>>,
     /// The connection speaks HTTP/2.
     pub h2: Option<Box<H2Session>>,
-    /// The first bytes of a connection that may open with the HTTP/2
-    /// preface (h2c by prior knowledge), until they tell.
-    pub sniff: Option<Vec<u8>>,
+    /// Its protocol is not known yet: what it waits for.
+    pub deciding: Option<Deciding>,
 }
 
 impl AsgiConn {
@@ -90,7 +90,7 @@ impl AsgiConn {
             started: StdInstant::now(),
             ws: None,
             h2: None,
-            sniff: None,
+            deciding: None,
         }
     }
 

@@ -24,6 +24,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 use rcorn_core::heartbeat::HeartbeatSlot;
 use rcorn_core::http::h2::H2Config;
+use rcorn_core::http::negotiate::Negotiation;
 use rcorn_core::http::DateCache;
 use rcorn_core::time::Instant;
 use rcorn_core::worker::{WorkerCommand, WorkerEvent, WorkerLifecycle, WorkerSignal};
@@ -93,9 +94,9 @@ pub struct AsgiDriver {
     woken: bool,
     /// HTTP/2 connections a task changed since the last `poll`.
     pub(super) h2_dirty: Vec<usize>,
-    /// HTTP/2 by prior knowledge on cleartext connections, with this
-    /// configuration.
-    pub(super) h2c: Option<H2Config>,
+    /// How a new connection picks HTTP/1.1 or HTTP/2, and HTTP/2's settings.
+    pub(super) negotiation: Negotiation,
+    pub(super) h2_config: H2Config,
 }
 
 impl AsgiDriver {
@@ -145,7 +146,8 @@ impl AsgiDriver {
             waker,
             woken: false,
             h2_dirty: Vec::new(),
-            h2c: None,
+            negotiation: Negotiation::new(&[], "off", false),
+            h2_config: H2Config::default(),
         })
     }
 
@@ -153,8 +155,9 @@ impl AsgiDriver {
         self.changed_file = changed_file;
     }
 
-    pub fn set_h2c(&mut self, config: Option<H2Config>) {
-        self.h2c = config;
+    pub fn set_http2(&mut self, negotiation: Negotiation, config: H2Config) {
+        self.negotiation = negotiation;
+        self.h2_config = config;
     }
 
     /// Makes the loop call `poll` soon (once per wake-up).
@@ -215,10 +218,9 @@ impl AsgiDriver {
             Interest::READABLE | Interest::WRITABLE,
         );
         registered.ok()?;
+        let deciding = self.deciding_for(&conn);
         let mut conn = AsgiConn::new(conn);
-        if self.h2c.is_some() && conn.conn.stream.tls_session().is_none() {
-            conn.sniff = Some(Vec::new());
-        }
+        conn.deciding = deciding;
         self.conns.insert(id, conn);
         self.lifecycle_event(WorkerEvent::ConnectionOpened);
         Some(id)
@@ -335,7 +337,13 @@ impl AsgiDriver {
                 _ if c.stage == Stage::Http2 => {
                     c.h2.as_ref().and_then(|h2| h2.machine.next_deadline())
                 }
-                _ => c.conn.http.next_deadline(),
+                _ => c
+                    .conn
+                    .http
+                    .next_deadline()
+                    .into_iter()
+                    .chain(Self::sniff_deadline(c))
+                    .min(),
             };
             if let Some(deadline) = deadline {
                 timeout = timeout.min(deadline.saturating_since(self.now));
@@ -577,6 +585,7 @@ impl AsgiDriver {
         self.expire_connections();
         self.ws_timers();
         self.h2_timers(py);
+        self.sniff_timers(py);
         lifecycle_host::tick_if_due(self);
     }
 }

@@ -57,7 +57,7 @@ impl AsgiDriver {
                     Ok(Next::Drain) => Step::NeedData,
                     Ok(Next::Close) | Err(_) => Step::Close,
                 },
-                Stage::Idle if c.sniff.is_some() => match self.sniff_preface(py, id) {
+                Stage::Idle if c.deciding.is_some() => match self.decide_protocol(py, id) {
                     Some(()) => continue,
                     None => return,
                 },

@@ -10,8 +10,8 @@ mod conn;
 mod driver;
 mod exchange;
 mod h2;
-mod h2_prior_knowledge;
 mod log_environ;
+mod negotiate;
 mod scope;
 mod websocket;
 
@@ -19,6 +19,7 @@ use pyo3::prelude::*;
 use std::time::Duration;
 
 use rcorn_core::config::{Settings, Value};
+use rcorn_core::http::h2::H2Config;
 use rcorn_core::ws::WsConfig;
 use rcorn_io::worker_loop::WorkerConfig;
 use rcorn_io::WorkerStart;
@@ -74,7 +75,10 @@ pub fn run_worker(
     };
     let mut driver = AsgiDriver::new(start, cfg, consts, ws)?;
     driver.set_changed_file(extras.changed_file);
-    driver.set_h2c(h2_prior_knowledge::config(settings));
+    driver.set_http2(
+        crate::server::io_config::negotiation(settings),
+        H2Config::from_settings(settings),
+    );
     let hooks = (extras.pre_request, extras.post_request, extras.worker);
     let ran = Py::new(py, driver).and_then(|driver| {
         py.import("rcorn._asgi")?

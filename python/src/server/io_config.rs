@@ -58,10 +58,10 @@ fn syslog_config(settings: &Settings) -> Option<rcorn_io::log::SyslogConfig> {
     })
 }
 
-/// Whether the configured worker class serves HTTP/2. None does yet: each
-/// one that does is named here, and the others answer HTTP/1.1 alone.
-pub fn worker_serves_h2(_settings: &Settings) -> bool {
-    false
+/// Whether the configured worker class serves HTTP/2: each one that does
+/// is named here, and the others answer HTTP/1.1 alone.
+pub fn worker_serves_h2(settings: &Settings) -> bool {
+    settings.effective_worker_class() == "asgi"
 }
 
 /// How the workers choose between HTTP/1.1 and HTTP/2.
