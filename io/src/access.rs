@@ -6,6 +6,7 @@ use rcorn_core::access_log::{AccessLogFormat, AccessRecord};
 use rcorn_core::http::RequestHead;
 
 use crate::exchange::{Connection, ExchangeSummary, LogFields};
+use crate::stream::PeerAddr;
 
 #[derive(Clone)]
 pub struct AccessLogger {
@@ -36,8 +37,19 @@ impl AccessLogger {
         let Some(head) = conn.http.request_head() else {
             return;
         };
+        self.log_request(head, &conn.peer, &conn.log_fields, summary);
+    }
+
+    /// The line of one request, whatever connection carried it.
+    pub(crate) fn log_request(
+        &mut self,
+        head: &RequestHead,
+        peer: &PeerAddr,
+        fields: &LogFields,
+        summary: &ExchangeSummary,
+    ) {
         self.remote.clear();
-        if let Some(ip) = conn.peer.ip() {
+        if let Some(ip) = peer.ip() {
             use std::fmt::Write;
             let _ = write!(self.remote, "{ip}");
         }
@@ -50,7 +62,7 @@ impl AccessLogger {
             remote: &self.remote,
             summary,
             started,
-            fields: &conn.log_fields,
+            fields,
         };
         self.line.clear();
         self.format.render(&record, &mut self.line);
