@@ -20,14 +20,16 @@ if [ -z "${RCORN_SKIP_INSTALL:-}" ]; then
     # the nginx guide's; openssl makes test certificates; the deployment
     # guides' tests pass sockets with systemd-socket-activate (systemd),
     # reload with /bin/kill (procps) and run rcorn as PID 1 with unshare
-    # (util-linux).
+    # (util-linux); the HTTP/2 tests load the server with h2load
+    # (nghttp2-client).
     if ! command -v curl >/dev/null || ! command -v strace >/dev/null \
         || ! command -v ss >/dev/null || ! command -v wrk >/dev/null \
         || ! command -v nginx >/dev/null || ! command -v openssl >/dev/null \
         || ! command -v systemd-socket-activate >/dev/null \
-        || ! [ -x /bin/kill ] || ! command -v unshare >/dev/null; then
+        || ! [ -x /bin/kill ] || ! command -v unshare >/dev/null \
+        || ! command -v h2load >/dev/null; then
         apt-get update -qq && apt-get install -y -qq curl strace iproute2 wrk nginx-light \
-            openssl systemd procps util-linux >/dev/null
+            openssl systemd procps util-linux nghttp2-client >/dev/null
     fi
     step "python packages"
     python3 -m pip install -q --disable-pip-version-check -r tests/requirements.txt

@@ -160,6 +160,7 @@ impl SocketPairServer {
             via: None,
             log_fields: Default::default(),
             socket_drained: false,
+            sniff: None,
             server: ServerAddr {
                 name: "127.0.0.1".into(),
                 port: "8000".into(),

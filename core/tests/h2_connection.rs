@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use h2_support::*;
 use rcorn_core::http::h2::frame::{flag, kind, setting};
-use rcorn_core::http::h2::{BodyRead, ErrorCode, H2Config, H2Error, H2Event};
+use rcorn_core::http::h2::{BodyRead, ErrorCode, H2Config, H2Error, H2Event, H2Notice};
 
 fn requests(events: &[H2Event]) -> Vec<u32> {
     events
@@ -353,6 +353,11 @@ fn hpack_bomb_gets_431_and_the_connection_goes_on() {
         panic!("{frames:?}")
     };
     assert_eq!(fields[0].1, "431");
+    assert_eq!(
+        conn.take_notice(),
+        Some(H2Notice::HeaderListTooLarge { stream: 1 })
+    );
+    assert_eq!(conn.take_notice(), None);
     // The HPACK table stayed in step: the next request decodes.
     conn.feed(&get(3));
     let (events, result) = run(&mut conn);
@@ -448,6 +453,7 @@ fn a_stream_without_credit_is_reset_after_the_stall_timeout() {
         stream: 1,
         code: ErrorCode::Cancel
     }));
+    assert_eq!(conn.take_notice(), Some(H2Notice::Stalled { stream: 1 }));
     assert_eq!(conn.next_deadline(), None);
 }
 

@@ -8,6 +8,7 @@ use std::io;
 
 use mio::{Interest, Registry, Token};
 use rcorn_core::http::h1::ServerConnection;
+use rcorn_core::http::negotiate::Start;
 use rcorn_core::http::proxy_protocol::ProxyMode;
 
 use crate::exchange::{Connection, ServerAddr};
@@ -136,6 +137,13 @@ pub fn open_connection(
     if cfg.decoder.refuse_underscore_headers && cfg.scheme_policy.trusted.trusts(peer.ip()) {
         http.trust_forwarder_headers();
     }
+    let sniff = cfg.h2.as_ref().and_then(|h2| {
+        let trusted = cfg.scheme_policy.trusted.trusts(peer.ip());
+        let start = h2
+            .negotiation
+            .start(cfg.tls.is_some(), cfg.uwsgi.is_some(), trusted);
+        (start == Start::Sniff).then(|| h2.negotiation.sniff())
+    });
     Some(Box::new(Connection {
         stream,
         http,
@@ -144,6 +152,7 @@ pub fn open_connection(
         via: None,
         log_fields: Default::default(),
         socket_drained: false,
+        sniff,
         server,
     }))
 }

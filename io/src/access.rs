@@ -40,8 +40,7 @@ impl AccessLogger {
         self.log_request(head, &conn.peer, &conn.log_fields, summary);
     }
 
-    /// The line of a request whose head is not the connection's own (one
-    /// stream of an HTTP/2 connection).
+    /// The line of one request, whatever connection carried it.
     pub fn log_request(
         &mut self,
         head: &RequestHead,

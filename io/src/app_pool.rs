@@ -22,6 +22,7 @@ use rcorn_core::http::DateCache;
 use crate::access::AccessLogger;
 use crate::app::App;
 use crate::exchange::{Connection, ExchangeContext};
+use crate::h2::StreamJob;
 
 /// A connection with a complete request head, for an application thread.
 pub(crate) struct Job {
@@ -34,6 +35,13 @@ pub(crate) struct Job {
     pub keep_alive: bool,
 }
 
+/// What an application thread is given: a connection's request, or one
+/// HTTP/2 stream.
+enum Work {
+    Request(Job),
+    Stream(Box<StreamJob>),
+}
+
 /// A connection whose request has been served.
 pub(crate) struct Returned {
     pub slot: usize,
@@ -43,9 +51,9 @@ pub(crate) struct Returned {
 }
 
 struct Queues {
-    jobs: HandOff<Job>,
+    jobs: HandOff<Work>,
     returned: HandOff<Returned>,
-    waker: mio::Waker,
+    waker: Arc<mio::Waker>,
     /// The worker drains: responses begun from now on close their
     /// connection.
     draining: AtomicBool,
@@ -62,7 +70,7 @@ impl AppPool {
     /// Starts one thread per handler.
     pub fn start<H: App + Send + 'static>(
         handlers: Vec<H>,
-        waker: mio::Waker,
+        waker: Arc<mio::Waker>,
         access_log: Option<AccessLogger>,
         io_timeout: Duration,
     ) -> io::Result<AppPool> {
@@ -90,7 +98,21 @@ impl AppPool {
     /// Queues a request for the next free thread; refused (and handed back)
     /// once the pool is closing.
     pub fn submit(&self, job: Job) -> Result<(), Job> {
-        self.queues.jobs.push(job).map(|_| ())
+        match self.queues.jobs.push(Work::Request(job)) {
+            Ok(_) => Ok(()),
+            Err(Work::Request(job)) => Err(job),
+            Err(Work::Stream(_)) => unreachable!("a request was pushed"),
+        }
+    }
+
+    /// Queues an HTTP/2 stream for the next free thread; refused (and
+    /// handed back) once the pool is closing.
+    pub fn submit_stream(&self, job: Box<StreamJob>) -> Result<(), Box<StreamJob>> {
+        match self.queues.jobs.push(Work::Stream(job)) {
+            Ok(_) => Ok(()),
+            Err(Work::Stream(job)) => Err(job),
+            Err(Work::Request(_)) => unreachable!("a stream was pushed"),
+        }
     }
 
     /// Tells the threads that responses begun from now on are the last on
@@ -130,7 +152,21 @@ fn app_thread<H: App>(
         .is_some_and(AccessLogger::wants_response_headers);
     handler.thread_main(&mut |handler| {
         let mut dates = DateCache::new();
-        while let Some(mut job) = crate::blocking::while_waiting(|| queues.jobs.pop()) {
+        while let Some(work) = crate::blocking::while_waiting(|| queues.jobs.pop()) {
+            let mut job = match work {
+                Work::Request(job) => job,
+                Work::Stream(job) => {
+                    let date = dates.get(crate::clock::unix_secs()).to_vec();
+                    crate::h2::serve_stream(
+                        handler,
+                        *job,
+                        &date,
+                        keep_response_headers,
+                        access_log.as_mut(),
+                    );
+                    continue;
+                }
+            };
             let ctx = ExchangeContext {
                 dates: &mut dates,
                 io_timeout,

@@ -55,6 +55,10 @@ pub struct Connection {
     /// plain TCP or Unix socket. Bytes arriving after it raise a new readiness edge, so the
     /// worker need not read again (and be told `EAGAIN`) to be sure.
     pub socket_drained: bool,
+    /// A cleartext connection that may turn out to speak HTTP/2 by prior
+    /// knowledge: its first bytes are matched against the preface before
+    /// HTTP/1 decodes them. `None` once decided (or never asked).
+    pub sniff: Option<rcorn_core::http::negotiate::PrefaceSniff>,
 }
 
 /// Response headers (`%({name}o)s`) and environ values (`%({name}e)s`) of
@@ -218,7 +222,8 @@ impl From<ConnError> for ExchangeError {
     }
 }
 
-pub struct Exchange<'a> {
+/// The HTTP/1 side of an [`Exchange`].
+pub struct H1Exchange<'a> {
     conn: &'a mut Connection,
     ctx: ExchangeContext<'a>,
     body: BodyState,
@@ -228,10 +233,8 @@ pub struct Exchange<'a> {
     started: Instant,
 }
 
-impl<'a> Exchange<'a> {
-    /// Starts an exchange for the request head the connection has just
-    /// handed out.
-    pub fn new(conn: &'a mut Connection, ctx: ExchangeContext<'a>) -> Option<Exchange<'a>> {
+impl<'a> H1Exchange<'a> {
+    fn new(conn: &'a mut Connection, ctx: ExchangeContext<'a>) -> Option<H1Exchange<'a>> {
         conn.http.request_head()?;
         // A previous response whose write was deferred goes first: the
         // response buffer is this exchange's from here on.
@@ -240,7 +243,7 @@ impl<'a> Exchange<'a> {
         }
         conn.log_fields.response_headers.clear();
         conn.log_fields.environ.clear();
-        Some(Exchange {
+        Some(H1Exchange {
             conn,
             ctx,
             body: BodyState::default(),
@@ -558,6 +561,178 @@ impl<'a> Exchange<'a> {
                     }
                 }
             }
+        }
+    }
+}
+
+/// One request and its response, over HTTP/1 or an HTTP/2 stream: the
+/// one API the application interfaces answer through.
+pub struct Exchange<'a>(Inner<'a>);
+
+enum Inner<'a> {
+    H1(H1Exchange<'a>),
+    H2(&'a mut crate::h2::H2Exchange),
+}
+
+/// Runs the same call on whichever protocol the exchange speaks.
+macro_rules! each {
+    ($self:ident, $x:ident => $call:expr) => {
+        match &mut $self.0 {
+            Inner::H1($x) => $call,
+            Inner::H2($x) => $call,
+        }
+    };
+    (ref $self:ident, $x:ident => $call:expr) => {
+        match &$self.0 {
+            Inner::H1($x) => $call,
+            Inner::H2($x) => $call,
+        }
+    };
+}
+
+impl<'a> Exchange<'a> {
+    /// Starts an exchange for the request head the connection has just
+    /// handed out.
+    pub fn new(conn: &'a mut Connection, ctx: ExchangeContext<'a>) -> Option<Exchange<'a>> {
+        H1Exchange::new(conn, ctx).map(|x| Exchange(Inner::H1(x)))
+    }
+
+    /// An exchange over an HTTP/2 stream.
+    pub(crate) fn for_h2(stream: &'a mut crate::h2::H2Exchange) -> Exchange<'a> {
+        Exchange(Inner::H2(stream))
+    }
+
+    pub fn head(&self) -> &RequestHead {
+        each!(ref self, x => x.head())
+    }
+
+    pub fn peer(&self) -> &PeerAddr {
+        each!(ref self, x => x.peer())
+    }
+
+    /// The peer of the socket itself: the proxy when a PROXY preamble
+    /// named another client. Trust decisions are about it.
+    pub fn socket_peer(&self) -> &PeerAddr {
+        match &self.0 {
+            Inner::H1(x) => x.socket_peer(),
+            Inner::H2(x) => x.peer(),
+        }
+    }
+
+    pub fn server(&self) -> &ServerAddr {
+        each!(ref self, x => x.server())
+    }
+
+    pub fn forwarded_scheme(&self) -> Option<&'static str> {
+        each!(ref self, x => x.forwarded_scheme())
+    }
+
+    pub fn started_at(&self) -> Instant {
+        each!(ref self, x => x.started_at())
+    }
+
+    /// Appends up to `max` body bytes to `buf`; returns how many (0 at the
+    /// end of the body).
+    pub fn read_body(&mut self, buf: &mut Vec<u8>, max: usize) -> Result<usize, ExchangeError> {
+        each!(self, x => x.read_body(buf, max))
+    }
+
+    /// Appends body bytes up to and including the next `\n`, at most `max`.
+    pub fn read_line(&mut self, buf: &mut Vec<u8>, max: usize) -> Result<usize, ExchangeError> {
+        each!(self, x => x.read_line(buf, max))
+    }
+
+    /// The length of the request body when the client declared it.
+    pub fn content_length(&self) -> Option<u64> {
+        each!(ref self, x => x.content_length())
+    }
+
+    /// Begins the response head. Headers follow with [`Self::header`].
+    pub fn start_response(&mut self, status: u16, reason: &[u8]) -> Result<(), ExchangeError> {
+        each!(self, x => x.start_response(status, reason))
+    }
+
+    pub fn header(&mut self, name: &[u8], value: &[u8]) -> Result<(), ExchangeError> {
+        each!(self, x => x.header(name, value))
+    }
+
+    /// Keeps an environ value for the access log's `%({name}e)s`.
+    pub fn log_environ(&mut self, lower_name: &str, value: String) {
+        each!(self, x => x.log_environ(lower_name, value))
+    }
+
+    /// Ends the head; `body_len_hint` is the body's length when the
+    /// application's result makes it known (a one-item list).
+    pub fn end_head(&mut self, body_len_hint: Option<u64>) -> Result<(), ExchangeError> {
+        each!(self, x => x.end_head(body_len_hint))
+    }
+
+    pub fn write_body(&mut self, chunk: &[u8]) -> Result<(), ExchangeError> {
+        each!(self, x => x.write_body(chunk))
+    }
+
+    /// Sends `len` bytes of `file` from `offset` as the next part of the
+    /// body (see `H1Exchange::send_file`).
+    pub fn send_file(
+        &mut self,
+        file: std::os::fd::BorrowedFd<'_>,
+        offset: u64,
+        len: u64,
+    ) -> Result<u64, ExchangeError> {
+        each!(self, x => x.send_file(file, offset, len))
+    }
+
+    /// Sends what the application has written so far (PEP 3333).
+    pub fn flush_block(&mut self) -> Result<(), ExchangeError> {
+        each!(self, x => x.flush_block())
+    }
+
+    /// Whether the response head has been started (and so a 500 can no
+    /// longer be sent).
+    pub fn response_started(&self) -> bool {
+        each!(ref self, x => x.response_started())
+    }
+
+    /// Whether the response head has been ended (body bytes may follow and
+    /// the status can no longer change).
+    pub fn head_ended(&self) -> bool {
+        each!(ref self, x => x.head_ended())
+    }
+
+    /// Discards a response head that was begun but not sent (the
+    /// application raised between `start_response` and its first byte).
+    pub fn reset_response(&mut self) -> bool {
+        each!(self, x => x.reset_response())
+    }
+
+    /// The application failed after the response started: the client
+    /// must not take what was sent for a whole response.
+    pub fn abort(&mut self) {
+        each!(self, x => x.abort())
+    }
+
+    pub fn status(&self) -> u16 {
+        each!(ref self, x => x.status())
+    }
+
+    pub fn body_bytes(&self) -> u64 {
+        each!(ref self, x => x.body_bytes())
+    }
+
+    /// Completes an HTTP/1 exchange. Returns whether the connection may
+    /// serve another request. (An HTTP/2 stream is finished by whoever
+    /// lent it, which logs it: here it only reports.)
+    pub fn finish(self) -> (bool, ExchangeSummary) {
+        match self.0 {
+            Inner::H1(x) => x.finish(),
+            Inner::H2(x) => (
+                false,
+                ExchangeSummary {
+                    status: x.status(),
+                    body_bytes: x.body_bytes(),
+                    duration: x.started_at().elapsed(),
+                },
+            ),
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod connection_task;
 pub mod control;
 pub mod control_socket;
 pub mod exchange;
+mod h2;
 pub mod heartbeat_region;
 pub mod lifecycle_host;
 pub mod listener;

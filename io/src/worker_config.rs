@@ -28,6 +28,16 @@ pub struct WorkerConfig {
     /// `--protocol uwsgi`: connections speak uwsgi, and only these peers
     /// (`uwsgi_allow_ips`; unix-socket peers always) are served.
     pub uwsgi: Option<TrustedPeers>,
+    /// HTTP/2, when the worker class serves it; `None`: every connection
+    /// speaks HTTP/1.1.
+    pub h2: Option<H2Serving>,
+}
+
+/// How a worker that serves HTTP/2 chooses it, and the machine's limits.
+#[derive(Clone, Debug)]
+pub struct H2Serving {
+    pub negotiation: rcorn_core::http::negotiate::Negotiation,
+    pub config: rcorn_core::http::h2::H2Config,
 }
 
 impl WorkerConfig {

@@ -43,6 +43,9 @@ use crate::signals::SignalPipe;
 use crate::stream::PeerAddr;
 pub use crate::worker_config::{ProxyPolicy, WorkerConfig};
 
+mod h2;
+use h2::{H2Side, FIRST_H2};
+
 const SIGNALS: Token = Token(0);
 /// Application threads wake the loop through it when they hand a
 /// connection back.
@@ -74,6 +77,8 @@ enum Fate {
     /// A request head is complete and an application thread is to serve
     /// it, with this forwarded scheme.
     HandOff(Option<&'static str>),
+    /// The connection speaks HTTP/2 from here on.
+    Http2,
 }
 
 struct Worker<'a, A: App> {
@@ -83,6 +88,8 @@ struct Worker<'a, A: App> {
     app: &'a mut A,
     /// The gthread worker's application threads; `None` for sync.
     pool: Option<AppPool>,
+    /// HTTP/2 connections, when the worker serves HTTP/2.
+    h2: Option<H2Side>,
     poll: Poll,
     listeners: Listeners,
     conns: ConnTable,
@@ -108,7 +115,7 @@ pub fn run_sync_worker<A: App>(
     cfg: WorkerConfig,
     app: &mut A,
 ) -> io::Result<i32> {
-    run_worker(start, cfg, app, |_| Ok(None))
+    run_worker(start, cfg, app, |_| Ok((None, None)))
 }
 
 /// Runs a gthread worker: this thread does the socket work, one thread per
@@ -122,9 +129,13 @@ pub fn run_gthread_worker<A: App, H: App + Send + 'static>(
 ) -> io::Result<i32> {
     let access_log = cfg.access_log.clone();
     let io_timeout = cfg.io_timeout;
+    let serves_h2 = cfg.h2.is_some();
     run_worker(start, cfg, app, move |poll| {
-        let waker = mio::Waker::new(poll.registry(), WAKER)?;
-        AppPool::start(handlers, waker, access_log, io_timeout).map(Some)
+        let waker = std::sync::Arc::new(mio::Waker::new(poll.registry(), WAKER)?);
+        let h2 = serves_h2
+            .then(|| H2Side::new(std::sync::Arc::new(crate::h2::LoopWake::new(waker.clone()))));
+        let pool = AppPool::start(handlers, waker, access_log, io_timeout)?;
+        Ok((Some(pool), h2))
     })
 }
 
@@ -132,7 +143,7 @@ fn run_worker<A: App>(
     start: WorkerStart,
     cfg: WorkerConfig,
     app: &mut A,
-    make_pool: impl FnOnce(&Poll) -> io::Result<Option<AppPool>>,
+    make_pool: impl FnOnce(&Poll) -> io::Result<(Option<AppPool>, Option<H2Side>)>,
 ) -> io::Result<i32> {
     let WorkerStart {
         listeners,
@@ -149,8 +160,9 @@ fn run_worker<A: App>(
         Interest::READABLE,
     )?;
     let listeners = Listeners::new(listeners, FIRST_LISTENER)?;
-    let pool = make_pool(&poll)?;
+    let (pool, h2) = make_pool(&poll)?;
     let mut worker = Worker::new(cfg, app, pool, poll, listeners, heartbeat);
+    worker.h2 = h2;
     worker.register_listeners(true)?;
     worker.lifecycle_event(WorkerEvent::Booted);
     control.send(ControlMessage::Ready {
@@ -204,6 +216,7 @@ impl<'a, A: App> Worker<'a, A> {
             cfg,
             app,
             pool,
+            h2: None,
             poll,
             listeners,
             conns: ConnTable::default(),
@@ -251,6 +264,7 @@ impl<'a, A: App> Worker<'a, A> {
                 Token(t) if (FIRST_LISTENER..FIRST_CONNECTION).contains(&t) => {
                     self.accept(t - FIRST_LISTENER)
                 }
+                Token(t) if t >= FIRST_H2 => self.h2_ready(t - FIRST_H2),
                 Token(t) => {
                     // A FIN may have come with the bytes the event is for:
                     // only a read returning 0 shows it, and no later edge.
@@ -278,6 +292,7 @@ impl<'a, A: App> Worker<'a, A> {
         for back in outside.returned.drain(..) {
             self.returned(back);
         }
+        self.h2_woken();
         outside.signals.drain(&mut outside.received);
         if !outside.received.is_empty() {
             self.app.signals_arrived();
@@ -313,6 +328,9 @@ impl<A: App> Worker<'_, A> {
             timeout = timeout.min(d.saturating_since(self.now));
         }
         if let Some(deadline) = self.conns.next_deadline() {
+            timeout = timeout.min(deadline.saturating_since(self.now));
+        }
+        if let Some(deadline) = self.h2_next_deadline() {
             timeout = timeout.min(deadline.saturating_since(self.now));
         }
         timeout.max(Duration::from_millis(1))
@@ -393,6 +411,7 @@ impl<A: App> Worker<'_, A> {
                 self.conns.put(slot, entry);
             }
             Fate::Close => self.close(slot, entry),
+            Fate::Http2 => self.start_h2(slot, entry),
             Fate::HandOff(scheme) => {
                 let job = Job {
                     slot,
@@ -445,7 +464,11 @@ impl<A: App> Worker<'_, A> {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(_) => return Fate::Close,
             };
-            match self.serve(&mut entry.conn) {
+            let fate = match self.negotiate(&mut entry.conn) {
+                Some(fate) => fate,
+                None => self.serve(&mut entry.conn),
+            };
+            match fate {
                 Fate::Keep => {}
                 other => return other,
             }
@@ -623,6 +646,7 @@ impl<A: App> Worker<'_, A> {
     }
 
     fn expire_connections(&mut self) {
+        self.h2_expire();
         let now = self.now;
         for slot in self.conns.slots() {
             if let Some(entry) = self.conns.take_if_expired(slot, now) {
@@ -660,6 +684,7 @@ impl<A: App> LifecycleHost for Worker<'_, A> {
             if let Some(pool) = &self.pool {
                 pool.set_draining();
             }
+            self.h2_shut_down();
         }
     }
 }

@@ -123,6 +123,7 @@ fn config(keepalive: Duration) -> WorkerConfig {
         proxy: Default::default(),
         tls: None,
         uwsgi: None,
+        h2: None,
     }
 }
 

@@ -118,6 +118,7 @@ fn start_server(workers: u32, max_requests: u64, threads: usize) -> (Pid, u16) {
                         scheme_policy: Default::default(),
                         proxy: Default::default(),
                         uwsgi: None,
+                        h2: None,
                         tls: None,
                     };
                     if threads == 0 {

@@ -34,7 +34,6 @@ const WEBSOCKET: &str = "WebSockets (asgi worker)";
 /// Settings gunicorn does not have.
 const RCORN: &str = "rcorn Extensions";
 
-const NO_H2: &str = "HTTP/2 is not supported by rcorn yet";
 const NO_PASTE: &str = "PasteDeploy apps are not supported by rcorn";
 const STRICT_PARSER: &str =
     "rcorn's HTTP parser enforces RFC 9112 strictly and offers no such relaxation";
@@ -931,10 +930,10 @@ pub static SETTINGS: &[Setting] = &[
         Kind::CommaList,
         "STRING",
         D::List(&["h1"]),
-        "HTTP versions to offer, comma-separated in preference order: h1, h2, h3.",
+        "HTTP versions to offer, comma-separated in preference order: h1, h2, h3 (h2: gthread worker; h3 is never offered).",
     )
     .checked(check_http_protocols)
-    .no_effect(NO_H2),
+    .implemented(),
     s(
         "http2_cleartext",
         H2,
@@ -942,10 +941,10 @@ pub static SETTINGS: &[Setting] = &[
         Kind::Mode,
         "STRING",
         D::Str("off"),
-        "HTTP/2 without TLS: off, prior-knowledge, upgrade or both.",
+        "HTTP/2 without TLS: off, prior-knowledge, upgrade or both (an Upgrade: h2c request is served in HTTP/1.1 for now).",
     )
     .checked(check_http2_cleartext)
-    .no_effect(NO_H2),
+    .implemented(),
     s(
         "http2_max_concurrent_streams",
         H2,
@@ -955,7 +954,7 @@ pub static SETTINGS: &[Setting] = &[
         D::Int(100),
         "Most concurrent HTTP/2 streams per connection.",
     )
-    .no_effect(NO_H2),
+    .implemented(),
     s(
         "http2_initial_window_size",
         H2,
@@ -965,7 +964,7 @@ pub static SETTINGS: &[Setting] = &[
         D::Int(65535),
         "Initial HTTP/2 flow-control window, in bytes.",
     )
-    .no_effect(NO_H2),
+    .implemented(),
     s(
         "http2_max_frame_size",
         H2,
@@ -976,7 +975,7 @@ pub static SETTINGS: &[Setting] = &[
         "Largest HTTP/2 frame payload accepted, 16384 to 16777215 bytes.",
     )
     .checked(check_frame_size)
-    .no_effect(NO_H2),
+    .implemented(),
     s(
         "http2_max_header_list_size",
         H2,
@@ -986,7 +985,7 @@ pub static SETTINGS: &[Setting] = &[
         D::Int(65536),
         "Largest decompressed HTTP/2 header list, in bytes (0 = unlimited).",
     )
-    .no_effect(NO_H2),
+    .implemented(),
     // ---- Server Mechanics (continued)
     s(
         "raw_paste_global_conf",

@@ -37,8 +37,8 @@ pub struct RequestHead {
     declared_scheme: Option<&'static str>,
     /// Built from a uwsgi packet, not HTTP/1 bytes.
     from_uwsgi: bool,
-    /// Built from an HTTP/2 request (`version` is then (2, 0)).
-    http2: bool,
+    /// Built from an HTTP/2 stream's fields: the version is 2.0.
+    from_h2: bool,
 }
 
 impl RequestHead {
@@ -64,10 +64,11 @@ impl RequestHead {
     }
 
     pub fn version(&self) -> (u8, u8) {
-        if self.http2 {
-            return (2, 0);
+        if self.from_h2 {
+            (2, 0)
+        } else {
+            (1, self.minor)
         }
-        (1, self.minor)
     }
 
     pub fn headers(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
@@ -111,7 +112,20 @@ impl RequestHead {
     /// Empties the head for a uwsgi packet: HTTP/1.1, no fields, no body,
     /// and not kept alive (its response ends the connection).
     pub(crate) fn begin_uwsgi(&mut self) {
+        self.begin_fields();
         self.from_uwsgi = true;
+    }
+
+    /// Empties the head for an HTTP/2 request: version 2.0, no fields, no
+    /// body, no `100 Continue` (HTTP/2 has no use for it here).
+    pub(crate) fn begin_h2(&mut self) {
+        self.begin_fields();
+        self.from_h2 = true;
+    }
+
+    fn begin_fields(&mut self) {
+        self.from_uwsgi = false;
+        self.from_h2 = false;
         self.data.clear();
         self.headers.clear();
         self.method = 0..0;
@@ -169,11 +183,6 @@ impl RequestHead {
 
     pub(crate) fn set_declared_scheme(&mut self, scheme: Option<&'static str>) {
         self.declared_scheme = scheme;
-    }
-
-    /// Marks a head built from an HTTP/2 request (see `h2::H2Request::to_head`).
-    pub(crate) fn set_http2(&mut self) {
-        self.http2 = true;
     }
 }
 

@@ -8,16 +8,16 @@ use std::os::fd::{AsRawFd, BorrowedFd};
 
 use nix::errno::Errno;
 
-use super::{Exchange, ExchangeError};
+use super::{ExchangeError, H1Exchange};
 use crate::blocking::{self, Deadline, Interest};
 
 /// sendfile moves at most about 2 GiB per call on Linux.
 const MAX_PER_CALL: u64 = 1 << 30;
 
-impl Exchange<'_> {
+impl H1Exchange<'_> {
     /// Sends `len` bytes of `file` from `offset` as the next part of the
     /// body. Returns how many were sent: fewer when a declared
-    /// Content-Length cuts the body short, as with [`Exchange::write_body`].
+    /// Content-Length cuts the body short, as with [`H1Exchange::write_body`].
     /// A file that turns out shorter than `len` breaks the exchange, so the
     /// client never takes a short body for a whole one.
     pub fn send_file(

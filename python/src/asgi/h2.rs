@@ -31,7 +31,8 @@ use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use rcorn_core::http::h2::{
-    AppError, BodyRead, ErrorCode, H2Config, H2Connection, H2Error, H2Event, H2Request,
+    request_head, AppError, BodyRead, ErrorCode, H2Config, H2Connection, H2Error, H2Event,
+    H2Request,
 };
 use rcorn_core::http::RequestHead;
 use rcorn_core::worker::WorkerEvent;
@@ -310,7 +311,7 @@ impl AsgiDriver {
 
     /// A new stream: its scope goes to Python, which starts a task.
     fn h2_request(&mut self, py: Python<'_>, id: usize, stream: u32, request: H2Request) {
-        let head = request.to_head();
+        let head = request_head(&request);
         let Some(c) = self.conns.get_mut(&id) else {
             return;
         };

@@ -7,6 +7,7 @@ use rcorn_core::access_log::AccessLogFormat;
 use rcorn_core::arbiter::ArbiterSettings;
 use rcorn_core::config::{Settings, Value};
 use rcorn_core::http::forwarded::{SchemePolicy, TrustedPeers};
+use rcorn_core::http::h2::H2Config;
 use rcorn_core::http::negotiate::Negotiation;
 use rcorn_core::http::proxy_protocol::ProxyMode;
 use rcorn_core::http::DecoderConfig;
@@ -14,6 +15,7 @@ use rcorn_core::worker::WorkerSettings;
 use rcorn_io::log::{Level, LogConfig, LogFormat};
 use rcorn_io::master::MasterConfig;
 use rcorn_io::tls::TlsConfig;
+use rcorn_io::worker_config::H2Serving;
 use rcorn_io::worker_loop::{ProxyPolicy, WorkerConfig};
 
 /// Whether the boolean setting `name` is on.
@@ -58,10 +60,10 @@ fn syslog_config(settings: &Settings) -> Option<rcorn_io::log::SyslogConfig> {
     })
 }
 
-/// Whether the configured worker class serves HTTP/2: each one that does
-/// is named here, and the others answer HTTP/1.1 alone.
+/// Whether the configured worker class serves HTTP/2: gthread and asgi
+/// do; the others answer HTTP/1.1 alone.
 pub fn worker_serves_h2(settings: &Settings) -> bool {
-    settings.effective_worker_class() == "asgi"
+    matches!(settings.effective_worker_class(), "gthread" | "asgi")
 }
 
 /// How the workers choose between HTTP/1.1 and HTTP/2.
@@ -186,6 +188,10 @@ pub fn worker_config(
         proxy,
         tls,
         uwsgi: uwsgi_peers(settings),
+        h2: worker_serves_h2(settings).then(|| H2Serving {
+            negotiation: negotiation(settings),
+            config: H2Config::from_settings(settings),
+        }),
     }
 }
 

@@ -62,6 +62,12 @@ pub fn run(
         (ctx.server.clone_ref(py), worker.clone_ref(py)),
     );
     let class = settings.effective_worker_class();
+    if matches!(class, "asgi" | "gevent") && settings.http_protocols().iter().any(|p| p == "h2") {
+        rcorn_io::warning!(
+            "HTTP/2 is not supported by rcorn's {class} worker yet; use the gthread worker for \
+             HTTP/2. Falling back to HTTP/1.1 only."
+        );
+    }
     if class == "gevent" {
         // Before the application is imported, as gunicorn's gevent worker.
         crate::gevent::patch(py)

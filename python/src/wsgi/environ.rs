@@ -172,6 +172,8 @@ impl EnvironBuilder {
             intern!(py, "SERVER_PROTOCOL"),
             match head.version() {
                 (1, 0) => intern!(py, "HTTP/1.0"),
+                // gunicorn's value for HTTP/2 (its version tuple joined).
+                (2, _) => intern!(py, "HTTP/2.0"),
                 _ => intern!(py, "HTTP/1.1"),
             },
         )?;

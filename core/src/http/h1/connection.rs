@@ -277,6 +277,13 @@ impl ServerConnection {
         self.decoder.has_buffered()
     }
 
+    /// The bytes buffered that no event has returned yet: a connection
+    /// that may turn out to speak HTTP/2 shows its first bytes to the
+    /// preface sniff (`negotiate::PrefaceSniff`) before they are decoded.
+    pub fn buffered(&self) -> &[u8] {
+        self.decoder.buffered()
+    }
+
     /// The connection becomes another protocol (a WebSocket, once its
     /// `101` is sent): the bytes the client sent past the request head are
     /// appended to `into`, and this connection reads no more.

@@ -192,6 +192,11 @@ impl RequestDecoder {
         self.start < self.end
     }
 
+    /// The bytes buffered past what was decoded.
+    pub fn buffered(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+
     /// Hands over the bytes buffered past what was decoded (the start of
     /// another protocol, after an upgrade), appending them to `into`.
     pub fn take_buffered(&mut self, into: &mut Vec<u8>) {

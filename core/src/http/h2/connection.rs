@@ -77,6 +77,18 @@ pub enum H2Event {
     Closed,
 }
 
+/// Something the limits did to one stream, for the caller's log: the
+/// client's behaviour, not the application's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum H2Notice {
+    /// The request's header list passed `max_header_list_size` (an HPACK
+    /// bomb, or just too large): it was answered 431.
+    HeaderListTooLarge { stream: u32 },
+    /// The stream waited `stall_timeout` for send credit or for body
+    /// bytes, and was reset (CANCEL).
+    Stalled { stream: u32 },
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Preface {
     Bytes,
@@ -122,6 +134,9 @@ pub struct H2Connection {
     pub(super) peer_initial_window: i64,
     pub(super) peer_max_frame: usize,
     pub(super) events: VecDeque<H2Event>,
+    /// What the limits did, for the caller's log; bounded like the resets
+    /// that each one costs.
+    pub(super) notices: VecDeque<H2Notice>,
     pub(super) error: Option<H2Error>,
     pub(super) goaway_sent: bool,
     pub(super) goaway_received: bool,
@@ -159,6 +174,7 @@ impl H2Connection {
             peer_initial_window: DEFAULT_WINDOW,
             peer_max_frame: frame::MIN_MAX_FRAME_SIZE as usize,
             events: VecDeque::new(),
+            notices: VecDeque::new(),
             error: None,
             goaway_sent: false,
             goaway_received: false,
@@ -474,7 +490,21 @@ impl H2Connection {
                 return self.fail(code, detail);
             }
             self.reset(id, ErrorCode::Cancel);
+            self.notice(H2Notice::Stalled { stream: id });
         }
+    }
+
+    /// What the limits did since the last call, one at a time.
+    pub fn take_notice(&mut self) -> Option<H2Notice> {
+        self.notices.pop_front()
+    }
+
+    pub(super) fn notice(&mut self, notice: H2Notice) {
+        // A caller that never asks keeps only the latest few.
+        if self.notices.len() >= RECENT_STREAMS {
+            self.notices.pop_front();
+        }
+        self.notices.push_back(notice);
     }
 
     /// Reads and handles one frame: `Ok(false)` if none is whole yet.

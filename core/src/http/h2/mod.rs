@@ -4,14 +4,15 @@
 mod connection;
 pub mod error;
 pub mod frame;
+mod head;
 pub mod hpack;
 mod recv;
-mod request_head;
 mod respond;
 mod settings;
 mod stream;
 
-pub use connection::{H2Connection, H2Event, H2Request};
+pub use connection::{H2Connection, H2Event, H2Notice, H2Request};
 pub use error::{AppError, ErrorCode, H2Error};
+pub use head::request_head;
 pub use respond::BodyRead;
 pub use settings::H2Config;

@@ -199,6 +199,7 @@ impl H2Connection {
         if !end_stream {
             self.reset(id, ErrorCode::NoError);
         }
+        self.notice(super::connection::H2Notice::HeaderListTooLarge { stream: id });
         Ok(())
     }
 
