@@ -248,6 +248,20 @@ impl AsgiDriver {
                         continue;
                     }
                     let Some(h2) = c.h2.as_mut() else { return };
+                    if event == H2Event::Paused {
+                        // After the client's EOF no WINDOW_UPDATE can come:
+                        // a stream waiting to send would wait for ever.
+                        let stuck: Vec<u32> = h2
+                            .streams
+                            .iter()
+                            .filter(|(_, st)| st.sending)
+                            .map(|(sid, _)| *sid)
+                            .collect();
+                        for stream in stuck {
+                            self.h2_gone(id, stream);
+                        }
+                        return;
+                    }
                     if event != H2Event::NeedData || !h2.machine.wants_read() {
                         return;
                     }
