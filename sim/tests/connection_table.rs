@@ -26,6 +26,9 @@
 //!    retirement is closed within the keep-alive time unless it began a
 //!    request, and the worker exits when its last connection closes, or at
 //!    the graceful timeout with connections still open.
+//!
+//! `SIM_SEEDS=<n>` runs more seeds (default 500); a failure names its
+//! seed, and `SIM_SEED=<seed>` replays that one.
 
 use std::time::Duration;
 
@@ -617,15 +620,26 @@ fn run(seed: u64) -> Seen {
     sim.seen
 }
 
+/// Runs one seed; a broken invariant names the seed that replays it.
+fn run_reporting(seed: u64) -> Seen {
+    std::panic::catch_unwind(|| run(seed)).unwrap_or_else(|_| {
+        panic!("replay: SIM_SEED={seed} cargo test -p sim --test connection_table")
+    })
+}
+
 #[test]
 fn the_table_keeps_deadlines_batches_its_cap_and_retires() {
+    if let Ok(seed) = std::env::var("SIM_SEED") {
+        run_reporting(seed.parse().expect("SIM_SEED must be a number"));
+        return;
+    }
     let seeds: u64 = std::env::var("SIM_SEEDS")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(500);
     let mut seen = Seen::default();
     for seed in 0..seeds {
-        let run = run(seed);
+        let run = run_reporting(seed);
         seen.at_cap |= run.at_cap;
         seen.retired_with_open |= run.retired_with_open;
         seen.idle_retired |= run.idle_retired;
