@@ -12,8 +12,10 @@ use std::time::Duration;
 use crate::rng::SplitMix64;
 use crate::time::Instant;
 
+mod conn_table;
 mod write_batch;
 
+pub use conn_table::{ConnTable, TableConn};
 pub use write_batch::WriteBatch;
 
 #[derive(Clone, Debug)]

@@ -30,6 +30,14 @@ pub fn lifecycle_event<H: LifecycleHost + ?Sized>(host: &mut H, event: WorkerEve
     let now = host.now();
     let (lifecycle, commands) = host.lifecycle_parts();
     lifecycle.handle(now, event, commands);
+    carry_out(host);
+}
+
+/// Carries out the commands collected in the host's buffer: by
+/// [`lifecycle_event`], or by a core type that reports to the lifecycle
+/// itself (the connection table, when a connection opens or closes).
+pub fn carry_out<H: LifecycleHost + ?Sized>(host: &mut H) {
+    let (_, commands) = host.lifecycle_parts();
     // Taken while they run: a command may report another event (a retired
     // connection closes), which collects into a buffer of its own.
     let commands = std::mem::take(commands);

@@ -15,7 +15,9 @@
 //!
 //! Unlike gunicorn's sync worker, both keep connections alive. The
 //! worker's lifecycle decisions (draining, max_requests, worker_connections,
-//! exit) come from `rcorn_core::worker`.
+//! exit) and its connections' (deadlines, expiry, retirement, batched
+//! writes) come from `rcorn_core::worker` (`WorkerLifecycle` inside
+//! `ConnTable`); this loop owns the sockets and does what they say.
 
 use std::io;
 use std::time::Duration;
@@ -92,16 +94,17 @@ struct Worker<'a, A: App> {
     h2: Option<H2Side>,
     poll: Poll,
     listeners: Listeners,
+    /// The connections by slot, with the worker's lifecycle and the
+    /// responses held for a batched write (a sync worker's; on the
+    /// millisecond clock of [`Worker::now`] its 1 ms window is 1 to 2 ms):
+    /// core's policy, which this loop carries out.
     conns: ConnTable,
-    lifecycle: WorkerLifecycle,
     commands: Vec<WorkerCommand>,
+    /// The slots the table names to expire or retire (reused).
+    named: Vec<usize>,
     dates: DateCache,
     heartbeat: &'static rcorn_core::heartbeat::HeartbeatSlot,
     exit_code: Option<i32>,
-    /// Connections whose last response waits in their output buffer
-    /// (a sync worker's batched writes). On the millisecond clock of
-    /// [`Worker::now`] its 1 ms window is 1 to 2 ms.
-    unwritten: WriteBatch,
     /// The monotonic clock as last read ([`Worker::read_clock`]): after
     /// each poll, each exchange and each batch of writes, the only steps
     /// that may take long. Deadlines and the lifecycle use it, so a
@@ -219,13 +222,12 @@ impl<'a, A: App> Worker<'a, A> {
             h2: None,
             poll,
             listeners,
-            conns: ConnTable::default(),
-            lifecycle,
+            conns: ConnTable::new(lifecycle, WriteBatch::default()),
             commands: Vec::new(),
+            named: Vec::new(),
             dates: DateCache::new(),
             heartbeat,
             exit_code: None,
-            unwritten: WriteBatch::default(),
             now: clock::now(),
         }
     }
@@ -276,7 +278,7 @@ impl<'a, A: App> Worker<'a, A> {
                     self.on_readable(t - FIRST_CONNECTION, until)
                 }
             }
-            if self.unwritten.is_due(self.now) {
+            if self.conns.flush_due(self.now) {
                 self.write_unwritten();
                 self.read_clock();
             }
@@ -323,17 +325,15 @@ impl<A: App> Worker<'_, A> {
     }
 
     fn poll_timeout(&self) -> Duration {
-        let mut timeout = Duration::from_secs(1);
-        if let Some(d) = self.lifecycle.next_deadline() {
-            timeout = timeout.min(d.saturating_since(self.now));
+        let timeout =
+            self.conns
+                .wait_time(self.now, Duration::from_secs(1), Duration::from_millis(1));
+        match self.h2_next_deadline() {
+            Some(deadline) => timeout
+                .min(deadline.saturating_since(self.now))
+                .max(Duration::from_millis(1)),
+            None => timeout,
         }
-        if let Some(deadline) = self.conns.next_deadline() {
-            timeout = timeout.min(deadline.saturating_since(self.now));
-        }
-        if let Some(deadline) = self.h2_next_deadline() {
-            timeout = timeout.min(deadline.saturating_since(self.now));
-        }
-        timeout.max(Duration::from_millis(1))
     }
 
     fn lifecycle_event(&mut self, event: WorkerEvent) {
@@ -345,7 +345,7 @@ impl<A: App> Worker<'_, A> {
     }
 
     fn accept(&mut self, index: usize) {
-        while self.lifecycle.accepting() {
+        while self.conns.accepting() {
             let (stream, peer, server) = match self.listeners.accept(index) {
                 Accepted::Client(stream, peer, server) => (stream, peer, server),
                 Accepted::Retry => continue,
@@ -355,7 +355,6 @@ impl<A: App> Worker<'_, A> {
                 continue;
             };
             let slot = self.conns.reserve();
-            // Its deadline is set once it is read (`settle`), just below.
             let mut entry = ConnEntry { conn };
             let registered = self.poll.registry().register(
                 entry.conn.stream.as_source(),
@@ -363,11 +362,11 @@ impl<A: App> Worker<'_, A> {
                 Interest::READABLE,
             );
             if registered.is_err() {
-                self.conns.release(slot);
+                self.conns.unreserve(slot);
                 continue;
             }
-            self.conns.put(slot, entry);
-            self.lifecycle_event(WorkerEvent::ConnectionOpened);
+            self.conns.open(slot, entry, self.now, &mut self.commands);
+            lifecycle_host::carry_out(self);
             // The request is often already there: serve it without another
             // trip through poll. (Whatever is in the socket then, the FIN
             // included, shows in poll too: registering a ready socket
@@ -396,20 +395,14 @@ impl<A: App> Worker<'_, A> {
         }
     }
 
-    /// Puts a connection where its fate says: back in the table with a new
-    /// deadline, closed, or on its way to an application thread. While an
-    /// application thread has it, its slot stays taken but empty: readiness
-    /// events for it are ignored, and it is read again when it comes back.
-    fn settle(&mut self, slot: usize, mut entry: ConnEntry, fate: Fate) {
+    /// Puts a connection where its fate says: back in the table (which
+    /// sets its deadline and batches its unwritten response), closed, or
+    /// on its way to an application thread. While an application thread
+    /// has it, its slot stays taken but empty: readiness events for it are
+    /// ignored, and it is read again when it comes back.
+    fn settle(&mut self, slot: usize, entry: ConnEntry, fate: Fate) {
         match fate {
-            Fate::Keep => {
-                let now = self.now;
-                entry.conn.http.await_peer(now);
-                if !entry.conn.out.is_empty() {
-                    self.unwritten.hold(slot, now);
-                }
-                self.conns.put(slot, entry);
-            }
+            Fate::Keep => self.conns.keep(slot, entry, self.now),
             Fate::Close => self.close(slot, entry),
             Fate::Http2 => self.start_h2(slot, entry),
             Fate::HandOff(scheme) => {
@@ -417,7 +410,7 @@ impl<A: App> Worker<'_, A> {
                     slot,
                     conn: entry.conn,
                     scheme,
-                    keep_alive: self.lifecycle.may_keep_alive(),
+                    keep_alive: self.conns.lifecycle().may_keep_alive(),
                 };
                 if let Some(Err(job)) = self.pool.as_ref().map(|p| p.submit(job)) {
                     // The pool only refuses once the worker is exiting.
@@ -557,7 +550,7 @@ impl<A: App> Worker<'_, A> {
             dates: &mut self.dates,
             io_timeout: self.cfg.io_timeout,
             forwarded_scheme,
-            keep_alive: self.lifecycle.may_keep_alive(),
+            keep_alive: self.conns.lifecycle().may_keep_alive(),
             draining: None,
             // A sync worker writes finished responses in batches; the
             // gthread loop hands connections to threads, which write.
@@ -580,11 +573,11 @@ impl<A: App> Worker<'_, A> {
     /// this host) that waits on many connections wake once for several:
     /// on loopback each wake-up is paid by the sender, in the kernel.
     fn write_unwritten(&mut self) {
-        if self.unwritten.is_empty() {
+        if !self.conns.has_unwritten() {
             return;
         }
         // Taken and given back, so its capacity is reused.
-        let slots = self.unwritten.take();
+        let slots = self.conns.take_unwritten();
         for &slot in &slots {
             let failed = match self.conns.get_mut(slot) {
                 // A slot closed and reused since has an empty buffer.
@@ -600,7 +593,7 @@ impl<A: App> Worker<'_, A> {
                 }
             }
         }
-        self.unwritten.recycle(slots);
+        self.conns.recycle(slots);
     }
 
     fn close(&mut self, slot: usize, mut entry: ConnEntry) {
@@ -614,51 +607,49 @@ impl<A: App> Worker<'_, A> {
             .registry()
             .deregister(entry.conn.stream.as_source());
         drop(entry);
-        self.conns.release(slot);
-        self.lifecycle_event(WorkerEvent::ConnectionClosed);
+        self.conns.close(slot, self.now, &mut self.commands);
+        lifecycle_host::carry_out(self);
     }
 
-    /// Connections waiting for a request when the worker starts to drain.
+    /// The connections the table retires when the worker starts to drain.
     /// None is closed at once: a request may already be on its way (or
     /// unread in the socket), and a client cannot tell a connection closed
     /// under its request from a lost answer. Each is read once; what
-    /// arrived is served (with `Connection: close`), and the rest get at
-    /// most `keepalive` to send their request before they are closed.
+    /// arrived is served (with `Connection: close`), and the table gives
+    /// the rest at most `keepalive` to send their request.
     fn retire_idle_connections(&mut self) {
-        for slot in self.conns.slots() {
+        let mut slots = std::mem::take(&mut self.named);
+        self.conns.retire_idle(&mut slots);
+        for &slot in &slots {
             let Some(mut entry) = self.conns.take(slot) else {
                 continue;
             };
-            let waiting = entry.conn.http.is_idle();
-            match self.read_and_serve(&mut entry, ReadUntil::WouldBlock) {
-                Fate::Keep => {
-                    if waiting {
-                        entry.conn.http.retire(self.now);
-                    }
-                    self.conns.put(slot, entry);
-                }
-                fate => {
-                    self.owe_read_if_handed_off(slot, &fate, ReadUntil::WouldBlock);
-                    self.settle(slot, entry, fate)
-                }
-            }
+            let fate = self.read_and_serve(&mut entry, ReadUntil::WouldBlock);
+            self.owe_read_if_handed_off(slot, &fate, ReadUntil::WouldBlock);
+            self.settle(slot, entry, fate);
         }
+        slots.clear();
+        self.named = slots;
     }
 
+    /// Closes the connections whose deadlines the table finds passed.
     fn expire_connections(&mut self) {
         self.h2_expire();
-        let now = self.now;
-        for slot in self.conns.slots() {
-            if let Some(entry) = self.conns.take_if_expired(slot, now) {
+        let mut slots = std::mem::take(&mut self.named);
+        self.conns.expire(self.now, &mut slots);
+        for &slot in &slots {
+            if let Some(entry) = self.conns.take(slot) {
                 self.close(slot, entry);
             }
         }
+        slots.clear();
+        self.named = slots;
     }
 }
 
 impl<A: App> LifecycleHost for Worker<'_, A> {
     fn lifecycle_parts(&mut self) -> (&mut WorkerLifecycle, &mut Vec<WorkerCommand>) {
-        (&mut self.lifecycle, &mut self.commands)
+        (self.conns.lifecycle_mut(), &mut self.commands)
     }
 
     fn now(&self) -> Instant {
@@ -678,7 +669,7 @@ impl<A: App> LifecycleHost for Worker<'_, A> {
     }
 
     fn decided(&mut self) {
-        if !self.lifecycle.accepting_requests() {
+        if !self.conns.lifecycle().accepting_requests() {
             // Before the commands run: requests already handed over end
             // their connections too.
             if let Some(pool) = &self.pool {

@@ -84,7 +84,7 @@ impl<A: App> Worker<'_, A> {
         };
         let mut conn = entry.conn;
         let _ = self.poll.registry().deregister(conn.stream.as_source());
-        self.conns.release(slot);
+        self.conns.hand_over(slot);
         let mut first = Vec::new();
         conn.http.take_upgraded_bytes(&mut first);
         let Connection {

@@ -108,16 +108,7 @@ impl GeventDriver {
         if nix::unistd::getppid().as_raw() != self.master_pid {
             self.shared.lifecycle_event(WorkerEvent::ParentChanged);
         }
-        let now = self.shared.read_clock();
-        let due = self
-            .shared
-            .lifecycle
-            .borrow()
-            .next_deadline()
-            .is_some_and(|d| d <= now);
-        if due {
-            self.shared.lifecycle_event(WorkerEvent::Tick);
-        }
+        self.shared.tick_if_due();
     }
 }
 

@@ -4,7 +4,7 @@
 //! thread, so plain `RefCell`s do, each borrowed only between waits (a
 //! borrow held across a wait would meet another greenlet's).
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, RefCell, RefMut};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use mio::{Registry, Waker};
@@ -17,6 +17,7 @@ use rcorn_io::access::AccessLogger;
 use rcorn_io::clock;
 use rcorn_io::connection_task::TaskHost;
 use rcorn_io::exchange::{Connection, ExchangeSummary};
+use rcorn_io::lifecycle_host::{self, LifecycleHost};
 use rcorn_io::worker_loop::WorkerConfig;
 
 use crate::wsgi::WsgiApp;
@@ -82,35 +83,25 @@ impl Shared {
         now
     }
 
+    /// Hands `event` to the lifecycle; its commands are carried out by
+    /// io's `lifecycle_host`, as in the other worker loops.
     pub fn lifecycle_event(&self, event: WorkerEvent) {
-        let now = self.read_clock();
-        let mut commands = Vec::new();
-        let accepting_requests = {
-            let mut lifecycle = self.lifecycle.borrow_mut();
-            lifecycle.handle(now, event, &mut commands);
-            lifecycle.accepting_requests()
-        };
-        if !accepting_requests {
-            // Before the commands run: requests already being served end
-            // their connections too.
-            self.draining.store(true, Ordering::Relaxed);
-        }
-        for command in commands {
-            match command {
-                WorkerCommand::StopAccepting => self.set_accepting(false),
-                WorkerCommand::ResumeAccepting => self.set_accepting(true),
-                WorkerCommand::RetireIdleConnections => {
-                    self.retire.set(true);
-                    let _ = self.waker.wake();
-                }
-                WorkerCommand::ReopenLogs => rcorn_io::log::reopen(),
-                WorkerCommand::Exit { code } => {
-                    if self.exit_code.get().is_none() {
-                        self.exit_code.set(Some(code));
-                    }
-                    let _ = self.waker.wake();
-                }
-            }
+        lifecycle_host::lifecycle_event(&mut self.host(), event);
+    }
+
+    /// [`WorkerEvent::Tick`] when the lifecycle's own deadline has come.
+    pub fn tick_if_due(&self) {
+        lifecycle_host::tick_if_due(&mut self.host());
+    }
+
+    /// The lifecycle borrowed for one event and its commands (no command
+    /// reaches back for it), with the clock read once.
+    fn host(&self) -> Host<'_> {
+        Host {
+            now: self.read_clock(),
+            lifecycle: self.lifecycle.borrow_mut(),
+            commands: Vec::new(),
+            shared: self,
         }
     }
 
@@ -132,6 +123,50 @@ impl Shared {
         let mut logger = spare.unwrap_or_else(|| template.clone());
         logger.log(conn, summary);
         self.spare_loggers.borrow_mut().push(logger);
+    }
+}
+
+/// The gevent worker as its lifecycle's commands reach it.
+struct Host<'s> {
+    shared: &'s Shared,
+    lifecycle: RefMut<'s, WorkerLifecycle>,
+    commands: Vec<WorkerCommand>,
+    now: Instant,
+}
+
+impl LifecycleHost for Host<'_> {
+    fn lifecycle_parts(&mut self) -> (&mut WorkerLifecycle, &mut Vec<WorkerCommand>) {
+        (&mut self.lifecycle, &mut self.commands)
+    }
+
+    fn now(&self) -> Instant {
+        self.now
+    }
+
+    fn set_accepting(&mut self, on: bool) {
+        self.shared.set_accepting(on);
+    }
+
+    /// Idle connections wait in their own greenlets: the main greenlet is
+    /// woken to wake them.
+    fn retire_idle(&mut self) {
+        self.shared.retire.set(true);
+        let _ = self.shared.waker.wake();
+    }
+
+    fn exit(&mut self, code: i32) {
+        if self.shared.exit_code.get().is_none() {
+            self.shared.exit_code.set(Some(code));
+        }
+        let _ = self.shared.waker.wake();
+    }
+
+    fn decided(&mut self) {
+        if !self.lifecycle.accepting_requests() {
+            // Before the commands run: requests already being served end
+            // their connections too.
+            self.shared.draining.store(true, Ordering::Relaxed);
+        }
     }
 }
 
