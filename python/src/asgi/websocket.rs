@@ -277,8 +277,9 @@ impl AsgiDriver {
     }
 
     /// The worker drains: every open websocket is closed with 1001 (1012
-    /// when the worker is replaced while the service goes on), and its
-    /// task told so at once.
+    /// when the worker is replaced while the service goes on: recycled by
+    /// `max_requests` or `--reload`, or stopped by a master that replaces
+    /// it), and its task told so at once.
     pub(super) fn ws_go_away(&mut self) {
         let Some(code) = self.going_away_code() else {
             return;
@@ -304,7 +305,7 @@ impl AsgiDriver {
     fn going_away_code(&self) -> Option<u16> {
         match self.lifecycle.state() {
             WorkerState::Draining {
-                reason: DrainReason::MaxRequests,
+                reason: DrainReason::MaxRequests | DrainReason::Replaced,
                 ..
             } => Some(CloseCode::SERVICE_RESTART),
             WorkerState::Draining { .. } | WorkerState::Exited => Some(CloseCode::GOING_AWAY),
