@@ -22,31 +22,34 @@ class EchoingClient(threading.Thread):
 
     def __init__(self, port):
         super().__init__(daemon=True)
-        self.ws = connect(f"ws://127.0.0.1:{port}/pid", open_timeout=5)
-        self.worker = int(self.ws.recv(timeout=5))
+        self.port = port
+        self.worker = None
         self.echoes = 0
         self.code = None
         self.error = None
 
     def run(self):
         try:
-            while True:
-                self.ws.send(f"m{self.echoes}")
-                assert self.ws.recv(timeout=10) == f"m{self.echoes}"
-                self.echoes += 1
+            with connect(f"ws://127.0.0.1:{self.port}/pid", open_timeout=5) as ws:
+                self.worker = int(ws.recv(timeout=5))
+                while True:
+                    ws.send(f"m{self.echoes}")
+                    assert ws.recv(timeout=10) == f"m{self.echoes}"
+                    self.echoes += 1
         except ConnectionClosed as closed:
             self.code = closed.rcvd.code if closed.rcvd else None
         except Exception as e:  # noqa: BLE001 - reported by the test
             self.error = repr(e)
-        finally:
-            self.ws.close()
 
 
 def start_clients(port):
     clients = [EchoingClient(port) for _ in range(CLIENTS)]
     for c in clients:
         c.start()
-    wait_for(lambda: all(c.echoes > 5 for c in clients), 10, "every client to echo")
+    def echoing():
+        assert [c.error for c in clients if c.error] == []
+        return all(c.echoes > 5 for c in clients)
+    wait_for(echoing, 10, "every client to echo")
     return clients
 
 
