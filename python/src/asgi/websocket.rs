@@ -151,8 +151,11 @@ impl AsgiDriver {
                 Some(Message::Binary(b)) => return (WS_BYTES, PyBytes::new(py, &b).into_any()),
                 None => {}
             }
-            if let Some((code, reason)) = machine.disconnect() {
-                return disconnect(py, code, reason);
+            // A failure's close held for the messages goes out now.
+            if let Some((code, reason)) = machine.disconnect(&mut c.conn.out) {
+                let answer = disconnect(py, code, reason);
+                flush(c);
+                return answer;
             }
             if c.owe_read && machine.wants_input() {
                 read_ws(c, now);
@@ -349,7 +352,7 @@ impl AsgiDriver {
             }
             return;
         }
-        let news = machine.has_message() || machine.disconnect().is_some();
+        let news = machine.has_message() || machine.is_over();
         let gone = c.write_failed || machine.state() != WsState::Open;
         if (c.receiving && news) || (c.sending && gone) {
             c.receiving = false;
