@@ -184,6 +184,10 @@ def ws_seeds():
         (0, 1, ws_frame(0x8a, b"unsolicited") + ws_frame(0x88, b"")),
         (1, 3, ws_frame(0xc1, squeezed) + ws_frame(0x81, b"plain")),
         (3, 9, ws_frame(0xc2, (z.compress(bytes(5000)) + z.flush(zlib.Z_SYNC_FLUSH))[:-4])),
+        # A whole message, then a bad frame: the close is held for the
+        # application (Autobahn 3.2, 4.1.3).
+        (0, 3, ws_frame(0x81, b"first") + ws_frame(0xa1, b"rsv2") + ws_frame(0x89, b"p")),
+        (0, 2, ws_frame(0x82, b"x") + ws_frame(0x85, b"reserved")),
     ]
 
 

@@ -21,7 +21,12 @@
 //! - the control socket's requests are events too: `worker add/remove N`
 //!   moves the target as N TTINs or TTOUs would (one `nworkers_changed`),
 //!   `worker kill PID` replaces that worker as HUP replaces a generation
-//!   (the new one first); both are ignored while shutting down.
+//!   (the new one first); both are ignored while shutting down;
+//! - a TERM that replaces a worker while the service goes on (an older
+//!   generation or a `worker kill` once the new workers are ready, any stop
+//!   while a USR2 upgrade's new master runs) is preceded by
+//!   [`Command::MarkReplaced`], so its websockets close with 1012
+//!   (restart), not 1001 (going away) as in a shutdown or a TTOU.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -283,13 +288,25 @@ impl fmt::Display for Notice {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Command {
-    SpawnWorker { id: WorkerId },
-    Kill { pid: Pid, signal: KillSignal },
+    SpawnWorker {
+        id: WorkerId,
+    },
+    /// Mark the worker's slot as replaced; the `Kill` with TERM that
+    /// follows at once is a restart for its clients, not a shutdown.
+    MarkReplaced {
+        pid: Pid,
+    },
+    Kill {
+        pid: Pid,
+        signal: KillSignal,
+    },
     Hook(Hook),
     ReopenLogs,
     ReExec,
     Log(Notice),
-    Exit { code: i32 },
+    Exit {
+        code: i32,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -468,7 +485,7 @@ impl Arbiter {
                     });
                     // A worker forked after shutdown began is stopped at once.
                     if let Phase::Stopping { kill_at, .. } = self.phase {
-                        self.stop_worker(pid, KillSignal::Term, kill_at, out);
+                        self.stop_worker(pid, KillSignal::Term, kill_at, false, out);
                     }
                 }
             }
@@ -680,7 +697,7 @@ impl Arbiter {
         self.phase = Phase::Stopping { kill_at, code };
         let pids: Vec<Pid> = self.signalable_pids().collect();
         for pid in pids {
-            self.stop_worker(pid, signal, kill_at, out);
+            self.stop_worker(pid, signal, kill_at, false, out);
         }
     }
 
@@ -692,13 +709,17 @@ impl Arbiter {
             .map(|w| w.pid)
     }
 
+    /// `replaced`: others of the current generation serve in its place.
+    /// Any stop is a replacement while a USR2 upgrade's new master runs.
     fn stop_worker(
         &mut self,
         pid: Pid,
         signal: KillSignal,
         kill_at: Instant,
+        replaced: bool,
         out: &mut Vec<Command>,
     ) {
+        let replaced = replaced || self.reexec_pid.is_some();
         let Some(w) = self.worker_mut(pid) else {
             return;
         };
@@ -712,6 +733,9 @@ impl Arbiter {
             },
             WorkerState::Booting | WorkerState::Ready => WorkerState::Stopping { kill_at },
         };
+        if replaced && signal == KillSignal::Term {
+            out.push(Command::MarkReplaced { pid });
+        }
         out.push(Command::Kill { pid, signal });
     }
 
@@ -799,7 +823,7 @@ impl Arbiter {
                 if excess == 0 {
                     break;
                 }
-                self.stop_worker(pid, KillSignal::Term, kill_at, out);
+                self.stop_worker(pid, KillSignal::Term, kill_at, false, out);
                 excess -= 1;
             }
         }
@@ -848,7 +872,7 @@ impl Arbiter {
                 .map(|w| w.pid)
                 .collect();
             for pid in old {
-                self.stop_worker(pid, KillSignal::Term, kill_at, out);
+                self.stop_worker(pid, KillSignal::Term, kill_at, true, out);
             }
         }
     }

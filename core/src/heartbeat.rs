@@ -6,6 +6,12 @@
 //! whole message, so no torn read is possible and no lock is needed: a
 //! Relaxed store/load pair suffices because the master only compares the
 //! value with the last one it saw and acts on nothing else in the slot.
+//!
+//! The slot also carries one word the other way: before the master sends
+//! TERM to a worker it is replacing (the service goes on without it), it
+//! marks the slot, so the worker can tell its websocket clients 1012
+//! (restart) rather than 1001 (going away). Release before the `kill`,
+//! Acquire once the signal is seen: the mark is always visible by then.
 
 #[cfg(loom)]
 use loom::sync::atomic::{AtomicU64, Ordering};
@@ -17,6 +23,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub struct HeartbeatSlot {
     /// Milliseconds on the monotonic clock of the last beat; 0 = never.
     last_beat: AtomicU64,
+    /// Non-zero: the TERM this worker gets (or got) replaces it.
+    replaced: AtomicU64,
 }
 
 impl HeartbeatSlot {
@@ -24,6 +32,7 @@ impl HeartbeatSlot {
     pub const fn new() -> Self {
         HeartbeatSlot {
             last_beat: AtomicU64::new(0),
+            replaced: AtomicU64::new(0),
         }
     }
 
@@ -31,6 +40,7 @@ impl HeartbeatSlot {
     pub fn new() -> Self {
         HeartbeatSlot {
             last_beat: AtomicU64::new(0),
+            replaced: AtomicU64::new(0),
         }
     }
 
@@ -44,9 +54,20 @@ impl HeartbeatSlot {
         self.last_beat.load(Ordering::Relaxed)
     }
 
+    /// The master's mark, set before the TERM that replaces the worker.
+    pub fn mark_replaced(&self) {
+        self.replaced.store(1, Ordering::Release);
+    }
+
+    /// Whether the master marked this worker as replaced.
+    pub fn replaced(&self) -> bool {
+        self.replaced.load(Ordering::Acquire) != 0
+    }
+
     /// Clears the slot for its next owner.
     pub fn reset(&self) {
         self.last_beat.store(0, Ordering::Relaxed);
+        self.replaced.store(0, Ordering::Relaxed);
     }
 }
 
@@ -69,5 +90,16 @@ mod tests {
         assert_eq!(slot.last_beat(), 10);
         slot.reset();
         assert_eq!(slot.last_beat(), 0);
+    }
+
+    #[test]
+    fn the_replaced_mark_stays_until_reset() {
+        let slot = HeartbeatSlot::new();
+        assert!(!slot.replaced());
+        slot.mark_replaced();
+        slot.beat(7);
+        assert!(slot.replaced());
+        slot.reset();
+        assert!(!slot.replaced());
     }
 }

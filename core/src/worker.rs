@@ -73,6 +73,10 @@ pub enum WorkerEvent {
     ConnectionClosed,
     RequestFinished,
     Signal(WorkerSignal),
+    /// TERM from a master that replaces this worker while the service goes
+    /// on (its slot is marked), or the worker's own `--reload`: a graceful
+    /// stop like TERM's, a restart for its websocket clients.
+    Replaced,
     /// The master is gone (the worker was re-parented).
     ParentChanged,
     /// `now` reached `next_deadline()`.
@@ -98,6 +102,8 @@ pub enum WorkerCommand {
 pub enum DrainReason {
     MaxRequests,
     Signal,
+    /// Others take over ([`WorkerEvent::Replaced`]).
+    Replaced,
     ParentChanged,
 }
 
@@ -221,6 +227,7 @@ impl WorkerLifecycle {
                 WorkerSignal::Usr1 => out.push(WorkerCommand::ReopenLogs),
                 WorkerSignal::Winch => {}
             },
+            WorkerEvent::Replaced => self.drain(DrainReason::Replaced, out),
             WorkerEvent::ParentChanged => self.drain(DrainReason::ParentChanged, out),
             WorkerEvent::Tick => {
                 if let WorkerState::Draining { deadline, .. } = self.state {

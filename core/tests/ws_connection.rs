@@ -76,7 +76,7 @@ fn run(input: &[u8], cuts: &[usize]) -> (Vec<Message>, Option<(u16, String)>, Ve
             messages.push(m);
         }
     }
-    let outcome = c.disconnect().map(|(code, r)| (code, r.to_owned()));
+    let outcome = c.disconnect(&mut out).map(|(code, r)| (code, r.to_owned()));
     (messages, outcome, out)
 }
 
@@ -149,8 +149,9 @@ fn protocol_errors_close_with_their_code_and_tell_the_application() {
         let mut c = ws(1000);
         let mut out = Vec::new();
         c.feed(&input, Instant::ZERO, &mut out);
+        assert!(!c.wants_input());
+        assert_eq!(c.disconnect(&mut out), Some((code, "")));
         assert_eq!(c.state(), WsState::Closed);
-        assert_eq!(c.disconnect(), Some((code, "")));
         assert_eq!(server_frames(&out), [(0x88, code.to_be_bytes().to_vec())]);
     }
 }
@@ -161,7 +162,65 @@ fn text_fails_at_its_first_bad_byte_before_the_frame_is_whole() {
     let mut c = ws(1000);
     let mut out = Vec::new();
     c.feed(&input[..12], Instant::ZERO, &mut out);
-    assert_eq!(c.disconnect(), Some((1007, "")));
+    assert_eq!(c.disconnect(&mut out), Some((1007, "")));
+}
+
+/// Rule 2: a message that came whole before a bad frame is the
+/// application's to answer before the close (Autobahn 3.2, 4.1.3 ...).
+#[test]
+fn a_message_before_a_bad_frame_is_answered_before_the_close() {
+    let input = [
+        frame(0x81, b"first"),
+        frame(0xa1, b"rsv2"),
+        frame(0x89, b"p"),
+    ]
+    .concat();
+    let mut c = ws(1000);
+    let mut out = Vec::new();
+    c.feed(&input, Instant::ZERO, &mut out);
+    assert!(out.is_empty(), "the close waits for the application");
+    assert!(!c.wants_input() && !c.is_over());
+    assert_eq!(c.poll_message(), Some(Message::Text("first".into())));
+    assert!(c.is_over());
+    assert!(c.send(true, b"first", &mut out));
+    assert_eq!(c.disconnect(&mut out), Some((1002, "")));
+    assert_eq!(c.state(), WsState::Closed);
+    assert_eq!(
+        server_frames(&out),
+        [
+            (0x81, b"first".to_vec()),
+            (0x88, 1002u16.to_be_bytes().to_vec())
+        ]
+    );
+}
+
+/// An application that does not ask again still lets the close go: at
+/// `close_timeout`, or with its own close (the failure's code wins).
+#[test]
+fn a_held_close_goes_at_close_timeout_or_with_the_applications_close() {
+    let input = [frame(0x82, b"x"), frame(0x80, b"orphan")].concat();
+    let mut c = ws(1000);
+    let mut out = Vec::new();
+    c.feed(&input, Instant::from_millis(5), &mut out);
+    assert_eq!(c.next_deadline(), Some(Instant::from_millis(10_005)));
+    c.handle_timeout(Instant::from_millis(10_004), &mut out);
+    assert!(out.is_empty());
+    c.handle_timeout(Instant::from_millis(10_005), &mut out);
+    assert_eq!(
+        server_frames(&out),
+        [(0x88, 1002u16.to_be_bytes().to_vec())]
+    );
+    assert_eq!(c.state(), WsState::Closed);
+
+    let mut c = ws(1000);
+    let mut out = Vec::new();
+    c.feed(&input, Instant::ZERO, &mut out);
+    c.close(1000, "", Instant::ZERO, &mut out);
+    assert_eq!(
+        server_frames(&out),
+        [(0x88, 1002u16.to_be_bytes().to_vec())]
+    );
+    assert_eq!(c.state(), WsState::Closed);
 }
 
 #[test]
@@ -188,7 +247,7 @@ fn nothing_is_sent_after_a_close_and_a_dropped_peer_is_1006() {
     );
     assert_eq!(c.state(), WsState::Closing);
     c.feed_eof();
-    assert_eq!(c.disconnect(), Some((1006, "")));
+    assert_eq!(c.disconnect(&mut out), Some((1006, "")));
 }
 
 #[test]
@@ -205,8 +264,15 @@ fn pings_come_after_silence_and_an_unanswered_one_fails_with_1011() {
     assert_eq!(server_frames(&out)[0].0, 0x89);
     assert_eq!(c.next_deadline(), Some(Instant::from_millis(25_000)));
     c.handle_timeout(Instant::from_millis(25_000), &mut out);
-    assert_eq!(c.disconnect(), Some((1011, "keepalive ping timeout")));
+    assert_eq!(
+        c.disconnect(&mut out),
+        Some((1011, "keepalive ping timeout"))
+    );
     assert_eq!(c.state(), WsState::Closed);
+    assert_eq!(
+        server_frames(&out)[1],
+        (0x88, 1011u16.to_be_bytes().to_vec())
+    );
 }
 
 #[test]
@@ -214,7 +280,7 @@ fn a_going_away_server_tells_the_application_at_once() {
     let mut c = ws(1000);
     let mut out = Vec::new();
     c.go_away(1012, Instant::ZERO, &mut out);
-    assert_eq!(c.disconnect(), Some((1012, "")));
+    assert_eq!(c.disconnect(&mut out), Some((1012, "")));
     assert_eq!(server_frames(&out), [(0x88, b"\x03\xf4".to_vec())]);
     assert_eq!(c.next_deadline(), Some(Instant::from_millis(10_000)));
 }
@@ -252,7 +318,7 @@ fn compressed_messages_inflate_within_the_limit() {
     assert!(c.send(false, &[1; 1000], &mut out));
     assert_eq!(out[0], 0xc2, "RSV1 marks the compressed frame");
     c.feed(&frame(0xc2, &deflated(&[0; 6000])), Instant::ZERO, &mut out);
-    assert_eq!(c.disconnect(), Some((1009, "")));
+    assert_eq!(c.disconnect(&mut out), Some((1009, "")));
 }
 
 fn head(request: &[u8]) -> ServerConnection {

@@ -26,7 +26,8 @@ fn run(data: &[u8], deflate: bool, max_size: usize, piece: usize) -> Run {
             messages.push(m);
         }
     }
-    let outcome = c.disconnect().map(|(code, r)| (code, r.to_owned()));
+    // Asked past the last message: a failure's held close goes now.
+    let outcome = c.disconnect(&mut out).map(|(code, r)| (code, r.to_owned()));
     (messages, outcome, out)
 }
 

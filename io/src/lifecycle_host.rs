@@ -5,6 +5,7 @@
 //! signals a worker acts on and when its lifecycle ticks are here, once.
 
 use nix::sys::signal::Signal;
+use rcorn_core::heartbeat::HeartbeatSlot;
 use rcorn_core::time::Instant;
 use rcorn_core::worker::{WorkerCommand, WorkerEvent, WorkerLifecycle, WorkerSignal};
 
@@ -63,6 +64,16 @@ pub fn tick_if_due<H: LifecycleHost + ?Sized>(host: &mut H) {
     if lifecycle.next_deadline().is_some_and(|d| d <= now) {
         lifecycle_event(host, WorkerEvent::Tick);
     }
+}
+
+/// The event a signal a worker acts on means to its lifecycle: a TERM the
+/// master sent after marking `slot` replaces the worker, any other is the
+/// signal itself.
+pub fn signal_event(sig: Signal, slot: &HeartbeatSlot) -> Option<WorkerEvent> {
+    if sig == Signal::SIGTERM && slot.replaced() {
+        return Some(WorkerEvent::Replaced);
+    }
+    worker_signal(sig).map(WorkerEvent::Signal)
 }
 
 /// The lifecycle's name for a signal a worker acts on.

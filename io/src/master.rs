@@ -324,6 +324,13 @@ impl<'h, H: Host> Master<'h, H> {
                         return Ok(Some(MasterOutcome::Worker(worker)));
                     }
                 }
+                // Stored before the TERM that follows, so the worker sees
+                // the mark once the signal arrives.
+                Command::MarkReplaced { pid } => {
+                    if let Some(worker) = self.workers.get(&pid) {
+                        self.region.slot(worker.slot).mark_replaced();
+                    }
+                }
                 Command::Kill { pid, signal } => {
                     let _ = nix::sys::signal::kill(NixPid::from_raw(pid), to_nix_signal(signal));
                 }

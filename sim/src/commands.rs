@@ -11,9 +11,24 @@ use crate::{Proc, ProcState, World};
 
 impl World {
     pub(crate) fn execute(&mut self, command: Command, out: &mut Vec<Command>) {
+        if let Some(pid) = self.replace_mark.take() {
+            let follows =
+                matches!(command, Command::Kill { pid: p, signal: KillSignal::Term } if p == pid);
+            if !follows && self.bad_report.is_none() {
+                self.bad_report =
+                    Some((10, format!("pid {pid} marked replaced, then {command:?}")));
+            }
+            self.replace_mark = Some(pid).filter(|_| follows);
+        }
         match command {
             Command::SpawnWorker { id } => self.spawn(id, out),
-            Command::Kill { pid, signal } => self.kill(pid, signal),
+            Command::MarkReplaced { pid } => self.replace_mark = Some(pid),
+            Command::Kill { pid, signal } => {
+                if signal == KillSignal::Term {
+                    self.check_replacement(pid);
+                }
+                self.kill(pid, signal)
+            }
             Command::Log(notice) => self.record_notice(notice),
             Command::Hook(hook) => self.record_hook(hook),
             Command::ReopenLogs => self.reopened_logs += 1,
@@ -122,6 +137,31 @@ impl World {
         self.new_master = Some((pid, exit_at));
         self.arbiter
             .handle(self.now, Event::ReExecSpawned { pid }, out);
+    }
+
+    /// A TERM is a restart for the worker's clients exactly when the
+    /// service goes on without it: a USR2 upgrade's new master runs, or,
+    /// while running, newer workers replace it (HUP, `worker kill`); not
+    /// in a shutdown, nor for a TTOU (10).
+    fn check_replacement(&mut self, pid: Pid) {
+        let marked = self.replace_mark.take() == Some(pid);
+        let replaced_here =
+            self.arbiter.phase() == Phase::Running
+                && self.arbiter.workers().iter().any(|w| {
+                    w.pid == pid && (w.generation < self.arbiter.generation() || w.retiring)
+                });
+        let expected = self.new_master.is_some() || replaced_here;
+        if marked {
+            self.replaced_terms += 1;
+        } else {
+            self.plain_terms += 1;
+        }
+        if marked != expected && self.bad_report.is_none() {
+            self.bad_report = Some((
+                10,
+                format!("TERM to pid {pid} marked replaced: {marked}, expected {expected}"),
+            ));
+        }
     }
 
     fn kill(&mut self, pid: Pid, signal: KillSignal) {

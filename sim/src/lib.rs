@@ -12,7 +12,8 @@
 //! hooks; every signal is logged in the order sent; every reaped worker
 //! gets `child_exit` and the log line its death calls for (none when the
 //! master asked for it); every fork is preceded by `pre_fork` and every
-//! SIGABRT by "WORKER TIMEOUT".
+//! SIGABRT by "WORKER TIMEOUT"; a TERM is marked as a restart exactly when
+//! the service goes on without that worker (10).
 //!
 //! This file holds the world's state; `world` builds it and feeds the
 //! arbiter, `commands` carries out what the arbiter asks, `process` is
@@ -139,6 +140,11 @@ pub struct World {
     stop_code: Option<i32>,
     /// When the first INT/QUIT came (4).
     quick_since: Option<Instant>,
+    /// The worker the master just marked as replaced; its TERM comes next.
+    replace_mark: Option<Pid>,
+    /// TERMs sent to workers, marked as a restart or not (10).
+    replaced_terms: usize,
+    plain_terms: usize,
 }
 
 /// How far past a deadline the checks below tolerate before they call it

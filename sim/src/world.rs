@@ -43,6 +43,9 @@ impl World {
             backing_off_until: None,
             stop_code: None,
             quick_since: None,
+            replace_mark: None,
+            replaced_terms: 0,
+            plain_terms: 0,
         };
         world.deliver(Event::Boot);
         world
@@ -82,6 +85,16 @@ impl World {
     /// Pids of the simulated processes not yet reaped.
     pub fn live_pids(&self) -> Vec<Pid> {
         self.procs.iter().map(|p| p.pid).collect()
+    }
+
+    /// TERMs the master marked as a restart (its websockets get 1012).
+    pub fn replaced_terms(&self) -> usize {
+        self.replaced_terms
+    }
+
+    /// TERMs that stop a worker without a replacement (a shutdown, TTOU).
+    pub fn plain_terms(&self) -> usize {
+        self.plain_terms
     }
 
     /// Simulated time since the start.

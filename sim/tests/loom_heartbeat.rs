@@ -113,3 +113,30 @@ fn a_reset_slot_carries_nothing_from_its_previous_owner() {
         assert_eq!(slot.last_beat(), 2);
     });
 }
+
+/// The master marks the slot "replaced", then sends TERM (modelled as a
+/// Release flag; the real `kill` and the signal pipe are stronger): a
+/// worker that has seen the TERM sees the mark, beating all the while.
+#[test]
+fn a_worker_that_sees_the_term_sees_the_replaced_mark() {
+    use loom::sync::atomic::{AtomicBool, Ordering};
+    loom::model(|| {
+        let slot = Arc::new(HeartbeatSlot::new());
+        let term = Arc::new(AtomicBool::new(false));
+        let master = {
+            let (slot, term) = (slot.clone(), term.clone());
+            thread::spawn(move || {
+                slot.mark_replaced();
+                term.store(true, Ordering::Release);
+            })
+        };
+        slot.beat(1);
+        if term.load(Ordering::Acquire) {
+            assert!(slot.replaced(), "TERM seen before the mark");
+        }
+        slot.beat(2);
+        master.join().unwrap();
+        assert!(slot.replaced());
+        assert_eq!(slot.last_beat(), 2);
+    });
+}

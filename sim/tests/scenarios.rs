@@ -584,3 +584,40 @@ fn control_worker_kill_stops_that_worker_and_replaces_it() {
     assert_eq!(w.arbiter.stats().workers_killed, 1);
     assert_no_crash_loop(&w);
 }
+
+/// Websockets close with 1012 (restart) when their worker is replaced and
+/// the service goes on, 1001 (going away) otherwise: the arbiter marks a
+/// TERM as a replacement exactly then (invariant 10 checks each one).
+#[test]
+fn a_term_is_marked_as_a_restart_only_when_the_service_goes_on() {
+    let mut w = World::new(sim_settings(3), 12);
+    let run = |w: &mut World, a: Action| w.apply(a).unwrap();
+    run(&mut w, Action::Advance(5_000));
+    run(&mut w, Action::Signal(Signal::Hup));
+    run(&mut w, Action::Advance(10_000));
+    assert_eq!((w.replaced_terms(), w.plain_terms()), (3, 0), "HUP");
+    run(&mut w, Action::ControlStopWorker(0));
+    run(&mut w, Action::Advance(10_000));
+    assert_eq!((w.replaced_terms(), w.plain_terms()), (4, 0), "worker kill");
+    run(&mut w, Action::Signal(Signal::Ttou));
+    run(&mut w, Action::Advance(10_000));
+    assert_eq!((w.replaced_terms(), w.plain_terms()), (4, 1), "TTOU");
+    run(&mut w, Action::Signal(Signal::Term));
+    w.settle().unwrap();
+    assert_eq!((w.replaced_terms(), w.plain_terms()), (4, 3), "shutdown");
+}
+
+/// The old master of a USR2 upgrade stops its workers while the new
+/// master serves: a restart for their clients.
+#[test]
+fn stopping_the_old_master_of_an_upgrade_is_a_restart() {
+    let mut w = World::new(sim_settings(2), 13);
+    w.apply(Action::Advance(5_000)).unwrap();
+    w.apply(Action::Signal(Signal::Usr2)).unwrap();
+    // The new master runs at least 100 ms.
+    w.apply(Action::Advance(50)).unwrap();
+    assert!(w.arbiter.upgrade_running());
+    w.apply(Action::Signal(Signal::Term)).unwrap();
+    w.settle().unwrap();
+    assert_eq!((w.replaced_terms(), w.plain_terms()), (2, 0));
+}

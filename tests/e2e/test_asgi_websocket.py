@@ -263,8 +263,9 @@ AUTOBAHN_DEFLATE = ["12.*", "13.*"]
 ], ids=["1-10", "12-13"])
 def test_autobahn(serve, tmp_path, cases):
     """Every Autobahn case from 1.* to 13.* (there is no 8.* or 11.*):
-    none FAILED or UNIMPLEMENTED (NON-STRICT and INFORMATIONAL are
-    allowed by the suite)."""
+    none FAILED or UNIMPLEMENTED, and in 1-10 none NON-STRICT either (a
+    message before a bad frame is answered before the close: 3.2-3.4,
+    4.1.3-4.2.5, 5.15). INFORMATIONAL is the suite's own verdict."""
     server = serve([*ASGI, "asgi_ws:app"])
     reports_dir = tmp_path / "reports"
     args = [KOSOKU, f"127.0.0.1:{server.port}", "-o", str(reports_dir), "-p", "4"]
@@ -275,7 +276,10 @@ def test_autobahn(serve, tmp_path, cases):
     assert run.returncode == 0, out[-4000:]
     results = json.loads((reports_dir / "index.json").read_text())
     (agent,) = results.values()
+    refused = {"FAILED", "UNIMPLEMENTED", "WRONG CODE"}
+    if cases is AUTOBAHN_CORE:
+        refused.add("NON-STRICT")
     bad = {case: (r["behavior"], r["behaviorClose"]) for case, r in agent.items()
-           if {r["behavior"], r["behaviorClose"]} & {"FAILED", "UNIMPLEMENTED", "WRONG CODE"}}
+           if {r["behavior"], r["behaviorClose"]} & refused}
     assert not bad, bad
     assert len(agent) >= (300 if cases is AUTOBAHN_CORE else 216)

@@ -9,9 +9,13 @@
 //! 2. **Fail fast.** A bad frame head, a continuation with no message or a
 //!    new message inside one (1002), text that cannot be UTF-8 (1007, at
 //!    the first bad byte), a message past `max_size` (1009, as soon as its
-//!    length or its inflated size says so): a close frame with that code
-//!    is sent, nothing more is read, and the socket may close once it is
-//!    written. The application is told the same code.
+//!    length or its inflated size says so): nothing more is read, and a
+//!    close frame with that code is sent once the application has taken
+//!    the messages that came whole before the fault and asked past them
+//!    (`disconnect`), so its answers to them go out first (Autobahn 3.2,
+//!    4.1.3 ...); `close_timeout` bounds that wait. The application is
+//!    told the same code, and the socket may close once the close is
+//!    written.
 //! 3. **Control frames** may come between a message's fragments. A ping
 //!    is answered with a pong of its payload; a pong clears the ping
 //!    rcorn sent; a close is checked (`close::parse_close`) and answered
@@ -109,6 +113,9 @@ pub struct WsConnection {
     close_sent: bool,
     /// What the application is told once the messages are out (rule 5).
     outcome: Option<(u16, String)>,
+    /// A failure's close not yet sent: the application has messages to
+    /// take and answer first (rule 2).
+    close_held: bool,
     last_heard: Instant,
     pong_due: Option<Instant>,
     close_due: Option<Instant>,
@@ -130,6 +137,7 @@ impl WsConnection {
             state: WsState::Open,
             close_sent: false,
             outcome: None,
+            close_held: false,
             last_heard: now,
             pong_due: None,
             close_due: None,
@@ -159,7 +167,7 @@ impl WsConnection {
         match self.state {
             WsState::Closed => false,
             WsState::Closing => true,
-            WsState::Open => self.backlog < BACKLOG_LIMIT,
+            WsState::Open => !self.close_held && self.backlog < BACKLOG_LIMIT,
         }
     }
 
@@ -172,6 +180,7 @@ impl WsConnection {
         self.pong_due = None;
         self.input.extend_from_slice(bytes);
         let used = self.decode(out);
+        self.hold_close_until(now);
         if self.state == WsState::Closed {
             self.input = Vec::new();
         } else {
@@ -184,6 +193,7 @@ impl WsConnection {
         self.outcome
             .get_or_insert((CloseCode::ABNORMAL, String::new()));
         self.state = WsState::Closed;
+        self.close_held = false;
     }
 
     /// The next whole message, if any.
@@ -197,13 +207,20 @@ impl WsConnection {
     }
 
     /// Once every message is taken and no more can come: the code and
-    /// reason the application is told (rule 5).
-    pub fn disconnect(&self) -> Option<(u16, &str)> {
-        if !self.queue.is_empty() {
+    /// reason the application is told (rule 5). The application asks past
+    /// its last message, so a failure's close held for it goes (rule 2).
+    pub fn disconnect(&mut self, out: &mut Vec<u8>) -> Option<(u16, &str)> {
+        if !self.is_over() {
             return None;
         }
+        self.send_held_close(out);
         let (code, reason) = self.outcome.as_ref()?;
         Some((*code, reason.as_str()))
+    }
+
+    /// Every message is taken and no more can come: `disconnect` answers.
+    pub fn is_over(&self) -> bool {
+        self.queue.is_empty() && self.outcome.is_some()
     }
 
     /// The application sends a message. `false`: a close was sent or the
@@ -231,7 +248,11 @@ impl WsConnection {
     /// The application (or the server, going away) closes: a close frame
     /// with `code` unless one was sent. `code` must be one the wire may
     /// carry (the caller checks what an application gives).
+    /// A failure's held close goes instead, with the failure's code.
     pub fn close(&mut self, code: u16, reason: &str, now: Instant, out: &mut Vec<u8>) {
+        if self.close_held {
+            self.send_held_close(out);
+        }
         if self.close_sent || self.state == WsState::Closed {
             return;
         }
@@ -251,6 +272,7 @@ impl WsConnection {
         match self.state {
             WsState::Closed => None,
             WsState::Closing => self.close_due,
+            WsState::Open if self.close_held => self.close_due,
             WsState::Open => self.pong_due.or_else(|| {
                 let interval = self.cfg.ping_interval?;
                 Some(self.last_heard + interval)
@@ -267,6 +289,11 @@ impl WsConnection {
                     self.feed_eof();
                 }
             }
+            WsState::Open if self.close_held => {
+                if self.close_due.is_some_and(|due| now >= due) {
+                    self.send_held_close(out);
+                }
+            }
             WsState::Open => self.keepalive(now, out),
         }
     }
@@ -281,7 +308,8 @@ impl WsConnection {
                 self.pong_due = self.cfg.ping_timeout.map(|t| now + t);
                 return;
             }
-            self.fail(CloseCode::INTERNAL_ERROR, out);
+            self.fail(CloseCode::INTERNAL_ERROR);
+            self.hold_close_until(now);
             if let Some(outcome) = &mut self.outcome {
                 outcome.1 = "keepalive ping timeout".into();
             }
@@ -312,12 +340,33 @@ impl WsConnection {
         self.close_sent = true;
     }
 
-    /// Rule 2: the connection fails with `code`.
-    fn fail(&mut self, code: u16, out: &mut Vec<u8>) {
-        if !self.close_sent {
-            self.send_close(code, "", out);
+    /// Rule 2: the connection fails with `code`. Nothing more is read;
+    /// the close is held until the application asks past its messages.
+    fn fail(&mut self, code: u16) {
+        if self.outcome.is_none() && !self.close_sent {
+            self.close_held = true;
         }
         self.outcome.get_or_insert((code, String::new()));
+        if !self.close_held {
+            self.state = WsState::Closed;
+        }
+    }
+
+    /// A close just held waits no longer than `close_timeout` from `now`.
+    fn hold_close_until(&mut self, now: Instant) {
+        if self.close_held && self.close_due.is_none() {
+            self.close_due = Some(now + self.cfg.close_timeout);
+        }
+    }
+
+    /// Sends the failure's held close; the connection is then done.
+    fn send_held_close(&mut self, out: &mut Vec<u8>) {
+        if !std::mem::take(&mut self.close_held) {
+            return;
+        }
+        if let Some((code, _)) = self.outcome {
+            self.send_close(code, "", out);
+        }
         self.state = WsState::Closed;
     }
 
@@ -332,12 +381,12 @@ impl WsConnection {
                     Ok(Some((head, n))) => {
                         at += n;
                         if let Err(code) = self.begin_frame(head) {
-                            self.fail(code, out);
+                            self.fail(code);
                             break;
                         }
                     }
                     Err(_) => {
-                        self.fail(CloseCode::PROTOCOL_ERROR, out);
+                        self.fail(CloseCode::PROTOCOL_ERROR);
                         break;
                     }
                 }
@@ -354,7 +403,7 @@ impl WsConnection {
             let range = at..at + take;
             at += take;
             if let Err(code) = self.payload(range, complete, out) {
-                self.fail(code, out);
+                self.fail(code);
                 break;
             }
             if !complete {

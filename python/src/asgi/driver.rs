@@ -27,12 +27,12 @@ use rcorn_core::http::h2::H2Config;
 use rcorn_core::http::negotiate::Negotiation;
 use rcorn_core::http::DateCache;
 use rcorn_core::time::Instant;
-use rcorn_core::worker::{WorkerCommand, WorkerEvent, WorkerLifecycle, WorkerSignal};
+use rcorn_core::worker::{WorkerCommand, WorkerEvent, WorkerLifecycle};
 use rcorn_io::accept::{open_connection, Accepted, Listeners};
 use rcorn_io::clock;
 use rcorn_io::control::{ControlMessage, ControlSender};
 use rcorn_io::exchange::ServerAddr;
-use rcorn_io::lifecycle_host::{self, worker_signal, LifecycleHost};
+use rcorn_io::lifecycle_host::{self, signal_event, LifecycleHost};
 use rcorn_io::signals::SignalPipe;
 use rcorn_io::stream::{PeerAddr, Stream};
 use rcorn_io::worker_loop::WorkerConfig;
@@ -567,8 +567,8 @@ impl AsgiDriver {
         let mut received = std::mem::take(&mut self.received);
         self.signals.drain(&mut received);
         for sig in received.drain(..) {
-            if let Some(s) = worker_signal(sig) {
-                self.lifecycle_event(WorkerEvent::Signal(s));
+            if let Some(event) = signal_event(sig, self.heartbeat) {
+                self.lifecycle_event(event);
             }
         }
         self.received = received;
@@ -576,7 +576,7 @@ impl AsgiDriver {
             if let Some(path) = self.changed_file.as_mut().and_then(|changed| changed(py)) {
                 rcorn_io::info!("Worker reloading: {} modified", path.display());
                 self.restarting = true;
-                self.lifecycle_event(WorkerEvent::Signal(WorkerSignal::Term));
+                self.lifecycle_event(WorkerEvent::Replaced);
             }
         }
         if nix::unistd::getppid().as_raw() != self.master_pid {

@@ -151,8 +151,11 @@ impl AsgiDriver {
                 Some(Message::Binary(b)) => return (WS_BYTES, PyBytes::new(py, &b).into_any()),
                 None => {}
             }
-            if let Some((code, reason)) = machine.disconnect() {
-                return disconnect(py, code, reason);
+            // A failure's close held for the messages goes out now.
+            if let Some((code, reason)) = machine.disconnect(&mut c.conn.out) {
+                let answer = disconnect(py, code, reason);
+                flush(c);
+                return answer;
             }
             if c.owe_read && machine.wants_input() {
                 read_ws(c, now);
@@ -277,8 +280,9 @@ impl AsgiDriver {
     }
 
     /// The worker drains: every open websocket is closed with 1001 (1012
-    /// when the worker is replaced while the service goes on), and its
-    /// task told so at once.
+    /// when the worker is replaced while the service goes on: recycled by
+    /// `max_requests` or `--reload`, or stopped by a master that replaces
+    /// it), and its task told so at once.
     pub(super) fn ws_go_away(&mut self) {
         let Some(code) = self.going_away_code() else {
             return;
@@ -304,7 +308,7 @@ impl AsgiDriver {
     fn going_away_code(&self) -> Option<u16> {
         match self.lifecycle.state() {
             WorkerState::Draining {
-                reason: DrainReason::MaxRequests,
+                reason: DrainReason::MaxRequests | DrainReason::Replaced,
                 ..
             } => Some(CloseCode::SERVICE_RESTART),
             WorkerState::Draining { .. } | WorkerState::Exited => Some(CloseCode::GOING_AWAY),
@@ -348,7 +352,7 @@ impl AsgiDriver {
             }
             return;
         }
-        let news = machine.has_message() || machine.disconnect().is_some();
+        let news = machine.has_message() || machine.is_over();
         let gone = c.write_failed || machine.state() != WsState::Open;
         if (c.receiving && news) || (c.sending && gone) {
             c.receiving = false;

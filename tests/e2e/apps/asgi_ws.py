@@ -27,12 +27,7 @@ async def echo(scope, receive, send):
     """Every message back as it came (text or bytes), until the client leaves."""
     assert (await receive())["type"] == "websocket.connect"
     await send({"type": "websocket.accept"})
-    while True:
-        message = await receive()
-        if message["type"] == "websocket.disconnect":
-            return
-        await send({"type": "websocket.send", "bytes": message.get("bytes"),
-                    "text": message.get("text")})
+    await echo_after_accept(receive, send)
 
 
 async def scope_info(scope, receive, send):
@@ -95,6 +90,20 @@ async def firehose(scope, receive, send):
         return
 
 
+async def pid_echo(scope, receive, send):
+    """Says which worker serves it (its pid), then echoes."""
+    await receive()
+    await send({"type": "websocket.accept"})
+    await send({"type": "websocket.send", "text": str(os.getpid())})
+    await echo_after_accept(receive, send)
+
+
+async def echo_after_accept(receive, send):
+    while (message := await receive())["type"] != "websocket.disconnect":
+        await send({"type": "websocket.send", "bytes": message.get("bytes"),
+                    "text": message.get("text")})
+
+
 async def sleepy(scope, receive, send):
     """Accepts, then never receives (the client's sends must be held back)."""
     await receive()
@@ -116,4 +125,5 @@ PATHS = {
     "/firehose": firehose,
     "/sleepy": sleepy,
     "/crash": crash,
+    "/pid": pid_echo,
 }
