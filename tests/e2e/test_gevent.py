@@ -308,3 +308,16 @@ def test_gunicorns_pywsgi_worker_names_are_served_by_the_gevent_worker(serve, na
     assert "socket" in httpx.get(server.url + "/patched", timeout=5).text.split()
     assert f"{name} is served by rcorn's gevent worker" in server.log()
 
+
+def test_descriptor_numbers_reused_by_new_connections_are_served(serve):
+    # Each connection closes before the next opens, so the worker gets the
+    # same descriptor number again and again; each greenlet's cached io
+    # watcher must be gone with its socket. A keep-alive client in between
+    # waits idle on its own descriptor meanwhile.
+    server = serve([*GEVENT, "gevent_app:app"])
+    with httpx.Client(base_url=server.url, timeout=5) as idle:
+        assert idle.get("/sleep?0").status_code == 200
+        for i in range(200):
+            with httpx.Client(base_url=server.url, timeout=5, headers={"Connection": "close"}) as c:
+                assert c.post("/echo", content=f"body {i}".encode()).text == f"body {i}"
+        assert idle.get("/sleep?0").status_code == 200
