@@ -63,6 +63,7 @@ impl DirtyChild {
             ArbiterSignal::Term => DirtySignal::Term,
             ArbiterSignal::Int => DirtySignal::Int,
             ArbiterSignal::Quit => DirtySignal::Quit,
+            ArbiterSignal::Usr1 => DirtySignal::Usr1,
             _ => return,
         };
         self.handle(SupervisorEvent::Signal(dirty));
@@ -140,6 +141,7 @@ fn to_nix(signal: DirtySignal) -> Signal {
         DirtySignal::Term => Signal::SIGTERM,
         DirtySignal::Int => Signal::SIGINT,
         DirtySignal::Quit => Signal::SIGQUIT,
+        DirtySignal::Usr1 => Signal::SIGUSR1,
     }
 }
 

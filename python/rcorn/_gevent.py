@@ -9,7 +9,9 @@ others run.
 """
 
 import gevent
-from gevent import Timeout, get_hub
+from gevent import get_hub, getcurrent
+from gevent.exceptions import InvalidSwitchError
+from gevent.hub import Waiter
 
 # How long the exiting worker lets greenlets still serving unwind.
 KILL_TIMEOUT = 1.0
@@ -36,6 +38,13 @@ class _Retire(Exception):
 # The io watchers of the greenlets waiting for a next request.
 _idle = set()
 
+# Each greenlet's io watchers, by (fd, write), made at its first wait and
+# reused for all the others: a connection waits about once a request. A
+# connection's greenlet closes its own in `run.serve` once its socket is
+# closed and before it yields, so a descriptor number reused by a later
+# connection never meets a stale watcher.
+_watchers = {}
+
 
 def wait(fd, write, idle, timeout):
     """Parks the calling greenlet until ``fd`` is ready (``True``), or
@@ -43,19 +52,39 @@ def wait(fd, write, idle, timeout):
     wait (for a next request) also ends, as ready, when the worker drains.
     """
     hub = get_hub()
-    watcher = hub.loop.io(fd, 2 if write else 1)
+    mine = _watchers.get(getcurrent())
+    if mine is None:
+        mine = _watchers[getcurrent()] = {}
+    watcher = mine.get((fd, write))
+    if watcher is None:
+        watcher = mine[(fd, write)] = hub.loop.io(fd, 2 if write else 1)
+    # hub.wait, with a plain timer for the deadline rather than a
+    # gevent.Timeout (an exception object and a throw on every timeout).
+    waiter = Waiter(hub)
+    watcher.start(waiter.switch, True)
+    timer = None
+    if timeout is not None:
+        timer = hub.loop.timer(max(timeout, 0.0))
+        timer.start(waiter.switch, False)
     if idle:
         _idle.add(watcher)
     try:
-        with Timeout(timeout, False):
-            hub.wait(watcher)
-            return True
-        return False
+        ready = waiter.get()
     except _Retire:
         return True
     finally:
+        watcher.stop()
+        if timer is not None:
+            timer.close()
         if idle:
             _idle.discard(watcher)
+    if ready is not True and ready is not False:
+        raise InvalidSwitchError(f"Invalid switch into a wait on fd {fd}: {ready!r}")
+    return ready
+
+
+def _forget_watchers(greenlet):
+    for watcher in _watchers.pop(greenlet, {}).values():
         watcher.close()
 
 
@@ -74,6 +103,7 @@ def run(driver):
             conn.serve()
         finally:
             serving.discard(gevent.getcurrent())
+            _forget_watchers(gevent.getcurrent())
 
     fd = driver.fileno()
     try:

@@ -103,6 +103,57 @@ def test_without_a_dirty_pool_the_client_says_so(serve, client):
     out = call(server, "predict", client)
     assert out["error"] == "DirtyError"
     assert "Dirty socket path not configured" in out["message"]
+    out = call(server, "stash_read", client)
+    assert out["error"] == "StashError"
+    assert "Stash socket path not configured" in out["message"]
+
+
+@pytest.mark.parametrize("kind", ["wsgi", "asgi"])
+def test_every_stash_operation_through_both_clients(serve, kind):
+    server = start(serve, *(["dirty_web:app"] if kind == "wsgi" else ["-k", "asgi", "dirty_web:asgi"]))
+    table = "web" if kind == "wsgi" else "asgi"
+    for client in CLIENTS:
+        out = call(server, "stash_tour", client)
+        assert "result" in out, out
+        tour = out["result"]
+        assert tour["get"] == {"name": "Alice"} and tour["default"] == "dflt"
+        assert tour["keys"] == ["user:1", "user:2", 7, "n"]
+        assert tour["pattern"] == ["user:1", "user:2"]
+        assert tour["len"] == 4 and tour["item"] == 5 and tour["bytes"] is True
+        assert tour["contains"] == [True, False]
+        assert tour["deleted"] == [True, False]
+        assert tour["exists"] == [True, True, False]
+        assert tour["info"] == {"size": 3, "table": table}
+        # `declared` is the dirty app's `stashes` attribute, made at start.
+        assert tour["tables"] == ["declared", table]
+        assert tour["cleared"] == [] and tour["dropped"] is False
+
+
+@pytest.mark.parametrize("writer,reader", [("gunicorn", "rcorn"), ("rcorn", "gunicorn")])
+def test_the_stash_is_shared_by_http_workers_and_dirty_apps(serve, writer, reader):
+    server = start(serve, "dirty_web:app")
+    assert call(server, "stash_put", writer) == {"result": None, "worker": call(server, "predict")["worker"]}
+    # A sync and an async dirty action read what the web wrote and write back.
+    assert call(server, "remember", reader)["result"] == "web"
+    web, dirty_pid = call(server, "stash_read", writer)["result"]
+    assert web == "web" and dirty_pid > 0
+    assert call(server, "aremember", writer)["result"] == ["web", True]
+    web, dirty_pid = call(server, "stash_read", reader)["result"]
+    assert web == "web" and dirty_pid < 0  # the async action's mark
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_stash_errors_are_gunicorns_exceptions(serve, client):
+    server = start(serve, "dirty_web:app")
+    out = call(server, "stash_no_table", client)
+    assert out["error"] == "StashTableNotFoundError" and out["module"] == f"{client}.dirty.stash"
+    assert out["message"] == "Stash table not found: no-such-table"
+    call(server, "stash_put", client)
+    assert call(server, "stash_no_key", client)["error"] == "KeyError"
+    out = call(server, "stash_bad_key", client)
+    assert out["error"] == "StashError" and out["message"] == "unhashable type: 'list'"
+    # The connection that carried the errors goes on serving.
+    assert call(server, "stash_read", client)["result"][0] == "web"
 
 
 def test_the_dirty_arbiter_is_restarted_and_stops_with_the_master(serve):
@@ -170,6 +221,8 @@ def test_workers_are_added_and_removed_by_message_and_by_signal(serve):
     path = call(server, "socket")["result"]
     status = dirty_request(path, BinaryProtocol.encode_status(1))["result"]
     assert status["worker_count"] == 2 and status["apps"] == ["dirty_models:Model"]
+    # Seconds since each worker's last heartbeat, as gunicorn reports it.
+    assert all(0 <= w["last_heartbeat"] < 10 for w in status["workers"]), status
     answer = dirty_request(path, BinaryProtocol.encode_manage(2, MANAGE_OP_ADD, 1))
     assert answer["result"]["target_workers"] == 3
     wait_for(lambda: dirty_request(path, BinaryProtocol.encode_status(3))["result"]["worker_count"] == 3,
@@ -231,3 +284,28 @@ def test_hup_replaces_the_dirty_workers_without_failing_a_call(serve):
 
     wait_for(replaced, 15, f"new dirty workers; log:\n{server.log()}")
     assert "Reloading dirty workers" in server.log()
+
+
+def _files_open(pid):
+    fds = f"/proc/{pid}/fd"
+    return {os.readlink(os.path.join(fds, fd)) for fd in os.listdir(fds)}
+
+
+def test_usr1_reopens_the_logs_of_the_dirty_arbiter_and_its_workers(serve, tmp_path):
+    from gunicorn.dirty.protocol import BinaryProtocol
+
+    log = tmp_path / "dirty.log"
+    server = start(serve, "dirty_web:app", "--error-logfile", str(log))
+    path = call(server, "socket")["result"]
+    status = dirty_request(path, BinaryProtocol.encode_status(1))["result"]
+    pids = [status["arbiter_pid"], *(w["pid"] for w in status["workers"])]
+    assert all(str(log) in _files_open(pid) for pid in pids)
+    rotated = tmp_path / "dirty.log.1"
+    log.rename(rotated)
+    server.signal(signal.SIGUSR1)
+    wait_for(lambda: all(str(rotated) not in _files_open(pid) for pid in pids), 10,
+             f"the dirty processes to let go of {rotated}")
+    assert all(str(log) in _files_open(pid) for pid in pids)
+    # USR1 stopped no one: the same workers answer.
+    after = dirty_request(path, BinaryProtocol.encode_status(2))["result"]
+    assert sorted(w["pid"] for w in after["workers"]) == sorted(pids[1:])

@@ -1,6 +1,7 @@
 """The gevent worker (`-k gevent`): greenlets on gevent's hub, over real sockets."""
 
 import asyncio
+import concurrent.futures
 import http.server
 import resource
 import signal
@@ -277,3 +278,46 @@ def test_other_async_workers_are_refused_naming_what_to_use(name, instead):
     result = run_to_exit(["-k", name, "-b", "127.0.0.1:0", "gevent_app:app"])
     assert result.returncode != 0
     assert instead in result.stderr and f"worker class {name}" in result.stderr
+
+
+def test_preload_imports_the_app_in_the_master_and_each_worker_patches(serve):
+    # As gunicorn's: the master imports the app unpatched; the worker
+    # patches after the fork, so the app's sleeps still overlap.
+    server = serve([*GEVENT, "--preload", "gevent_app:app"])
+    loaded, worker = map(int, httpx.get(server.url + "/loaded", timeout=5).text.split())
+    assert loaded == server.pid and worker != server.pid
+    patched = httpx.get(server.url + "/patched", timeout=5).text.split()
+    assert {"socket", "time", "threading"} <= set(patched)
+
+    def sleep_once(_):
+        return httpx.get(server.url + "/sleep?1", timeout=10).status_code
+
+    started = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(20) as pool:
+        assert list(pool.map(sleep_once, range(20))) == [200] * 20
+    # One after another they would take 20 s (overlapped: about 1 s, more
+    # on a loaded machine).
+    assert time.monotonic() - started < 15
+    assert "Traceback" not in server.log()
+
+
+@pytest.mark.parametrize("name", ["gevent_pywsgi", "gevent_wsgi", "gunicorn.workers.ggevent.GeventPyWSGIWorker"])
+def test_gunicorns_pywsgi_worker_names_are_served_by_the_gevent_worker(serve, name):
+    server = serve(["-k", name, "gevent_app:app"])
+    assert httpx.get(server.url + "/sleep?0.01", timeout=5).text.startswith("slept")
+    assert "socket" in httpx.get(server.url + "/patched", timeout=5).text.split()
+    assert f"{name} is served by rcorn's gevent worker" in server.log()
+
+
+def test_descriptor_numbers_reused_by_new_connections_are_served(serve):
+    # Each connection closes before the next opens, so the worker gets the
+    # same descriptor number again and again; each greenlet's cached io
+    # watcher must be gone with its socket. A keep-alive client in between
+    # waits idle on its own descriptor meanwhile.
+    server = serve([*GEVENT, "gevent_app:app"])
+    with httpx.Client(base_url=server.url, timeout=5) as idle:
+        assert idle.get("/sleep?0").status_code == 200
+        for i in range(200):
+            with httpx.Client(base_url=server.url, timeout=5, headers={"Connection": "close"}) as c:
+                assert c.post("/echo", content=f"body {i}".encode()).text == f"body {i}"
+        assert idle.get("/sleep?0").status_code == 200

@@ -91,6 +91,7 @@ impl Settings {
         match self.worker_class() {
             "sync" if self.threads() > 1 => "gthread",
             alias if super::syntax::ASGI_ALIASES.contains(&alias) => "asgi",
+            alias if super::syntax::GEVENT_ALIASES.contains(&alias) => "gevent",
             other => other,
         }
     }

@@ -268,6 +268,15 @@ pub const ASGI_ALIASES: [&str; 4] = [
     "uvicorn_worker.UvicornH11Worker",
 ];
 
+/// gunicorn's gevent worker on gevent's `pywsgi` server: the same WSGI
+/// app on the same hub, which rcorn's `gevent` worker serves (with its
+/// own HTTP codec in place of `pywsgi`'s).
+pub const GEVENT_ALIASES: [&str; 3] = [
+    "gevent_pywsgi",
+    "gevent_wsgi",
+    "gunicorn.workers.ggevent.GeventPyWSGIWorker",
+];
+
 pub fn check_worker_class(v: Value) -> Result<Value, String> {
     let name = str_of(&v);
     let canonical = match name {
@@ -276,7 +285,7 @@ pub fn check_worker_class(v: Value) -> Result<Value, String> {
         "asgi" | "gunicorn.workers.gasgi.ASGIWorker" => "asgi",
         "gevent" | "gunicorn.workers.ggevent.GeventWorker" => "gevent",
         // Kept as written, so the start-up can say who serves them.
-        alias if ASGI_ALIASES.contains(&alias) => alias,
+        alias if ASGI_ALIASES.contains(&alias) || GEVENT_ALIASES.contains(&alias) => alias,
         "eventlet" | "gunicorn.workers.geventlet.EventletWorker" => {
             return Err(format!(
                 "worker class {name} is not supported by rcorn (gunicorn deprecates it): \

@@ -586,7 +586,16 @@ fn worker_classes() {
         assert_eq!(s.worker_class(), "gevent");
         assert_eq!(s.effective_worker_class(), "gevent");
     }
-    for bad in ["gevent_pywsgi", "uvicorn.workers.UvicornWorker2"] {
+    for alias in [
+        "gevent_pywsgi",
+        "gevent_wsgi",
+        "gunicorn.workers.ggevent.GeventPyWSGIWorker",
+    ] {
+        s.set_from_str("worker_class", alias, cli()).unwrap();
+        assert_eq!(s.worker_class(), alias);
+        assert_eq!(s.effective_worker_class(), "gevent");
+    }
+    for bad in ["gevent_pywsgi2", "uvicorn.workers.UvicornWorker2"] {
         assert_eq!(
             err(&mut s, "worker_class", bad, Source::CommandLine),
             format!(

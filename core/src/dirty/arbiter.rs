@@ -18,6 +18,8 @@
 //!   and its worker aborted (SIGABRT, SIGKILL after `abort_grace`): the
 //!   setting is how long a task may run before its worker is killed; a
 //!   worker silent for `dirty_timeout` is aborted the same way;
+//! - USR1 (in any phase) reopens the logs here and is passed to every
+//!   live worker, which reopens its own;
 //! - HUP starts a new generation; the old one keeps serving until the new
 //!   one is all ready and is then told to stop (TERM), so reloading never
 //!   fails a call for want of a worker;
@@ -79,6 +81,8 @@ pub enum DirtySignal {
     Term,
     Int,
     Quit,
+    /// Reopen the log files (log rotation).
+    Usr1,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -139,6 +143,8 @@ pub enum Command {
         call: CallId,
         error: CallError,
     },
+    /// Reopen this process's log files.
+    ReopenLogs,
     /// gunicorn's `dirty_worker_exit(arbiter, worker)`.
     WorkerExitHook {
         pid: Pid,
@@ -329,6 +335,9 @@ impl DirtyArbiter {
     }
 
     fn on_signal(&mut self, signal: DirtySignal, out: &mut Vec<Command>) {
+        if signal == DirtySignal::Usr1 {
+            return self.reopen_logs(out);
+        }
         if self.phase != Phase::Running {
             out.push(Command::Log(DirtyNotice::Ignored(signal)));
             return;
@@ -353,6 +362,20 @@ impl DirtyArbiter {
             }
             DirtySignal::Term => self.begin_stop(KillSignal::Term, out),
             DirtySignal::Int | DirtySignal::Quit => self.begin_stop(KillSignal::Quit, out),
+            DirtySignal::Usr1 => self.reopen_logs(out),
+        }
+    }
+
+    /// USR1, in any phase: the dirty arbiter reopens its logs, as
+    /// gunicorn's does, and passes the signal to the workers still
+    /// serving, so each of them lets go of a rotated file too.
+    fn reopen_logs(&mut self, out: &mut Vec<Command>) {
+        out.push(Command::ReopenLogs);
+        for w in self.workers.iter().filter(|w| w.is_live()) {
+            out.push(Command::Kill {
+                pid: w.pid,
+                signal: KillSignal::Usr1,
+            });
         }
     }
 

@@ -5,6 +5,7 @@
 //! - `apps`: which apps each worker loads (`dirty_apps`, per-app limits);
 //! - `calls`: the calls waiting and in hand, and their errors;
 //! - `supervisor`: the master's side, keeping one dirty arbiter alive;
+//! - `stash`: the shared key/value tables the dirty arbiter holds;
 //! - `tlv` and `frame`: gunicorn's binary protocol, sans-IO.
 
 pub mod apps;
@@ -12,6 +13,7 @@ pub mod arbiter;
 pub mod calls;
 pub mod frame;
 pub mod notice;
+pub mod stash;
 pub mod supervisor;
 pub mod tlv;
 

@@ -6,7 +6,7 @@
 //! - the dirty arbiter is forked once the master boots; if it dies while
 //!   the master runs it is forked again, at once the first time and with
 //!   an exponential back-off while it keeps dying young;
-//! - the master's HUP is passed on, as gunicorn does (its TTIN and TTOU
+//! - the master's HUP and USR1 are passed on, as gunicorn does (its TTIN and TTOU
 //!   scale the HTTP workers; the dirty pool is scaled by sending them to
 //!   the dirty arbiter itself), and only to a live pid;
 //! - TERM/INT/QUIT of the master are passed on; SIGKILL follows after
@@ -178,7 +178,7 @@ impl DirtySupervisor {
             DirtySignal::Term | DirtySignal::Int | DirtySignal::Quit
         );
         match self.state {
-            S::Running { pid, .. } if signal == DirtySignal::Hup => {
+            S::Running { pid, .. } if matches!(signal, DirtySignal::Hup | DirtySignal::Usr1) => {
                 out.push(SupervisorCommand::Signal { pid, signal })
             }
             _ if !stopping => {}
@@ -292,6 +292,13 @@ mod tests {
             [C::Signal {
                 pid: 7,
                 signal: DirtySignal::Hup
+            }]
+        );
+        assert_eq!(
+            run(&mut s, 1, E::Signal(DirtySignal::Usr1)),
+            [C::Signal {
+                pid: 7,
+                signal: DirtySignal::Usr1
             }]
         );
         assert_eq!(

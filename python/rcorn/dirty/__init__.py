@@ -17,6 +17,13 @@ from .client import (
     get_dirty_client_async,
     set_dirty_socket_path,
 )
+from .stash import (
+    StashClient,
+    StashError,
+    StashKeyNotFoundError,
+    StashTable,
+    StashTableNotFoundError,
+)
 from .errors import (
     DirtyAppError,
     DirtyAppNotFoundError,
@@ -45,4 +52,9 @@ __all__ = [
     "close_dirty_client_async",
     "set_dirty_socket_path",
     "stash",
+    "StashClient",
+    "StashTable",
+    "StashError",
+    "StashTableNotFoundError",
+    "StashKeyNotFoundError",
 ]

@@ -7,8 +7,10 @@ messages between the two: a request goes to the worker the state machine
 names under the call's own id, and the worker's answers go back to the
 client under the client's id. Errors the state machine decides (no
 workers, timeout, a worker that died with the call) are answered here as
-gunicorn's exceptions. Signals, reaped children, heartbeats and timers
-are events for the state machine; nothing is decided in this file.
+gunicorn's exceptions. Stash messages are answered by core's stash
+(``rcorn._rcorn.DirtyStash``), which holds the tables. Signals, reaped
+children, heartbeats and timers are events for the state machine; nothing
+is decided in this file.
 """
 
 import asyncio
@@ -18,7 +20,7 @@ import socket
 import tempfile
 import types
 
-from rcorn._rcorn import DirtyCore
+from rcorn._rcorn import DirtyCore, DirtyStash
 
 from . import _worker, protocol
 from .app import import_app_class
@@ -37,6 +39,7 @@ SIGNALS = {
     signal.SIGHUP: "hup",
     signal.SIGTTIN: "ttin",
     signal.SIGTTOU: "ttou",
+    signal.SIGUSR1: "usr1",
 }
 FINAL = (protocol.MSG_TYPE_RESPONSE, protocol.MSG_TYPE_ERROR, protocol.MSG_TYPE_END)
 
@@ -66,6 +69,18 @@ def _resolve_limits(apps, log):
     return resolved
 
 
+def _declare_stashes(stash, paths, log):
+    """The tables a ``DirtyApp`` lists in ``stashes`` exist from the start,
+    as gunicorn's stash documentation promises."""
+    for path in paths:
+        try:
+            names = getattr(import_app_class(path), "stashes", None) or ()
+            for name in names:
+                stash.ensure(str(name))
+        except Exception as e:
+            log.warning("Could not create the stashes of %s: %s", path, e)
+
+
 class DirtyArbiter:
     def __init__(self, cfg):
         self.cfg = cfg
@@ -79,6 +94,8 @@ class DirtyArbiter:
         self.core = DirtyCore(
             cfg["workers"], apps, cfg["threads"], cfg["timeout"], cfg["graceful_timeout"]
         )
+        self.stash = DirtyStash()  # the stash tables, held here for the pool's life
+        _declare_stashes(self.stash, self.app_paths, self.log)
         self.links = {}  # worker pid -> StreamWriter to it
         self.workers = {}  # worker pid -> the hooks' worker object
         self.calls = {}  # call id -> (client writer, client's id, request bytes, app path)
@@ -166,6 +183,9 @@ class DirtyArbiter:
 
     def do_log(self, level, text):
         getattr(self.log, level)(text)
+
+    def do_reopen_logs(self):
+        self.log.reopen_files()
 
     def do_exit(self, code):
         if not self.done.done():
@@ -304,8 +324,10 @@ class DirtyArbiter:
                 elif msg_type == protocol.MSG_TYPE_MANAGE:
                     payload = protocol.parse(frame[:16], frame[16:])[2]
                     self.reply(writer, self.manage(client_id, payload))
+                elif msg_type == protocol.MSG_TYPE_STASH:
+                    self.reply(writer, self.stash.reply(frame))
                 else:
-                    error = DirtyError("Stash is not supported by rcorn's dirty arbiter")
+                    error = DirtyError(f"Unexpected message type from a client: {protocol.NAMES[msg_type]}")
                     self.reply(writer, protocol.encode_error(client_id, error))
         except (asyncio.IncompleteReadError, ConnectionError, DirtyProtocolError):
             pass
@@ -325,8 +347,8 @@ class DirtyArbiter:
 
     def status(self):
         workers = [
-            {"pid": pid, "age": age, "apps": apps, "booted": ready, "last_heartbeat": None}
-            for pid, age, apps, ready in self.core.workers()
+            {"pid": pid, "age": age, "apps": apps, "booted": ready, "last_heartbeat": round(silent, 2)}
+            for pid, age, apps, ready, silent in self.core.workers()
         ]
         workers.sort(key=lambda w: w["age"])
         return {

@@ -160,9 +160,15 @@ def _install_signals():
     def quick(signum, frame):
         os._exit(0)
 
+    def reopen(signum, frame):
+        log.reopen_files()
+
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, quick)
     signal.signal(signal.SIGQUIT, quick)
+    # USR1 from the dirty arbiter: let go of a rotated log file. The
+    # arbiter forks with USR1 blocked, so none comes before this handler.
+    signal.signal(signal.SIGUSR1, reopen)
     for sig in (signal.SIGHUP, signal.SIGTTIN, signal.SIGTTOU, signal.SIGCHLD, signal.SIGABRT):
         signal.signal(sig, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_SETMASK, [])

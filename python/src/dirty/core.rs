@@ -88,6 +88,7 @@ fn command_tuple<'py>(py: Python<'py>, command: Command) -> PyResult<Bound<'py, 
             level_name(notice.level()).into_bound_py_any(py)?,
             notice.to_string().into_bound_py_any(py)?,
         ],
+        Command::ReopenLogs => vec!["reopen_logs".into_bound_py_any(py)?],
         Command::Exit { code } => vec!["exit".into_bound_py_any(py)?, code.into_bound_py_any(py)?],
     };
     PyTuple::new(py, items)
@@ -140,6 +141,7 @@ impl DirtyCore {
             "term" => DirtySignal::Term,
             "int" => DirtySignal::Int,
             "quit" => DirtySignal::Quit,
+            "usr1" => DirtySignal::Usr1,
             other => {
                 return Err(PyValueError::new_err(format!(
                     "not a dirty signal: {other}"
@@ -222,9 +224,11 @@ impl DirtyCore {
             .map(|d| d.saturating_since(now).as_secs_f64())
     }
 
-    /// `(pid, age, [app paths], ready)` of each worker, for status queries.
-    fn workers(&self) -> Vec<(i32, u64, Vec<String>, bool)> {
+    /// `(pid, age, [app paths], ready, seconds since its last heartbeat)`
+    /// of each worker, for status queries.
+    fn workers(&self) -> Vec<(i32, u64, Vec<String>, bool, f64)> {
         let apps = &self.arbiter.settings().apps;
+        let now = rcorn_io::clock::now();
         self.arbiter
             .workers()
             .iter()
@@ -240,6 +244,7 @@ impl DirtyCore {
                     w.id,
                     names,
                     w.state == rcorn_core::dirty::arbiter::WorkerState::Ready,
+                    now.saturating_since(w.last_beat).as_secs_f64(),
                 )
             })
             .collect()

@@ -84,6 +84,11 @@ impl HookLogger {
     fn critical(&self, msg: Bound<'_, PyAny>, args: Bound<'_, pyo3::types::PyTuple>) {
         rcorn_io::critical!("{}", format_message(&msg, &args));
     }
+    /// gunicorn's `log.reopen_files()` (USR1): rcorn's log files and the
+    /// file handlers of a Python logging configuration reopen.
+    fn reopen_files(&self) {
+        rcorn_io::log::reopen();
+    }
     /// Logs at error level with the traceback of the exception being handled.
     #[pyo3(signature = (msg, *args))]
     fn exception(

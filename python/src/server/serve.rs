@@ -364,4 +364,10 @@ fn announce(settings: &Settings, listeners: &[Listener], tls: bool) {
             settings.worker_class()
         );
     }
+    if settings.effective_worker_class() == "gevent" && settings.worker_class() != "gevent" {
+        rcorn_io::info!(
+            "{} is served by rcorn's gevent worker (rcorn parses HTTP, not gevent.pywsgi)",
+            settings.worker_class()
+        );
+    }
 }

@@ -144,7 +144,7 @@ impl DirtyWorld {
                     self.note(7, what)
                 }
             },
-            Command::WorkerExitHook { .. } | Command::Log(_) => {}
+            Command::WorkerExitHook { .. } | Command::Log(_) | Command::ReopenLogs => {}
             Command::Exit { code } => self.exited = Some(code),
         }
     }
@@ -159,6 +159,8 @@ impl DirtyWorld {
         };
         let exit = match signal {
             KillSignal::Kill => Some(now),
+            // Log reopening: the worker goes on.
+            KillSignal::Usr1 => None,
             _ if p.hung => None,
             KillSignal::Term => Some(now + Duration::from_millis(300)),
             _ => Some(now + Duration::from_millis(5)),

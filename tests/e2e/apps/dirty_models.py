@@ -6,7 +6,17 @@ import time
 from rcorn.dirty import DirtyApp
 
 
+def _stash(client):
+    if client == "gunicorn":
+        from gunicorn.dirty import stash
+    else:
+        from rcorn.dirty import stash
+    return stash
+
+
 class Model(DirtyApp):
+    stashes = ["declared"]
+
     def init(self):
         self.loaded_by = os.getpid()
         marker = os.environ.get("DIRTY_INIT_LOG")
@@ -24,6 +34,17 @@ class Model(DirtyApp):
     async def atokens(self, n):
         for i in range(n):
             yield i
+
+    def remember(self, client):
+        """Writes to the stash from a dirty worker; reads what the web wrote."""
+        st = _stash(client)
+        st.put("models", "from-dirty", self.loaded_by)
+        return st.get("shared", "from-web")
+
+    async def aremember(self, client):
+        st = _stash(client)
+        st.put("models", "from-dirty", -self.loaded_by)
+        return [st.get("shared", "from-web"), "declared" in st.tables()]
 
     def boom(self):
         raise RuntimeError("kaboom")

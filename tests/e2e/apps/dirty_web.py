@@ -18,9 +18,56 @@ def _client_module(name):
     return module
 
 
-def _sync_call(module, op):
+def _stash_tour(st, table):
+    """Every stash operation once, through one client's module API."""
+    st.put(table, "user:1", {"name": "Alice"})
+    st.put(table, "user:2", [1, 2.5, None])
+    st.put(table, 7, b"\x00bytes")
+    rows = st.table(table)
+    rows["n"] = 5
+    out = {
+        "get": st.get(table, "user:1"),
+        "default": st.get(table, "missing", "dflt"),
+        "keys": st.keys(table),
+        "pattern": st.keys(table, pattern="user:*"),
+        "len": len(rows),
+        "contains": ["n" in rows, "nope" in rows],
+        "bytes": st.get(table, 7) == b"\x00bytes",
+        "item": rows["n"],
+        "deleted": [st.delete(table, 7), st.delete(table, 7)],
+        "exists": [st.exists(table), st.exists(table, "n"), st.exists("no-such-table")],
+        "info": st.info(table),
+        "tables": st.tables(),
+    }
+    st.clear(table)
+    out["cleared"] = st.keys(table)
+    st.delete_table(table)
+    out["dropped"] = st.exists(table)
+    return out
+
+
+def _stash_call(module, op, table):
+    st = module.stash
+    if op == "stash_tour":
+        return _stash_tour(st, table)
+    if op == "stash_put":
+        return st.put("shared", "from-web", table)
+    if op == "stash_read":
+        return [st.get("shared", "from-web"), st.get("models", "from-dirty")]
+    if op == "stash_no_table":
+        return st.info("no-such-table")
+    if op == "stash_no_key":
+        return st.table("shared")["no-such-key"]
+    if op == "stash_bad_key":
+        return st.put("shared", ["a", "list"], 1)
+    raise ValueError(op)
+
+
+def _sync_call(module, op, table="web"):
     if op == "socket":
         return os.environ.get("GUNICORN_DIRTY_SOCKET")
+    if op.startswith("stash_"):
+        return _stash_call(module, op, table)
     client = module.get_dirty_client(timeout=10)
     if op == "predict":
         return client.execute(MODEL, "predict", 21, scale=3)
@@ -28,10 +75,15 @@ def _sync_call(module, op):
         return list(client.stream(MODEL, op, 3))
     if op == "unknown":
         return client.execute("dirty_models:Nope", "x")
+    if op in ("remember", "aremember"):
+        return client.execute(MODEL, op, module.__name__.split(".")[0])
     return client.execute(MODEL, op, *([5] if op == "sleep" else []))
 
 
 async def _async_call(module, op):
+    if op.startswith("stash_"):
+        # gunicorn's stash API is synchronous; an async app calls it as is.
+        return _stash_call(module, op, "asgi")
     client = await module.get_dirty_client_async(timeout=10)
     if op == "predict":
         return await client.execute_async(MODEL, "predict", 21, scale=3)

@@ -5,6 +5,9 @@ import os
 import sys
 import time
 
+# The process that imported this module: the master with --preload.
+LOADED_IN = os.getpid()
+
 
 def _answer(start_response, body, status="200 OK"):
     if isinstance(body, str):
@@ -20,6 +23,8 @@ def app(environ, start_response):
         # Patched: time.sleep is gevent.sleep in this worker.
         time.sleep(float(query or "1"))
         return _answer(start_response, f"slept {os.getpid()}")
+    if path == "/loaded":
+        return _answer(start_response, f"{LOADED_IN} {os.getpid()}")
     if path == "/patched":
         from gevent import monkey
 

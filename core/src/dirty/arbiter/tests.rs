@@ -280,3 +280,27 @@ fn ttou_stops_at_the_largest_app_limit() {
     assert!(out.contains(&Command::Log(DirtyNotice::AtMinimum { min: 2 })));
     assert_eq!(b.arbiter.target(), 2);
 }
+
+#[test]
+fn usr1_reopens_the_logs_here_and_in_every_live_worker_even_while_stopping() {
+    let mut b = Bench::new(settings(2, &["a:A"]));
+    let pids = b.pids();
+    let usr1 = |out: &[Command]| -> Vec<Pid> {
+        out.iter()
+            .filter_map(|c| match *c {
+                Command::Kill {
+                    pid,
+                    signal: KillSignal::Usr1,
+                } => Some(pid),
+                _ => None,
+            })
+            .collect()
+    };
+    let out = b.at(10, Event::Signal(DirtySignal::Usr1));
+    assert_eq!(out[0], Command::ReopenLogs);
+    assert_eq!(usr1(&out), pids);
+    // Workers told to stop are left alone; the arbiter still reopens.
+    b.at(20, Event::Signal(DirtySignal::Term));
+    let out = b.at(30, Event::Signal(DirtySignal::Usr1));
+    assert_eq!(out, [Command::ReopenLogs]);
+}

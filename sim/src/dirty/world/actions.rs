@@ -188,14 +188,19 @@ pub fn run_dirty_schedule(
 /// A random schedule: calls (some stuck), time, signals, crashes, hangs.
 pub fn random_dirty_schedule(seed: u64, steps: usize) -> Vec<DirtyAction> {
     let mut rng = SimRng::new(seed ^ 0xd1d7);
-    let signals = [DirtySignal::Hup, DirtySignal::Ttin, DirtySignal::Ttou];
+    let signals = [
+        DirtySignal::Hup,
+        DirtySignal::Ttin,
+        DirtySignal::Ttou,
+        DirtySignal::Usr1,
+    ];
     let stops = [DirtySignal::Term, DirtySignal::Int, DirtySignal::Quit];
     (0..steps)
         .map(|i| match rng.range(0, 99) {
             0..=34 => DirtyAction::Advance(rng.range(1, 2_000) as u32),
             35..=64 => DirtyAction::Call(rng.next_u64() as u8),
             65..=67 => DirtyAction::StuckCall(rng.next_u64() as u8),
-            68..=77 => DirtyAction::Signal(signals[rng.range(0, 2) as usize]),
+            68..=77 => DirtyAction::Signal(signals[rng.range(0, 3) as usize]),
             78..=82 => DirtyAction::Crash(rng.next_u64() as u8),
             83..=84 => DirtyAction::Hang(rng.next_u64() as u8),
             85 if i > steps / 2 => DirtyAction::Signal(stops[rng.range(0, 2) as usize]),
