@@ -341,18 +341,29 @@ class Exchange:
 
     async def _send_file(self, path):
         """``http.response.pathsend``: the file is opened before ``send``
-        returns (here: read and sent whole before it returns), so the
-        application may remove it afterwards."""
+        returns, so the application may remove it afterwards. On a plain
+        connection its bytes go out with sendfile(2) (the driver keeps a
+        descriptor of its own); over TLS, or with ``--no-sendfile``, it is
+        read and sent in blocks."""
         with open(path, "rb") as f:
             left = os.fstat(f.fileno()).st_size
-            while True:
-                block = f.read(min(left, PATHSEND_BLOCK)) if left > 0 else b""
-                left -= len(block)
-                more = left > 0 and bool(block)
-                if self.driver.send_body(self.cid, block, more):
-                    await self._wait()
-                if not more:
-                    return
+            if self.driver.sendfile_enabled() and left > 0:
+                wait = self.driver.send_file(self.cid, f.fileno(), left)
+            else:
+                wait = await self._send_blocks(f, left)
+        if wait:
+            await self._wait()
+
+    async def _send_blocks(self, f, left):
+        while True:
+            block = f.read(min(left, PATHSEND_BLOCK)) if left > 0 else b""
+            left -= len(block)
+            more = left > 0 and bool(block)
+            wait = self.driver.send_body(self.cid, block, more)
+            if not more:
+                return wait
+            if wait:
+                await self._wait()
 
 
 class RequestHooks:

@@ -83,6 +83,9 @@ pub struct AsgiDriver {
     restarting: bool,
     /// Environ keys (lower case) the access log prints, `%({name}e)s`.
     pub(super) log_environ: Vec<String>,
+    /// `http.response.pathsend` may use sendfile(2): plain connections,
+    /// `sendfile` not turned off.
+    sendfile: bool,
 }
 
 impl AsgiDriver {
@@ -128,11 +131,16 @@ impl AsgiDriver {
             changed_file: None,
             restarting: false,
             log_environ,
+            sendfile: false,
         })
     }
 
     pub fn set_changed_file(&mut self, changed_file: Option<ChangedFile>) {
         self.changed_file = changed_file;
+    }
+
+    pub fn set_sendfile(&mut self, on: bool) {
+        self.sendfile = on;
     }
 
     /// Tells Python, once per request, that the client of connection `id`
@@ -212,13 +220,14 @@ impl AsgiDriver {
         let Some(c) = self.conns.get_mut(&id) else {
             return;
         };
-        if writable && !c.conn.out.is_empty() {
-            let flushed = c.write_out();
+        if writable && (!c.conn.out.is_empty() || c.file.is_some()) {
+            let flushed = c.flush();
             if c.sending && !matches!(flushed, Ok(false)) {
                 c.sending = false;
                 self.pending.push((EV_WAKE, id, None));
             }
             if flushed.is_err() {
+                c.file = None;
                 c.conn.out.clear();
                 c.write_failed = true;
                 c.disconnected = true;
@@ -446,6 +455,18 @@ impl AsgiDriver {
     /// `EV_WAKE` before sending more (the client reads slower).
     fn send_body(&mut self, id: usize, body: &[u8], more: bool) -> PyResult<bool> {
         self.body_chunk(id, body, more)
+    }
+
+    /// Whether `send_file` may be used (else Python reads the file).
+    fn sendfile_enabled(&self) -> bool {
+        self.sendfile
+    }
+
+    /// `http.response.pathsend` through sendfile(2): `len` bytes of the
+    /// open file `fd` as the whole body; `True` when the task should wait
+    /// for an `EV_WAKE` (the client reads slower).
+    fn send_file(&mut self, id: usize, fd: i32, len: u64) -> PyResult<bool> {
+        self.file_body(id, fd, len)
     }
 
     /// `websocket.accept`: the `101` answer (subprotocol, headers as pairs
