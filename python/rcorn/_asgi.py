@@ -127,6 +127,7 @@ class Server:
         self.hooks = hooks
         self.exchanges = {}
         self.done = loop.create_future()
+        self.create_task = loop.create_task
         self.timer = None
         self.timer_at = 0.0
 
@@ -163,13 +164,13 @@ class Server:
         self.wake()
 
     def dispatch(self, events):
+        state = self.state
         for kind, cid, scope in events:
             if kind == EV_REQUEST or kind == EV_WEBSOCKET:
-                scope["state"] = self.state.copy()
-                cls = Exchange if kind == EV_REQUEST else WebSocket
-                exchange = cls(self, cid, scope)
+                scope["state"] = state.copy()
+                exchange = (Exchange if kind == EV_REQUEST else WebSocket)(self, cid, scope)
                 self.exchanges[cid] = exchange
-                exchange.task = self.loop.create_task(exchange.run())
+                exchange.task = self.create_task(exchange.run())
             else:
                 exchange = self.exchanges.get(cid)
                 if exchange is None:
@@ -265,8 +266,15 @@ class Exchange:
                 failed = True
                 what = "completing" if self.started else "starting"
                 self.driver.log("error", f"ASGI callable returned without {what} response.")
-            status, sent = self.driver.finish(self.cid, failed)
-            self.server.finished(self.cid)
+            # One call per request ends the response and hands back what
+            # the driver found meanwhile (the next pipelined request).
+            status, sent, events, exiting = self.driver.finish_request(self.cid, failed)
+            server = self.server
+            server.exchanges.pop(self.cid, None)
+            if events is not None:
+                server.dispatch(events)
+            if exiting:
+                server.wake()
             if self.req is not None:
                 hooks.post(self.req, self.scope, status, sent)
 
@@ -282,7 +290,8 @@ class Exchange:
     async def send(self, message):
         kind = message["type"]
         if kind == "http.response.body":
-            self._check_body_allowed(kind)
+            if not self.started or self.body_done:
+                self._check_body_allowed(kind)
             more = message.get("more_body", False)
             if self.driver.send_body(self.cid, message.get("body", b""), more):
                 await self._wait()
@@ -337,7 +346,8 @@ class Exchange:
 
     def _completed(self):
         self.complete = True
-        self.wake()
+        if self.waiter is not None:
+            self.wake()
 
     async def _send_file(self, path):
         """``http.response.pathsend``: the file is opened before ``send``

@@ -509,6 +509,25 @@ impl AsgiDriver {
     fn finish(&mut self, py: Python<'_>, id: usize, failed: bool) -> (u16, u64) {
         self.end_exchange(py, id, failed)
     }
+
+    /// `finish` for an HTTP task, with what Python must act on next, in
+    /// one call (it runs once per request): `(status, body_bytes, events,
+    /// exiting)`; `events` are those found meanwhile (the connection's
+    /// next request, buffered already), `None` when there are none.
+    #[allow(clippy::type_complexity)]
+    fn finish_request<'py>(
+        &mut self,
+        py: Python<'py>,
+        id: usize,
+        failed: bool,
+    ) -> PyResult<(u16, u64, Option<Bound<'py, PyList>>, bool)> {
+        let (status, sent) = self.end_exchange(py, id, failed);
+        let events = match self.pending.is_empty() {
+            true => None,
+            false => Some(self.take_pending(py)?),
+        };
+        Ok((status, sent, events, self.exit_code.is_some()))
+    }
 }
 
 impl AsgiDriver {
