@@ -210,8 +210,11 @@ fn content_len(input: &[u8]) -> Option<usize> {
 mod tests {
     use super::*;
 
+    /// One attribute: its OID's content, the value's tag and content.
+    type Attribute<'a> = (&'a [u8], u8, &'a [u8]);
+
     /// `SEQUENCE { SET { SEQUENCE { OID, value } } ... }` content for tests.
-    fn name(rdns: &[&[(&[u8], u8, &[u8])]]) -> Vec<u8> {
+    fn name(rdns: &[&[Attribute]]) -> Vec<u8> {
         let mut out = Vec::new();
         for rdn in rdns {
             let mut set = Vec::new();
