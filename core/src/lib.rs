@@ -23,3 +23,4 @@ pub mod time;
 pub mod uwsgi;
 pub mod worker;
 pub mod ws;
+pub mod x509_name;

@@ -125,3 +125,30 @@ fn trailers_are_dropped_when_the_body_is_not_chunked() {
     assert_eq!(conn.finish_response(&mut out, || DATE), Next::Request);
     assert!(text(&out).ends_with("\r\n\r\nok"));
 }
+
+#[test]
+fn a_request_accepts_trailers_only_when_its_te_lists_them() {
+    let accepts = |request: &[u8]| {
+        let mut conn = with_request(request);
+        let accepts = conn.request_head().is_some_and(|h| h.accepts_trailers());
+        let _ = conn.poll_event();
+        accepts
+    };
+    assert!(accepts(
+        b"GET / HTTP/1.1\r\nHost: x\r\nTE: trailers\r\n\r\n"
+    ));
+    assert!(accepts(
+        b"GET / HTTP/1.1\r\nHost: x\r\nte: gzip;q=0.5 , Trailers\r\n\r\n"
+    ));
+    assert!(accepts(
+        b"GET / HTTP/1.1\r\nHost: x\r\nTE: gzip\r\nTE: trailers\r\n\r\n"
+    ));
+    // No TE, another coding only, a member that only starts with the word.
+    assert!(!accepts(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+    assert!(!accepts(b"GET / HTTP/1.1\r\nHost: x\r\nTE: gzip\r\n\r\n"));
+    assert!(!accepts(
+        b"GET / HTTP/1.1\r\nHost: x\r\nTE: trailersx\r\n\r\n"
+    ));
+    // HTTP/1.0 has no chunked body to carry them.
+    assert!(!accepts(b"GET / HTTP/1.0\r\nTE: trailers\r\n\r\n"));
+}

@@ -120,6 +120,21 @@ pub fn server_config(settings: &TlsSettings) -> Result<TlsConfig, String> {
     Ok(Arc::new(config))
 }
 
+/// The first certificate of `certfile` (DER): the server's own, which the
+/// ASGI `tls` extension shows the application.
+pub fn server_certificate(certfile: &str) -> Result<Vec<u8>, String> {
+    let first = CertificateDer::pem_file_iter(certfile)
+        .map_err(|e| e.to_string())
+        .and_then(|mut certs| certs.next().transpose().map_err(|e| e.to_string()));
+    match first {
+        Ok(Some(cert)) => Ok(cert.as_ref().to_vec()),
+        Ok(None) => Err(format!("certfile: no certificate in '{certfile}'")),
+        Err(e) => Err(format!(
+            "certfile: cannot read certificates from '{certfile}': {e}"
+        )),
+    }
+}
+
 /// A connection's negotiated TLS parameters.
 #[derive(Clone, Debug, Default)]
 pub struct TlsSession {

@@ -127,6 +127,7 @@ class Server:
         self.hooks = hooks
         self.exchanges = {}
         self.done = loop.create_future()
+        self.create_task = loop.create_task
         self.timer = None
         self.timer_at = 0.0
 
@@ -163,13 +164,13 @@ class Server:
         self.wake()
 
     def dispatch(self, events):
+        state = self.state
         for kind, cid, scope in events:
             if kind == EV_REQUEST or kind == EV_WEBSOCKET:
-                scope["state"] = self.state.copy()
-                cls = Exchange if kind == EV_REQUEST else WebSocket
-                exchange = cls(self, cid, scope)
+                scope["state"] = state.copy()
+                exchange = (Exchange if kind == EV_REQUEST else WebSocket)(self, cid, scope)
                 self.exchanges[cid] = exchange
-                exchange.task = self.loop.create_task(exchange.run())
+                exchange.task = self.create_task(exchange.run())
             else:
                 exchange = self.exchanges.get(cid)
                 if exchange is None:
@@ -265,8 +266,15 @@ class Exchange:
                 failed = True
                 what = "completing" if self.started else "starting"
                 self.driver.log("error", f"ASGI callable returned without {what} response.")
-            status, sent = self.driver.finish(self.cid, failed)
-            self.server.finished(self.cid)
+            # One call per request ends the response and hands back what
+            # the driver found meanwhile (the next pipelined request).
+            status, sent, events, exiting = self.driver.finish_request(self.cid, failed)
+            server = self.server
+            server.exchanges.pop(self.cid, None)
+            if events is not None:
+                server.dispatch(events)
+            if exiting:
+                server.wake()
             if self.req is not None:
                 hooks.post(self.req, self.scope, status, sent)
 
@@ -282,7 +290,8 @@ class Exchange:
     async def send(self, message):
         kind = message["type"]
         if kind == "http.response.body":
-            self._check_body_allowed(kind)
+            if not self.started or self.body_done:
+                self._check_body_allowed(kind)
             more = message.get("more_body", False)
             if self.driver.send_body(self.cid, message.get("body", b""), more):
                 await self._wait()
@@ -337,22 +346,34 @@ class Exchange:
 
     def _completed(self):
         self.complete = True
-        self.wake()
+        if self.waiter is not None:
+            self.wake()
 
     async def _send_file(self, path):
         """``http.response.pathsend``: the file is opened before ``send``
-        returns (here: read and sent whole before it returns), so the
-        application may remove it afterwards."""
+        returns, so the application may remove it afterwards. On a plain
+        connection its bytes go out with sendfile(2) (the driver keeps a
+        descriptor of its own); over TLS, or with ``--no-sendfile``, it is
+        read and sent in blocks."""
         with open(path, "rb") as f:
             left = os.fstat(f.fileno()).st_size
-            while True:
-                block = f.read(min(left, PATHSEND_BLOCK)) if left > 0 else b""
-                left -= len(block)
-                more = left > 0 and bool(block)
-                if self.driver.send_body(self.cid, block, more):
-                    await self._wait()
-                if not more:
-                    return
+            if self.driver.sendfile_enabled(self.cid) and left > 0:
+                wait = self.driver.send_file(self.cid, f.fileno(), left)
+            else:
+                wait = await self._send_blocks(f, left)
+        if wait:
+            await self._wait()
+
+    async def _send_blocks(self, f, left):
+        while True:
+            block = f.read(min(left, PATHSEND_BLOCK)) if left > 0 else b""
+            left -= len(block)
+            more = left > 0 and bool(block)
+            wait = self.driver.send_body(self.cid, block, more)
+            if not more:
+                return wait
+            if wait:
+                await self._wait()
 
 
 class RequestHooks:

@@ -27,7 +27,10 @@ def split(response):
 
 def test_scope_advertises_the_extensions(serve):
     server = serve([*ASGI, "asgi_extras:app"])
-    assert httpx.get(server.url + "/", timeout=5).text == EXTENSIONS
+    # Trailers only to a client that takes them (`TE: trailers`).
+    assert httpx.get(server.url + "/", headers={"TE": "trailers"}, timeout=5).text == EXTENSIONS
+    without = httpx.get(server.url + "/", timeout=5).text
+    assert without == EXTENSIONS.replace(",http.response.trailers", "")
 
 
 def test_informational_and_early_hints_come_before_the_response(serve):
@@ -49,9 +52,30 @@ def test_trailers_end_the_chunked_body(serve):
     assert "Transfer-Encoding: chunked" in head
     assert body == b"9\r\npart one \r\n8\r\npart two\r\n0\r\nx-checksum: abc123\r\nx-rows: 2\r\n\r\n"
     # httpx reads the same response whole and goes on with the connection.
-    with httpx.Client(timeout=5) as client:
+    with httpx.Client(timeout=5, headers={"TE": "trailers"}) as client:
         assert client.get(server.url + "/trailers").text == "part one part two"
         assert client.get(server.url + "/").status_code == 200
+
+
+def test_trailers_are_dropped_for_a_client_that_did_not_ask_for_them(serve):
+    server = serve([*ASGI, "asgi_extras:app"])
+    # No TE: the body ends with the last chunk and no fields, as in
+    # uvicorn and hypercorn; the connection goes on.
+    with server.connect() as s:
+        s.sendall(b"GET /trailers HTTP/1.1\r\nHost: x\r\n\r\n")
+        response = b""
+        while not response.endswith(b"\r\n0\r\n\r\n"):
+            chunk = s.recv(65536)
+            assert chunk, response
+            response += chunk
+        head, body = split(response)
+        assert "Transfer-Encoding: chunked" in head
+        assert body == b"9\r\npart one \r\n8\r\npart two\r\n0\r\n\r\n"
+        s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        assert recv_all(s).startswith(b"HTTP/1.1 200 OK\r\n")
+    # An HTTP/1.0 client gets no chunks at all, whatever its TE says.
+    head, body = split(server.request(b"GET /trailers HTTP/1.0\r\nTE: trailers\r\n\r\n"))
+    assert "chunked" not in head and body == b"part one part two"
 
 
 def test_pathsend_opens_the_file_before_send_returns(serve):
@@ -228,7 +252,7 @@ def test_tls_extension_when_tls_is_on(serve, cert):
     ctx = ssl.create_default_context(cafile=str(crt))
     ctx.maximum_version = ssl.TLSVersion.TLSv1_2
     ctx.set_ciphers("ECDHE-RSA-AES128-GCM-SHA256")
-    names, tls = httpx.get(url + "/", verify=ctx, timeout=5).text.split("\n")
+    names, tls = httpx.get(url + "/", verify=ctx, timeout=5, headers={"TE": "trailers"}).text.split("\n")
     assert names == EXTENSIONS + ",tls"
     # TLS 1.2 with TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 (0xc02f), no client certificate.
     assert tls == "tls_version=0x303 cipher_suite=0xc02f client_cert_chain=0"

@@ -103,6 +103,25 @@ impl RequestHead {
     pub fn from_uwsgi(&self) -> bool {
         self.from_uwsgi
     }
+
+    /// The client takes trailer fields after a chunked body: an HTTP/1.1
+    /// request whose `TE` lists `trailers` (RFC 9110 §10.1.4). Without it
+    /// a server must not count on trailers reaching the client.
+    pub fn accepts_trailers(&self) -> bool {
+        self.minor >= 1
+            && self
+                .headers()
+                .filter(|(name, _)| name.eq_ignore_ascii_case(b"te"))
+                .any(|(_, value)| te_lists_trailers(value))
+    }
+}
+
+/// Whether a `TE` field value lists the `trailers` member (any case, with
+/// or without whitespace; the member takes no parameters).
+pub fn te_lists_trailers(value: &[u8]) -> bool {
+    value
+        .split(|&b| b == b',')
+        .any(|member| trim_ows(member).eq_ignore_ascii_case(b"trailers"))
 }
 
 /// Building a head from something other than an HTTP/1 request line and

@@ -1,11 +1,14 @@
 //! One client connection of the ASGI worker: io's [`Connection`] (socket,
 //! core's `ServerConnection`, output buffer) and where its exchange is.
 //! Every write here is non-blocking: what the socket does not take waits
-//! in `out` until the socket is writable again.
+//! in `out` (or, for a file body, at its offset in the file) until the
+//! socket is writable again.
 
+use std::fs::File;
 use std::io::{self, Write};
 use std::time::Instant as StdInstant;
 
+use nix::errno::Errno;
 use rcorn_io::exchange::Connection;
 
 use super::h2::H2Session;
@@ -57,8 +60,13 @@ pub struct AsgiConn {
     pub owe_read: bool,
     /// Python has been told the client is gone (`EV_GONE`).
     pub gone_reported: bool,
-    /// The response's head said trailer fields follow its body.
+    /// The response's head said trailer fields follow its body (and the
+    /// client accepts them).
     pub trailers: bool,
+    /// The request's `TE` lists `trailers`: trailer fields may be sent.
+    pub te_trailers: bool,
+    /// A file body going out with sendfile(2), after `out`.
+    pub file: Option<FileBody>,
     /// Body bytes the task has sent (more than go out when they pass the
     /// Content-Length).
     pub body_given: u64,
@@ -86,6 +94,8 @@ impl AsgiConn {
             owe_read: false,
             gone_reported: false,
             trailers: false,
+            te_trailers: false,
+            file: None,
             body_given: 0,
             started: StdInstant::now(),
             ws: None,
@@ -122,6 +132,24 @@ impl AsgiConn {
         }
     }
 
+    /// Writes `out`, then what is left of a file body, then the framing
+    /// after it. `Ok(true)`: all of it is out.
+    pub fn flush(&mut self) -> io::Result<bool> {
+        if !self.write_out()? {
+            return Ok(false);
+        }
+        let Some(file) = self.file.as_mut() else {
+            return Ok(true);
+        };
+        if !file.send(&self.conn.stream)? {
+            return Ok(false);
+        }
+        let after = file.after;
+        self.file = None;
+        self.conn.out.extend_from_slice(after);
+        self.write_out()
+    }
+
     /// Reads what the socket has into the connection, until `WouldBlock`
     /// or a short read. `Ok(false)`: the peer closed its side.
     pub fn read_available(&mut self) -> io::Result<bool> {
@@ -135,5 +163,37 @@ impl AsgiConn {
                 Err(e) => return Err(e),
             }
         }
+    }
+}
+
+/// sendfile moves at most about 2 GiB per call on Linux.
+const MAX_PER_CALL: u64 = 1 << 30;
+
+/// The part of a file still to be sent as the response body.
+pub struct FileBody {
+    /// A descriptor of its own: the application may close or remove the
+    /// file once `send` returns.
+    pub file: File,
+    pub at: i64,
+    pub end: u64,
+    /// The framing after the file's bytes (a chunk's CRLF).
+    pub after: &'static [u8],
+}
+
+impl FileBody {
+    /// Sends what the socket takes. `Ok(true)`: the whole range is out. A
+    /// file that turned out shorter is an error: the body cannot be ended.
+    fn send(&mut self, socket: &rcorn_io::stream::Stream) -> io::Result<bool> {
+        while (self.at as u64) < self.end {
+            let count = (self.end - self.at as u64).min(MAX_PER_CALL) as usize;
+            match nix::sys::sendfile::sendfile64(socket, &self.file, Some(&mut self.at), count) {
+                Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+                Ok(n) => rcorn_io::metrics::sent(n),
+                Err(Errno::EINTR) => {}
+                Err(Errno::EAGAIN) => return Ok(false),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(true)
     }
 }

@@ -97,6 +97,9 @@ pub struct AsgiDriver {
     /// How a new connection picks HTTP/1.1 or HTTP/2, and HTTP/2's settings.
     pub(super) negotiation: Negotiation,
     pub(super) h2_config: H2Config,
+    /// `http.response.pathsend` may use sendfile(2): plain connections,
+    /// `sendfile` not turned off.
+    sendfile: bool,
 }
 
 impl AsgiDriver {
@@ -148,6 +151,7 @@ impl AsgiDriver {
             h2_dirty: Vec::new(),
             negotiation: Negotiation::new(&[], "off", false),
             h2_config: H2Config::default(),
+            sendfile: false,
         })
     }
 
@@ -165,6 +169,10 @@ impl AsgiDriver {
         if !std::mem::replace(&mut self.woken, true) && self.waker.wake().is_err() {
             self.woken = false;
         }
+    }
+
+    pub fn set_sendfile(&mut self, on: bool) {
+        self.sendfile = on;
     }
 
     /// Tells Python, once per request, that the client of connection `id`
@@ -253,13 +261,14 @@ impl AsgiDriver {
         if c.stage == Stage::Http2 {
             return self.h2_pump(py, id);
         }
-        if writable && !c.conn.out.is_empty() {
-            let flushed = c.write_out();
+        if writable && (!c.conn.out.is_empty() || c.file.is_some()) {
+            let flushed = c.flush();
             if c.sending && !matches!(flushed, Ok(false)) {
                 c.sending = false;
                 self.pending.push((EV_WAKE, id, None));
             }
             if flushed.is_err() {
+                c.file = None;
                 c.conn.out.clear();
                 c.write_failed = true;
                 c.disconnected = true;
@@ -515,6 +524,20 @@ impl AsgiDriver {
         self.body_chunk(id, body, more)
     }
 
+    /// Whether `send_file` may be used for `id` (else Python reads the
+    /// file): never for an HTTP/2 stream, whose body goes out in DATA
+    /// frames.
+    fn sendfile_enabled(&self, id: usize) -> bool {
+        self.sendfile && split(id).is_none()
+    }
+
+    /// `http.response.pathsend` through sendfile(2): `len` bytes of the
+    /// open file `fd` as the whole body; `True` when the task should wait
+    /// for an `EV_WAKE` (the client reads slower).
+    fn send_file(&mut self, id: usize, fd: i32, len: u64) -> PyResult<bool> {
+        self.file_body(id, fd, len)
+    }
+
     /// `websocket.accept`: the `101` answer (subprotocol, headers as pairs
     /// of bytes) and the connection becomes a WebSocket.
     fn ws_accept(
@@ -557,6 +580,25 @@ impl AsgiDriver {
             return self.h2_finish(id, failed);
         }
         self.end_exchange(py, id, failed)
+    }
+
+    /// `finish` for an HTTP task, with what Python must act on next, in
+    /// one call (it runs once per request): `(status, body_bytes, events,
+    /// exiting)`; `events` are those found meanwhile (the connection's
+    /// next request, buffered already), `None` when there are none.
+    #[allow(clippy::type_complexity)]
+    fn finish_request<'py>(
+        &mut self,
+        py: Python<'py>,
+        id: usize,
+        failed: bool,
+    ) -> PyResult<(u16, u64, Option<Bound<'py, PyList>>, bool)> {
+        let (status, sent) = self.finish(py, id, failed);
+        let events = match self.pending.is_empty() {
+            true => None,
+            false => Some(self.take_pending(py)?),
+        };
+        Ok((status, sent, events, self.exit_code.is_some()))
     }
 }
 

@@ -110,6 +110,7 @@ impl AsgiDriver {
             }
         };
         let no_body = head.body() == BodyKind::None;
+        let te_trailers = head.accepts_trailers();
         let tls = conn.stream.tls_session();
         let (kind, scope) = if ws::is_upgrade(head) {
             let shake = match ws::check_handshake(head) {
@@ -136,11 +137,11 @@ impl AsgiDriver {
             let scope = scope::build(
                 py,
                 head,
-                &conn.peer,
-                &conn.server,
+                (&conn.peer, &conn.server),
                 forwarded,
                 tls,
                 &self.consts,
+                te_trailers,
             );
             (EV_REQUEST, scope)
         };
@@ -155,6 +156,8 @@ impl AsgiDriver {
         c.end_delivered = false;
         c.gone_reported = false;
         c.trailers = false;
+        c.te_trailers = te_trailers;
+        c.file = None;
         c.body_given = 0;
         conn.log_fields.response_headers.clear();
         // Bytes may be in the socket still (more of the body): read them
@@ -284,7 +287,9 @@ impl AsgiDriver {
             conn.http.reset_response(&mut conn.out);
             conn.log_fields.response_headers.clear();
         }
-        c.trailers = trailers && written.is_ok();
+        // Trailers the client did not ask for (`TE: trailers`) are
+        // dropped, so the body is framed as if there were none.
+        c.trailers = trailers && c.te_trailers && written.is_ok();
         written
     }
 
@@ -325,7 +330,7 @@ impl AsgiDriver {
         let Some(c) = self.conns.get_mut(&id) else {
             return Ok(());
         };
-        if c.stage != Stage::InRequest || c.write_failed {
+        if c.stage != Stage::InRequest || c.write_failed || !c.trailers {
             return Ok(());
         }
         for (name, value) in &fields {
@@ -388,7 +393,9 @@ impl AsgiDriver {
         if failed && !conn.http.reset_response(&mut conn.out) && conn.http.response_started() {
             conn.http.abort_response();
         }
-        if c.write_failed {
+        // A file body cut short (the task was cancelled while it went
+        // out) cannot be ended.
+        if c.write_failed || c.file.take().is_some() {
             conn.http.abort_response();
         }
         if let Some(declared) = conn.http.framed_length().filter(|n| *n != c.body_given) {

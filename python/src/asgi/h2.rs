@@ -342,11 +342,14 @@ impl AsgiDriver {
         let scope = scope::build(
             py,
             &head,
-            &conn.peer,
-            &conn.server,
+            (&conn.peer, &conn.server),
             forwarded,
             tls,
             &self.consts,
+            // HTTP/2 frames trailers on every stream (a HEADERS frame after
+            // the DATA), so, as hypercorn does, they are offered to every
+            // HTTP/2 request; HTTP/1.1 asks for `TE: trailers`.
+            true,
         );
         h2.streams.insert(stream, H2Stream::new(head));
         rcorn_io::metrics::request_started();

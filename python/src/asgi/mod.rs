@@ -9,6 +9,7 @@
 mod conn;
 mod driver;
 mod exchange;
+mod file_body;
 mod h2;
 mod log_environ;
 mod negotiate;
@@ -57,8 +58,18 @@ pub fn run_worker(
         _ => 3,
     };
     let scheme = if cfg.tls.is_some() { "https" } else { "http" };
-    let consts = scope::ScopeConstants::new(py, text("root_path"), scheme)
+    let mut consts = scope::ScopeConstants::new(py, text("root_path"), scheme)
         .map_err(|e| std::io::Error::other(e.to_string()))?;
+    if cfg.tls.is_some() {
+        // The file was read in the master already; an error here means it
+        // changed since, and the extension then shows no certificate.
+        match rcorn_io::tls::server_certificate(&text("certfile")) {
+            Ok(der) => consts
+                .set_server_cert(py, &der)
+                .map_err(|e| std::io::Error::other(e.to_string()))?,
+            Err(e) => rcorn_io::warning!("{e}"),
+        }
+    }
     let int = |name| match settings.get(name) {
         Some(Value::Int(i)) => u64::try_from(*i).unwrap_or(0),
         _ => 0,
@@ -73,7 +84,9 @@ pub fn run_worker(
         },
         deflate: text("ws_per_message_deflate") != "false",
     };
+    let sendfile = crate::server::io_config::sendfile_enabled(settings) && cfg.tls.is_none();
     let mut driver = AsgiDriver::new(start, cfg, consts, ws)?;
+    driver.set_sendfile(sendfile);
     driver.set_changed_file(extras.changed_file);
     driver.set_http2(
         crate::server::io_config::negotiation(settings),

@@ -1,10 +1,17 @@
 //! The ASGI connection scopes of a request head: `http` (ASGI spec 2.3,
 //! with the extensions the worker serves) and `websocket` (2.4, with the
 //! denial-response extension).
+//!
+//! Why `http` says 2.3: spec 2.4 has `send` raise an `OSError` once the
+//! client is gone, and Starlette, seeing 2.4, stops listening for
+//! `http.disconnect` while it streams and raises its own exception out of
+//! the application instead. rcorn drops what is sent after a failed write
+//! (2.3's behaviour, and uvicorn's, which also says 2.3), so a streaming
+//! response whose client left ends through `http.disconnect`.
 
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 use rcorn_core::http::RequestHead;
 use rcorn_io::exchange::ServerAddr;
 use rcorn_io::stream::PeerAddr;
@@ -27,6 +34,11 @@ pub struct ScopeConstants {
     pub scheme: &'static str,
     /// [`EXTENSIONS`], each with an empty dict: a shallow copy per scope.
     pub extensions: Py<PyDict>,
+    /// The same without `http.response.trailers`, for a request whose
+    /// client did not say it takes trailers (`TE: trailers`).
+    pub extensions_no_trailers: Py<PyDict>,
+    /// The server's certificate as PEM, for the `tls` extension.
+    pub server_cert: Option<Py<PyString>>,
 }
 
 impl ScopeConstants {
@@ -35,22 +47,42 @@ impl ScopeConstants {
         for name in EXTENSIONS {
             extensions.set_item(name, PyDict::new(py))?;
         }
+        let extensions_no_trailers = extensions.copy()?;
+        extensions_no_trailers.del_item("http.response.trailers")?;
         Ok(ScopeConstants {
             root_path,
             scheme,
             extensions: extensions.unbind(),
+            extensions_no_trailers: extensions_no_trailers.unbind(),
+            server_cert: None,
         })
+    }
+
+    /// The server's certificate (DER) that the `tls` extension shows.
+    pub fn set_server_cert(&mut self, py: Python<'_>, der: &[u8]) -> PyResult<()> {
+        let pem = pem(py, der)?;
+        self.server_cert = Some(pem.cast_into::<PyString>()?.unbind());
+        Ok(())
     }
 }
 
+/// A DER certificate as PEM text (the standard library's conversion).
+fn pem<'py>(py: Python<'py>, der: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+    py.import("ssl")?
+        .getattr("DER_cert_to_PEM_cert")?
+        .call1((PyBytes::new(py, der),))
+}
+
+/// The `http` scope; `accepts_trailers`: the request's `TE` lists
+/// `trailers`, so `http.response.trailers` is offered.
 pub fn build<'py>(
     py: Python<'py>,
     head: &RequestHead,
-    peer: &PeerAddr,
-    server: &ServerAddr,
+    (peer, server): (&PeerAddr, &ServerAddr),
     forwarded_scheme: Option<&'static str>,
     tls: Option<TlsSession>,
     consts: &ScopeConstants,
+    accepts_trailers: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
     let scope = PyDict::new(py);
     scope.set_item(intern!(py, "type"), intern!(py, "http"))?;
@@ -64,7 +96,7 @@ pub fn build<'py>(
         _ => "1.1",
     };
     scope.set_item(intern!(py, "http_version"), version)?;
-    scope.set_item(intern!(py, "method"), head.method())?;
+    scope.set_item(intern!(py, "method"), method(py, head.method()))?;
     scope.set_item(
         intern!(py, "scheme"),
         forwarded_scheme.unwrap_or(consts.scheme),
@@ -99,28 +131,51 @@ pub fn build<'py>(
         let port: u16 = server.port.parse().unwrap_or(0);
         scope.set_item(intern!(py, "server"), (server.name.as_str(), port))?;
     }
-    let extensions = consts.extensions.bind(py).copy()?;
+    let extensions = match accepts_trailers {
+        true => consts.extensions.bind(py).copy()?,
+        false => consts.extensions_no_trailers.bind(py).copy()?,
+    };
     if let Some(session) = tls {
-        extensions.set_item(intern!(py, "tls"), tls_extension(py, &session)?)?;
+        let tls = tls_extension(py, &session, consts.server_cert.as_ref())?;
+        extensions.set_item(intern!(py, "tls"), tls)?;
     }
     scope.set_item(intern!(py, "extensions"), extensions)?;
     Ok(scope)
 }
 
-/// The `tls` extension: what the connection negotiated, the client's
-/// certificates as PEM (the server's own is not offered: `None`).
-fn tls_extension<'py>(py: Python<'py>, session: &TlsSession) -> PyResult<Bound<'py, PyDict>> {
+/// The method as a Python string: the common ones interned once rather
+/// than made for every request.
+fn method<'py>(py: Python<'py>, method: &str) -> Bound<'py, PyString> {
+    match method {
+        "GET" => intern!(py, "GET").clone(),
+        "POST" => intern!(py, "POST").clone(),
+        "HEAD" => intern!(py, "HEAD").clone(),
+        "PUT" => intern!(py, "PUT").clone(),
+        "DELETE" => intern!(py, "DELETE").clone(),
+        other => PyString::new(py, other),
+    }
+}
+
+/// The `tls` extension: what the connection negotiated, the server's
+/// certificate and the client's as PEM, and the client certificate's
+/// subject as RFC 4514 text.
+fn tls_extension<'py>(
+    py: Python<'py>,
+    session: &TlsSession,
+    server_cert: Option<&Py<PyString>>,
+) -> PyResult<Bound<'py, PyDict>> {
     let tls = PyDict::new(py);
-    tls.set_item("server_cert", py.None())?;
+    tls.set_item("server_cert", server_cert)?;
     let chain = PyList::empty(py);
-    if !session.client_chain.is_empty() {
-        let to_pem = py.import("ssl")?.getattr("DER_cert_to_PEM_cert")?;
-        for der in &session.client_chain {
-            chain.append(to_pem.call1((PyBytes::new(py, der),))?)?;
-        }
+    for der in &session.client_chain {
+        chain.append(pem(py, der)?)?;
     }
     tls.set_item("client_cert_chain", chain)?;
-    tls.set_item("client_cert_name", py.None())?;
+    let name = session
+        .client_chain
+        .first()
+        .and_then(|der| rcorn_core::x509_name::subject_rfc4514(der));
+    tls.set_item("client_cert_name", name)?;
     tls.set_item("client_cert_error", py.None())?;
     tls.set_item("tls_version", session.version)?;
     tls.set_item("cipher_suite", session.cipher_suite)?;
@@ -139,7 +194,15 @@ pub fn build_websocket<'py>(
     consts: &ScopeConstants,
     subprotocols: &[String],
 ) -> PyResult<Bound<'py, PyDict>> {
-    let scope = build(py, head, peer, server, forwarded_scheme, tls, consts)?;
+    let scope = build(
+        py,
+        head,
+        (peer, server),
+        forwarded_scheme,
+        tls,
+        consts,
+        false,
+    )?;
     // The http scope's `tls` stays; its response extensions do not apply.
     let tls_extension = scope
         .get_item(intern!(py, "extensions"))?

@@ -2,6 +2,7 @@
 and request hooks (by path), and framework apps that rely on them."""
 
 import asyncio
+import json
 import os
 import tempfile
 import time
@@ -46,6 +47,14 @@ async def extensions(scope, receive, send):
     await send({"type": "http.response.body", "body": body.encode()})
 
 
+async def tls(scope, receive, send):
+    """The whole ``tls`` extension, as JSON (``null`` without TLS)."""
+    await _drain(receive)
+    await _start(send, 200, [(b"content-type", b"application/json")])
+    body = json.dumps(scope["extensions"].get("tls")).encode()
+    await send({"type": "http.response.body", "body": body})
+
+
 async def early_hints(scope, receive, send):
     await _drain(receive)
     await send({"type": "http.response.informational", "status": 103,
@@ -75,6 +84,18 @@ async def pathsend(scope, receive, send):
     with os.fdopen(fd, "wb") as f:
         f.write(content)
     await _start(send, 200, [(b"content-length", str(size).encode())])
+    await send({"type": "http.response.pathsend", "path": path})
+    os.unlink(path)
+
+
+async def pathsend_unframed(scope, receive, send):
+    """``pathsend`` without a Content-Length: the server frames the file."""
+    await _drain(receive)
+    size = int(scope["query_string"])
+    fd, path = tempfile.mkstemp()
+    with os.fdopen(fd, "wb") as f:
+        f.write(bytes(range(256)) * (size // 256) + b"x" * (size % 256))
+    await _start(send, 200)
     await send({"type": "http.response.pathsend", "path": path})
     os.unlink(path)
 
@@ -133,7 +154,9 @@ async def fail(scope, receive, send):
 ROUTES = {
     "early-hints": early_hints,
     "trailers": trailers,
+    "tls": tls,
     "pathsend": pathsend,
+    "pathsend-unframed": pathsend_unframed,
     "linger": linger,
     "wait-receive": wait_in_receive,
     "headers": headers,
