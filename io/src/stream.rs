@@ -79,6 +79,24 @@ impl Stream {
         };
     }
 
+    /// Reads and drops what the client has sent so far, at most `limit`
+    /// bytes, before a refused connection is closed: closing a socket with
+    /// unread bytes sends a reset, which can destroy the refusal the
+    /// client has not read yet.
+    pub fn discard_readable(&mut self, limit: usize) {
+        let mut scratch = [0u8; 4096];
+        let mut left = limit;
+        while left > 0 {
+            let want = left.min(scratch.len());
+            match self.read(&mut scratch[..want]) {
+                Ok(0) => return,
+                Ok(n) => left -= n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return,
+            }
+        }
+    }
+
     /// The negotiated TLS parameters; `None` for a plain connection.
     pub fn tls_session(&self) -> Option<crate::tls::TlsSession> {
         match self {

@@ -69,6 +69,10 @@ impl<A: App> Worker<'_, A> {
                 conn.out.extend_from_slice(
                     b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
                 );
+                // A request head's worth of what the client sent is read
+                // and dropped first: closing over unread bytes resets the
+                // connection, and the reset can destroy the 400 unread.
+                conn.stream.discard_readable(64 * 1024);
                 let _ = conn.flush(Deadline::after(REJECT_WRITE_WAIT));
                 conn.stream.shutdown_write();
                 Some(Fate::Close)

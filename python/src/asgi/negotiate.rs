@@ -141,10 +141,15 @@ fn read_preface(c: &mut AsgiConn, bytes: &mut Vec<u8>) -> bool {
     false
 }
 
+/// What a refused client's request may still have in the socket that is
+/// read and dropped before the close (a request head's worth).
+const REFUSED_READ_LIMIT: usize = 64 * 1024;
+
 /// Not HTTP/2: the sniffed bytes are HTTP/1's, or the client is refused.
 fn settle_as_http1(c: &mut AsgiConn, verdict: Sniffed, bytes: &[u8], eof: bool) {
     if verdict == Sniffed::Refuse {
         error_response(400, &mut c.conn.out);
+        c.conn.stream.discard_readable(REFUSED_READ_LIMIT);
         c.stage = Stage::Closing;
         return;
     }
