@@ -121,7 +121,10 @@ def test_known_requests_are_counted_on_a_page_prometheus_parses(serve, metrics_p
     under_half = page.get(f"{hist}_bucket", le="0.5") - after.get(f"{hist}_bucket", le="0.5")
     assert (count, under_half) == (1, 0), page.text
     assert page.get(f"{hist}_bucket", le="+Inf") == page.get(f"{hist}_count")
-    assert page.get(f"{hist}_sum") - after.get(f"{hist}_sum") >= 1.0
+    # An event loop's timers may fire a little before a second has passed
+    # on the monotonic clock (uvloop's clock is cached per iteration, in
+    # milliseconds): the bound allows 10 ms of that.
+    assert page.get(f"{hist}_sum") - after.get(f"{hist}_sum") >= 0.99
 
     assert page.get("rcorn_workers", state="ready") == 2
     assert page.get("rcorn_workers", state="booting") == 0
