@@ -255,6 +255,17 @@ def recv_all(s):
 
 
 @pytest.fixture
+def cert(tmp_path):
+    """A self-signed certificate for localhost and 127.0.0.1: (cert, key)."""
+    key, crt = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+                    "-out", str(crt), "-days", "2", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+                   check=True, capture_output=True, timeout=60)
+    return crt, key
+
+
+@pytest.fixture
 def serve(tmp_path):
     """`serve(args, ...)` starts rcorn and returns a ready Server."""
     started = []

@@ -7,7 +7,6 @@ import re
 import signal
 import socket
 import ssl
-import subprocess
 import time
 
 import httpx
@@ -222,16 +221,6 @@ def test_django_asgi_async_and_sync_views(serve):
     assert httpx.get(server.url + "/", timeout=10).text == "Hello from Django"
     r = httpx.post(server.url + "/form", data={"name": "rcorn"}, timeout=10)
     assert r.text == "name=rcorn method=POST"
-
-
-@pytest.fixture
-def cert(tmp_path):
-    key, crt = tmp_path / "key.pem", tmp_path / "cert.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
-                    "-out", str(crt), "-days", "2", "-subj", "/CN=localhost",
-                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
-                   check=True, capture_output=True, timeout=60)
-    return crt, key
 
 
 def test_tls_extension_when_tls_is_on(serve, cert):

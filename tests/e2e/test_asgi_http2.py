@@ -158,16 +158,6 @@ def test_curl_prior_knowledge_gets_an_http2_scope(serve):
     assert scope["client"][0] == "127.0.0.1"
 
 
-@pytest.fixture
-def cert(tmp_path):
-    key, crt = tmp_path / "key.pem", tmp_path / "cert.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
-                    "-out", str(crt), "-days", "2", "-subj", "/CN=localhost",
-                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
-                   check=True, capture_output=True, timeout=60)
-    return crt, key
-
-
 def test_curl_http2_over_tls_by_alpn(serve, cert):
     crt, key = cert
     server = serve(["-k", "asgi", "--http-protocols", "h2,h1", "asgi_h2:starlette_app",

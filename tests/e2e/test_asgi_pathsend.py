@@ -70,12 +70,8 @@ def test_no_sendfile_reads_the_file_instead(serve):
 
 
 @needs_strace
-def test_over_tls_the_file_is_read_and_encrypted(serve, tmp_path):
-    key, crt = tmp_path / "key.pem", tmp_path / "cert.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
-                    "-out", str(crt), "-days", "2", "-subj", "/CN=localhost",
-                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
-                   check=True, capture_output=True, timeout=60)
+def test_over_tls_the_file_is_read_and_encrypted(serve, cert):
+    crt, key = cert
     server = serve([*ASGI, "asgi_extras:app", "--certfile", str(crt), "--keyfile", str(key)],
                    ready=False)
     url = f"https://127.0.0.1:{server.port}"

@@ -8,12 +8,12 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from conftest import wait_for
-from test_tls import cert, trusting  # noqa: F401 - `cert` is a fixture
+from test_tls import trusting
 
 ASGI = ["-k", "asgi"]
 
 
-def wss_server(serve, cert):  # noqa: F811
+def wss_server(serve, cert):
     crt, key = cert
     server = serve([*ASGI, "asgi_ws:app", "--certfile", str(crt), "--keyfile", str(key)],
                    ready=False)
@@ -32,7 +32,7 @@ def wss_server(serve, cert):  # noqa: F811
     return server
 
 
-def test_wss_echoes_large_messages_and_reports_the_scheme(serve, cert):  # noqa: F811
+def test_wss_echoes_large_messages_and_reports_the_scheme(serve, cert):
     crt, _ = cert
     server = wss_server(serve, cert)
     url = f"wss://127.0.0.1:{server.port}"

@@ -26,16 +26,6 @@ GTHREAD = ["--threads", "4", "h2_app:app"]
 CLEARTEXT = ["--http-protocols", "h2,h1", "--http2-cleartext", "prior-knowledge"]
 
 
-@pytest.fixture
-def cert(tmp_path):
-    key, crt = tmp_path / "key.pem", tmp_path / "cert.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
-                    "-out", str(crt), "-days", "2", "-subj", "/CN=localhost",
-                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
-                   check=True, capture_output=True, timeout=60)
-    return crt, key
-
-
 def curl(*args):
     """curl's body and, last line, the HTTP version it spoke."""
     out = subprocess.run(["curl", "-sS", "--max-time", "10", "-w", "\n%{http_version}", *args],

@@ -12,16 +12,6 @@ import pytest
 from conftest import APPS, run_to_exit, wait_for
 
 
-@pytest.fixture
-def cert(tmp_path):
-    key, crt = tmp_path / "key.pem", tmp_path / "cert.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
-                    "-out", str(crt), "-days", "2", "-subj", "/CN=localhost",
-                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
-                   check=True, capture_output=True, timeout=60)
-    return crt, key
-
-
 def trusting(cafile):
     return ssl.create_default_context(cafile=str(cafile))
 
