@@ -14,6 +14,7 @@
 mod asgi;
 mod dirty;
 mod gevent;
+mod interned;
 mod server;
 mod traceback;
 pub mod wsgi;

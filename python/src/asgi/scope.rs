@@ -96,7 +96,10 @@ pub fn build<'py>(
         _ => "1.1",
     };
     scope.set_item(intern!(py, "http_version"), version)?;
-    scope.set_item(intern!(py, "method"), method(py, head.method()))?;
+    scope.set_item(
+        intern!(py, "method"),
+        crate::interned::method(py, head.method()),
+    )?;
     scope.set_item(
         intern!(py, "scheme"),
         forwarded_scheme.unwrap_or(consts.scheme),
@@ -141,19 +144,6 @@ pub fn build<'py>(
     }
     scope.set_item(intern!(py, "extensions"), extensions)?;
     Ok(scope)
-}
-
-/// The method as a Python string: the common ones interned once rather
-/// than made for every request.
-fn method<'py>(py: Python<'py>, method: &str) -> Bound<'py, PyString> {
-    match method {
-        "GET" => intern!(py, "GET").clone(),
-        "POST" => intern!(py, "POST").clone(),
-        "HEAD" => intern!(py, "HEAD").clone(),
-        "PUT" => intern!(py, "PUT").clone(),
-        "DELETE" => intern!(py, "DELETE").clone(),
-        other => PyString::new(py, other),
-    }
 }
 
 /// The `tls` extension: what the connection negotiated, the server's

@@ -166,7 +166,10 @@ impl EnvironBuilder {
                 head.method().to_ascii_uppercase(),
             )?;
         } else {
-            env.set_item(intern!(py, "REQUEST_METHOD"), method_str(py, head.method()))?;
+            env.set_item(
+                intern!(py, "REQUEST_METHOD"),
+                crate::interned::method(py, head.method()),
+            )?;
         }
         env.set_item(
             intern!(py, "SERVER_PROTOCOL"),
@@ -382,17 +385,6 @@ impl EnvironBuilder {
                 .insert(name.to_vec(), key.as_ref().map(|k| k.clone_ref(py)));
         }
         key
-    }
-}
-
-fn method_str<'py>(py: Python<'py>, method: &str) -> Bound<'py, PyString> {
-    match method {
-        "GET" => intern!(py, "GET").clone(),
-        "POST" => intern!(py, "POST").clone(),
-        "HEAD" => intern!(py, "HEAD").clone(),
-        "PUT" => intern!(py, "PUT").clone(),
-        "DELETE" => intern!(py, "DELETE").clone(),
-        other => PyString::new(py, other),
     }
 }
 
