@@ -114,19 +114,17 @@ def test_requests_to_a_backend_through_patched_sockets_overlap(serve, backend):
     results = [None] * n
     threads = [threading.Thread(target=lambda i=i: results.__setitem__(i, call(i)))
                for i in range(n)]
-    started = time.monotonic()
     for t in threads:
         t.start()
     for t in threads:
         t.join(60)
-    elapsed = time.monotonic() - started
     for i, r in enumerate(results):
         assert r is not None and r.status_code == 200
         assert r.text == f"200 backend saw /item/{i}"
     assert backend.served == n
-    # One worker waited on many backend calls at once (20 s one by one).
+    # One worker waited on many backend calls at once: the backend counts
+    # how many it held together (a wall-clock bound would only add noise).
     assert backend.most_in_flight >= 10, backend.most_in_flight
-    assert elapsed < 10, elapsed
 
 
 def test_flask_app(serve):
