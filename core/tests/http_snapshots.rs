@@ -150,7 +150,7 @@ fn app_date_and_server_are_kept() {
 }
 
 #[test]
-fn body_past_content_length_is_truncated_and_the_connection_closed() {
+fn body_past_content_length_is_truncated_and_the_connection_kept() {
     insta::assert_snapshot!(respond(
         facts(1, true, false),
         200,

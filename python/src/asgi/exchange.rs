@@ -399,6 +399,9 @@ impl AsgiDriver {
             conn.http.abort_response();
         }
         if let Some(declared) = conn.http.framed_length().filter(|n| *n != c.body_given) {
+            // The encoder cut a long body at its length; ASGI's rule (as
+            // uvicorn's) is to close after it all the same.
+            conn.http.abort_response();
             if !failed && !c.write_failed {
                 rcorn_io::error!(
                     "ASGI response body has {} bytes, its Content-Length declares {declared}: closing the connection",

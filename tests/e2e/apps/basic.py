@@ -134,6 +134,12 @@ def file_wrapper_with_length(environ, start_response):
     return environ["wsgi.file_wrapper"](open(__file__, "rb"))
 
 
+def body_with_length(environ, start_response):
+    """A body longer than its Content-Length is cut at that length."""
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "5")])
+    return [b"hello", b" world"]
+
+
 class ClosingBody:
     closed = []
 
@@ -256,6 +262,7 @@ ROUTES = {
     "/file": file_wrapper,
     "/file-from-offset": file_wrapper_from_offset,
     "/file-with-length": file_wrapper_with_length,
+    "/body-with-length": body_with_length,
     "/closing": closing,
     "/bad-header": bad_header,
     "/errors": errors,

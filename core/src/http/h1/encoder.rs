@@ -303,8 +303,10 @@ impl ResponseEncoder {
         Ok(())
     }
 
-    /// Frames `chunk`. Bytes past a declared Content-Length are dropped and
-    /// the connection marked for closing, as gunicorn truncates them.
+    /// Frames `chunk`. Bytes past a declared Content-Length are dropped, as
+    /// gunicorn drops them; the connection stays usable, since no byte past
+    /// the declared length reaches the wire. (The ASGI exchange, whose rules
+    /// call a long body an error, closes the connection itself.)
     pub fn body(&mut self, chunk: &[u8], out: &mut Vec<u8>) -> Result<(), EncodeError> {
         if self.stage != Stage::Body {
             return Err(EncodeError::OutOfOrder("body before the response head"));
@@ -319,9 +321,6 @@ impl ResponseEncoder {
                 let take = (chunk.len() as u64).min(room) as usize;
                 out.extend_from_slice(&chunk[..take]);
                 self.written += take as u64;
-                if take < chunk.len() {
-                    self.keep_alive = false;
-                }
             }
             Framing::Chunked => {
                 let _ = write!(out, "{:x}\r\n", chunk.len());
@@ -352,13 +351,7 @@ impl ResponseEncoder {
         let (send, after): (u64, &'static [u8]) = match self.framing {
             _ if len == 0 => (0, b""),
             Framing::NoBody => (0, b""),
-            Framing::Length(n) => {
-                let send = len.min(n.saturating_sub(self.written));
-                if send < len {
-                    self.keep_alive = false;
-                }
-                (send, b"")
-            }
+            Framing::Length(n) => (len.min(n.saturating_sub(self.written)), b""),
             Framing::Chunked => {
                 let _ = write!(out, "{len:x}\r\n");
                 (len, b"\r\n")
