@@ -197,6 +197,21 @@ class Server:
         wait_for(answered, timeout, f"rcorn to serve; log:\n{self.log()}")
         return self
 
+    def wait_https(self, verify, path="/", timeout=20):
+        """Waits until a GET of `path` over TLS is answered 200; the base URL.
+        `verify` is what httpx takes (an SSLContext or a CA file)."""
+        url = f"https://127.0.0.1:{self.port}"
+
+        def answers():
+            if self.proc.poll() is not None:
+                raise AssertionError(f"rcorn exited with {self.proc.returncode}; log:\n{self.log()}")
+            try:
+                return httpx.get(url + path, verify=verify, timeout=2).status_code == 200
+            except httpx.HTTPError:
+                return False
+        wait_for(answers, timeout, "rcorn to serve over TLS")
+        return url
+
     def connect(self, timeout=5):
         if self.bind.startswith("unix:"):
             s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

@@ -226,18 +226,7 @@ def test_django_asgi_async_and_sync_views(serve):
 def test_tls_extension_when_tls_is_on(serve, cert):
     crt, key = cert
     server = serve([*ASGI, "asgi_extras:app", "--certfile", str(crt), "--keyfile", str(key)], ready=False)
-    url = f"https://127.0.0.1:{server.port}"
-    ctx = ssl.create_default_context(cafile=str(crt))
-
-    def answers():
-        if server.proc.poll() is not None:
-            raise AssertionError(server.log())
-        try:
-            return httpx.get(url + "/", verify=ctx, timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    wait_for(answers, 20, "rcorn to serve over TLS")
+    url = server.wait_https(ssl.create_default_context(cafile=str(crt)))
     ctx = ssl.create_default_context(cafile=str(crt))
     ctx.maximum_version = ssl.TLSVersion.TLSv1_2
     ctx.set_ciphers("ECDHE-RSA-AES128-GCM-SHA256")

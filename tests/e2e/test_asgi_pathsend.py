@@ -74,16 +74,6 @@ def test_over_tls_the_file_is_read_and_encrypted(serve, cert):
     crt, key = cert
     server = serve([*ASGI, "asgi_extras:app", "--certfile", str(crt), "--keyfile", str(key)],
                    ready=False)
-    url = f"https://127.0.0.1:{server.port}"
     ctx = ssl.create_default_context(cafile=str(crt))
-
-    def answers():
-        if server.proc.poll() is not None:
-            raise AssertionError(server.log())
-        try:
-            return httpx.get(url + "/", verify=ctx, timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    wait_for(answers, 20, "rcorn to serve over TLS")
+    url = server.wait_https(ctx)
     assert traced_sendfiles(server, lambda: fetch_file(url, verify=ctx)) == []

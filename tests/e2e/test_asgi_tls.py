@@ -8,8 +8,6 @@ import subprocess
 import httpx
 import pytest
 
-from conftest import wait_for
-
 ASGI = ["-k", "asgi"]
 
 
@@ -38,18 +36,7 @@ def pki(tmp_path):
 def serve_tls(serve, pki, *args):
     server = serve([*ASGI, "asgi_extras:app", "--certfile", str(pki / "cert.pem"),
                     "--keyfile", str(pki / "key.pem"), *args], ready=False)
-    url = f"https://127.0.0.1:{server.port}"
-
-    def answers():
-        if server.proc.poll() is not None:
-            raise AssertionError(server.log())
-        try:
-            return httpx.get(url + "/", verify=trusting(pki), timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    wait_for(answers, 20, "rcorn to serve over TLS")
-    return url
+    return server.wait_https(trusting(pki))
 
 
 def trusting(pki, client=False):

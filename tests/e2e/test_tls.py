@@ -19,18 +19,7 @@ def trusting(cafile):
 def tls_server(serve, cert, *args):
     crt, key = cert
     server = serve(["basic:app", "--certfile", str(crt), "--keyfile", str(key), *args], ready=False)
-    url = f"https://127.0.0.1:{server.port}"
-
-    def answers():
-        if server.proc.poll() is not None:
-            raise AssertionError(f"rcorn exited; log:\n{server.log()}")
-        try:
-            return httpx.get(url + "/", verify=trusting(crt), timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    wait_for(answers, 20, "rcorn to serve over TLS")
-    return server, url
+    return server, server.wait_https(trusting(crt))
 
 
 @pytest.mark.parametrize("worker_args", [[], ["--threads", "2"], ["-k", "gevent"]],
