@@ -161,6 +161,7 @@ impl SocketPairServer {
             log_fields: Default::default(),
             socket_drained: false,
             sniff: None,
+            upgrade: None,
             server: ServerAddr {
                 name: "127.0.0.1".into(),
                 port: "8000".into(),

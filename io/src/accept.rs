@@ -153,6 +153,7 @@ pub fn open_connection(
         log_fields: Default::default(),
         socket_drained: false,
         sniff,
+        upgrade: None,
         server,
     }))
 }

@@ -59,6 +59,9 @@ pub struct Connection {
     /// knowledge: its first bytes are matched against the preface before
     /// HTTP/1 decodes them. `None` once decided (or never asked).
     pub sniff: Option<rcorn_core::http::negotiate::PrefaceSniff>,
+    /// An `Upgrade: h2c` request whose body is being read before the
+    /// connection turns to HTTP/2 (boxed: almost every connection has none).
+    pub upgrade: Option<Box<rcorn_core::http::negotiate::PendingUpgrade>>,
 }
 
 /// Response headers (`%({name}o)s`) and environ values (`%({name}e)s`) of

@@ -477,6 +477,9 @@ impl<A: App> Worker<'_, A> {
 
     /// Serves every complete request the connection has buffered.
     fn serve(&mut self, conn: &mut Connection) -> Fate {
+        if conn.upgrade.is_some() {
+            return self.read_upgrade_body(conn);
+        }
         loop {
             enum Step {
                 Head(Option<&'static str>),
@@ -488,6 +491,7 @@ impl<A: App> Worker<'_, A> {
                 Ok(ConnEvent::Request(_)) => {
                     adopt_proxied_client(conn);
                     match self.forwarded_scheme(conn) {
+                        Ok(_) if self.h2c_upgrade(conn) => return self.read_upgrade_body(conn),
                         Ok(scheme) => Step::Head(scheme),
                         Err(e) => {
                             crate::debug!("Invalid request from {}: {e}", peer_text(&conn.peer));

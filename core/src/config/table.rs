@@ -941,7 +941,7 @@ pub static SETTINGS: &[Setting] = &[
         Kind::Mode,
         "STRING",
         D::Str("off"),
-        "HTTP/2 without TLS: off, prior-knowledge, upgrade or both (an Upgrade: h2c request is served in HTTP/1.1 for now).",
+        "HTTP/2 without TLS, for a peer in forwarded_allow_ips: off, prior-knowledge (the connection opens with the preface), upgrade (an HTTP/1.1 request with Upgrade: h2c) or both.",
     )
     .checked(check_http2_cleartext)
     .implemented(),

@@ -1,19 +1,20 @@
 //! The gthread loop's HTTP/2 connections: which connections become one
-//! (ALPN, or the preface from a trusted cleartext peer, as core's
-//! `negotiate` decides), their readiness, wake-ups from application
-//! threads, timers, and handing each new stream to the pool.
+//! (ALPN, the preface from a trusted cleartext peer, or its `Upgrade: h2c`
+//! request, as core's `negotiate` decides), their readiness, wake-ups from
+//! application threads, timers, and handing each new stream to the pool.
 
 use std::sync::Arc;
 
 use mio::{Interest, Token};
 use rcorn_core::http::h2::H2Connection;
 use rcorn_core::http::negotiate::Sniffed;
+use rcorn_core::http::ConnEvent;
 use rcorn_core::worker::WorkerEvent;
 
 use super::{Fate, Worker, REJECT_WRITE_WAIT};
 use crate::app::App;
 use crate::blocking::Deadline;
-use crate::conn_table::ConnEntry;
+use crate::conn_table::{refuse_without_preface, ConnEntry};
 use crate::exchange::Connection;
 use crate::h2::{H2Table, LoopWake};
 use crate::stream::Stream;
@@ -65,14 +66,7 @@ impl<A: App> Worker<'_, A> {
             }
             Sniffed::Refuse => {
                 conn.sniff = None;
-                // A trusted peer that should speak HTTP/2 and did not.
-                conn.out.extend_from_slice(
-                    b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
-                );
-                // A request head's worth of what the client sent is read
-                // and dropped first: closing over unread bytes resets the
-                // connection, and the reset can destroy the 400 unread.
-                conn.stream.discard_readable(64 * 1024);
+                refuse_without_preface(conn);
                 let _ = conn.flush(Deadline::after(REJECT_WRITE_WAIT));
                 conn.stream.shutdown_write();
                 Some(Fate::Close)
@@ -80,24 +74,73 @@ impl<A: App> Worker<'_, A> {
         }
     }
 
-    /// Moves a connection from the HTTP/1 table to the HTTP/2 one.
+    /// Whether the request just decoded asks for `Upgrade: h2c` and may
+    /// have it: it is then kept in `conn.upgrade` while its body is read
+    /// ([`Self::read_upgrade_body`]); otherwise it is served as HTTP/1.1.
+    pub(super) fn h2c_upgrade(&self, conn: &mut Connection) -> bool {
+        let (Some(h2), Some(head)) = (self.cfg.h2.as_ref(), conn.http.request_head()) else {
+            return false;
+        };
+        let socket_peer = conn.via.as_ref().unwrap_or(&conn.peer);
+        let trusted = self.cfg.scheme_policy.trusted.trusts(socket_peer.ip());
+        let tls = !conn.stream.is_plain();
+        conn.upgrade = h2
+            .negotiation
+            .upgrade(head, tls, self.cfg.uwsgi.is_some(), trusted);
+        conn.upgrade.is_some()
+    }
+
+    /// Reads the upgrade request's body over HTTP/1.1: the connection
+    /// turns to HTTP/2 once the body has ended.
+    pub(super) fn read_upgrade_body(&mut self, conn: &mut Connection) -> Fate {
+        let Some(upgrade) = conn.upgrade.as_mut() else {
+            return Fate::Close;
+        };
+        loop {
+            match conn.http.poll_event() {
+                Ok(ConnEvent::Body(bytes)) => upgrade.push_body(bytes),
+                Ok(ConnEvent::BodyEnd) => return Fate::Http2,
+                Ok(ConnEvent::NeedData) => {
+                    // A `100 Continue`, if the client waits for one.
+                    conn.http.poll_transmit(&mut conn.out);
+                    return Fate::Keep;
+                }
+                Ok(_) => return Fate::Close,
+                Err(e) => {
+                    crate::refused::log_refused(&conn.peer, &e);
+                    conn.http.poll_transmit(&mut conn.out);
+                    let _ = conn.flush(Deadline::after(REJECT_WRITE_WAIT));
+                    conn.stream.shutdown_write();
+                    return Fate::Close;
+                }
+            }
+        }
+    }
+
+    /// Moves a connection from the HTTP/1 table to the HTTP/2 one: after
+    /// its preface or ALPN, or with its upgraded request as stream 1.
     pub(super) fn start_h2(&mut self, slot: usize, entry: ConnEntry) {
         let (Some(side), Some(serving)) = (self.h2.as_mut(), self.cfg.h2.as_ref()) else {
             self.close(slot, entry);
             return;
         };
         let mut conn = entry.conn;
+        // Anything HTTP/1.1 still had to say (a `100 Continue`) goes first.
+        let _ = conn.flush(Deadline::after(REJECT_WRITE_WAIT));
         let _ = self.poll.registry().deregister(conn.stream.as_source());
         self.conns.hand_over(slot);
         let mut first = Vec::new();
         conn.http.take_upgraded_bytes(&mut first);
+        let machine = match conn.upgrade.take() {
+            Some(upgrade) => upgrade.into_connection(serving.config.clone(), self.now),
+            None => H2Connection::new(serving.config.clone(), self.now),
+        };
         let Connection {
             stream,
             peer,
             server,
             ..
         } = *conn;
-        let machine = H2Connection::new(serving.config.clone(), self.now);
         let h2_slot = side
             .table
             .open(machine, stream, &first, &side.wake, peer, server);

@@ -9,6 +9,7 @@ use std::io::{self, Write};
 use std::time::Instant as StdInstant;
 
 use nix::errno::Errno;
+use rcorn_core::http::negotiate::PendingUpgrade;
 use rcorn_io::exchange::Connection;
 
 use super::h2::H2Session;
@@ -77,6 +78,9 @@ pub struct AsgiConn {
     pub h2: Option<Box<H2Session>>,
     /// Its protocol is not known yet: what it waits for.
     pub deciding: Option<Deciding>,
+    /// An `Upgrade: h2c` request whose body is being read before the
+    /// connection turns to HTTP/2.
+    pub upgrade: Option<Box<PendingUpgrade>>,
 }
 
 impl AsgiConn {
@@ -101,6 +105,7 @@ impl AsgiConn {
             ws: None,
             h2: None,
             deciding: None,
+            upgrade: None,
         }
     }
 

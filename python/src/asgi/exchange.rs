@@ -17,6 +17,7 @@ use rcorn_io::stream::PeerAddr;
 
 use super::conn::{AsgiConn, Stage, HIGH_WATER};
 use super::driver::{AsgiDriver, EV_REQUEST, EV_WAKE, EV_WEBSOCKET};
+use super::negotiate::{read_upgrade_body, UpgradeBody};
 use super::scope;
 use super::websocket::WsSession;
 
@@ -56,6 +57,14 @@ impl AsgiDriver {
                     }
                     Ok(Next::Drain) => Step::NeedData,
                     Ok(Next::Close) | Err(_) => Step::Close,
+                },
+                Stage::Idle if c.upgrade.is_some() => match read_upgrade_body(c) {
+                    UpgradeBody::Ended => {
+                        self.h2_upgrade(py, id);
+                        return;
+                    }
+                    UpgradeBody::NeedData => Step::NeedData,
+                    UpgradeBody::Failed => Step::Close,
                 },
                 Stage::Idle if c.deciding.is_some() => match self.decide_protocol(py, id) {
                     Some(()) => continue,
@@ -109,6 +118,15 @@ impl AsgiDriver {
                 return self.advance(py, id);
             }
         };
+        let tls = !conn.stream.is_plain();
+        let trusted = self.cfg.scheme_policy.trusted.trusts(socket_peer.ip());
+        c.upgrade = self
+            .negotiation
+            .upgrade(head, tls, self.cfg.uwsgi.is_some(), trusted);
+        if c.upgrade.is_some() {
+            // Its body is read over HTTP/1.1, then it is stream 1.
+            return self.advance(py, id);
+        }
         let no_body = head.body() == BodyKind::None;
         let te_trailers = head.accepts_trailers();
         let tls = conn.stream.tls_session();

@@ -165,10 +165,22 @@ impl AsgiDriver {
     /// Connection `id` speaks HTTP/2 from now on; `early`: the client's
     /// bytes already read (its preface).
     pub(super) fn h2_start(&mut self, py: Python<'_>, id: usize, config: H2Config, early: &[u8]) {
+        let machine = H2Connection::new(config, self.now);
+        self.h2_start_with(py, id, machine, early);
+    }
+
+    /// Connection `id` speaks HTTP/2 through `machine` from here; `early`
+    /// are the client's bytes already read for it.
+    pub(super) fn h2_start_with(
+        &mut self,
+        py: Python<'_>,
+        id: usize,
+        mut machine: H2Connection,
+        early: &[u8],
+    ) {
         let Some(c) = self.conns.get_mut(&id) else {
             return;
         };
-        let mut machine = H2Connection::new(config, self.now);
         machine.feed(early);
         c.h2 = Some(Box::new(H2Session {
             machine,

@@ -3,14 +3,17 @@
 //! file only feeds it what it needs: what TLS negotiated by ALPN, or, on a
 //! cleartext connection from a trusted peer, the first bytes (the preface
 //! sniff, its deadline in the driver's timer). Until it has decided, the
-//! connection is `Idle` with `deciding` set and costs no task.
+//! connection is `Idle` with `deciding` set and costs no task. A request
+//! that asks for `Upgrade: h2c` and may have it (core's `Negotiation`
+//! again) is `Idle` with `upgrade` set while its body is read over
+//! HTTP/1.1; then the connection is HTTP/2 with it as stream 1.
 
 use std::io::{self, Read};
 
 use pyo3::prelude::*;
-use rcorn_core::http::error_response;
 use rcorn_core::http::h2::frame::PREFACE;
 use rcorn_core::http::negotiate::{PrefaceSniff, Protocol, Sniffed, Start};
+use rcorn_core::http::{error_response, ConnEvent};
 use rcorn_core::time::Instant;
 use rcorn_io::exchange::Connection;
 use rcorn_io::stream::Stream;
@@ -95,6 +98,23 @@ impl AsgiDriver {
         }
     }
 
+    /// The upgrade request's body has ended: connection `id` speaks HTTP/2
+    /// from here, its `101` first and the request as stream 1.
+    pub(super) fn h2_upgrade(&mut self, py: Python<'_>, id: usize) {
+        let now = self.now;
+        let config = self.h2_config.clone();
+        let Some(c) = self.conns.get_mut(&id) else {
+            return;
+        };
+        let Some(upgrade) = c.upgrade.take() else {
+            return;
+        };
+        let mut early = Vec::new();
+        c.conn.http.take_upgraded_bytes(&mut early);
+        let machine = upgrade.into_connection(config, now);
+        self.h2_start_with(py, id, machine, &early);
+    }
+
     /// The preface's deadline, for the connections still sniffing.
     pub(super) fn sniff_deadline(c: &AsgiConn) -> Option<Instant> {
         match &c.deciding {
@@ -158,4 +178,37 @@ fn settle_as_http1(c: &mut AsgiConn, verdict: Sniffed, bytes: &[u8], eof: bool) 
         c.conn.http.feed_eof();
     }
     c.owe_read = !eof;
+}
+
+/// Where the body of an upgrade request is.
+pub enum UpgradeBody {
+    /// Read to its end: switch to HTTP/2.
+    Ended,
+    NeedData,
+    /// Malformed (its error response is in `out`), or the client left.
+    Failed,
+}
+
+/// Reads what is buffered of the upgrade request's body into its upgrade.
+pub fn read_upgrade_body(c: &mut AsgiConn) -> UpgradeBody {
+    let Some(upgrade) = c.upgrade.as_mut() else {
+        return UpgradeBody::Failed;
+    };
+    loop {
+        match c.conn.http.poll_event() {
+            Ok(ConnEvent::Body(bytes)) => upgrade.push_body(bytes),
+            Ok(ConnEvent::BodyEnd) => return UpgradeBody::Ended,
+            Ok(ConnEvent::NeedData) => {
+                // A `100 Continue`, if the client waits for one.
+                c.conn.http.poll_transmit(&mut c.conn.out);
+                return UpgradeBody::NeedData;
+            }
+            Ok(_) => return UpgradeBody::Failed,
+            Err(e) => {
+                rcorn_io::refused::log_refused(&c.conn.peer, &e);
+                c.conn.http.poll_transmit(&mut c.conn.out);
+                return UpgradeBody::Failed;
+            }
+        }
+    }
 }

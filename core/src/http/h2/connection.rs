@@ -377,7 +377,7 @@ impl H2Connection {
         s.reset_code.get_or_insert(code);
         s.stalled_since = None;
         s.body_wait_since = None;
-        let unread = s.body.len() as u32;
+        let unread = s.credit_for(s.body.len());
         s.body.clear();
         let handler = s.handler;
         self.return_conn_credit(unread);

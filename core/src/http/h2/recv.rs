@@ -264,6 +264,13 @@ impl H2Connection {
             }
             return Ok(());
         }
+        self.apply_peer_settings(params)?;
+        frame::write_settings_ack(&mut self.out);
+        Ok(())
+    }
+
+    /// The client's settings (a SETTINGS payload), as they take effect.
+    pub(super) fn apply_peer_settings(&mut self, params: &[u8]) -> Result<(), H2Error> {
         for (id, value) in frame::settings_params(params) {
             match id {
                 setting::ENABLE_PUSH if value > 1 => {
@@ -282,7 +289,6 @@ impl H2Connection {
                 _ => {}
             }
         }
-        frame::write_settings_ack(&mut self.out);
         Ok(())
     }
 

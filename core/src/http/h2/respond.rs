@@ -40,8 +40,9 @@ impl H2Connection {
         if !s.body.is_empty() {
             let n = max.min(s.body.len());
             out.extend(s.body.drain(..n));
-            self.return_conn_credit(n as u32);
-            self.return_stream_credit(id, n as u32);
+            let credit = s.credit_for(n);
+            self.return_conn_credit(credit);
+            self.return_stream_credit(id, credit);
             return Ok(BodyRead::Data(n));
         }
         match s.recv {
@@ -178,7 +179,7 @@ impl H2Connection {
         let Ok(s) = self.handled(id) else { return };
         s.handler = false;
         let (send, recv) = (s.send, s.recv);
-        let unread = s.body.len() as u32;
+        let unread = s.credit_for(s.body.len());
         s.body.clear();
         self.return_conn_credit(unread);
         if send == Half::Open {

@@ -67,6 +67,9 @@ pub struct Stream {
     pub wants_write: bool,
     /// Why the stream was reset, once it was.
     pub reset_code: Option<ErrorCode>,
+    /// The body came over HTTP/1.1 before an `Upgrade: h2c` (stream 1):
+    /// it took no credit, so none goes back as it is read or dropped.
+    pub body_uncredited: bool,
 }
 
 impl Stream {
@@ -88,6 +91,16 @@ impl Stream {
             body_wait_since: None,
             wants_write: false,
             reset_code: None,
+            body_uncredited: false,
+        }
+    }
+
+    /// The credit that `n` body bytes read or dropped give back.
+    pub fn credit_for(&self, n: usize) -> u32 {
+        if self.body_uncredited {
+            0
+        } else {
+            n as u32
         }
     }
 

@@ -46,10 +46,10 @@ pub const PREFACE_TIMEOUT: Duration = Duration::from_secs(1);
 /// until the HTTP/2 stream that carries it is built.
 pub const UPGRADE_BODY_LIMIT: u64 = 65_536;
 
-/// The answer an `Upgrade: h2c` request gets before the connection turns
-/// to HTTP/2.
-pub const UPGRADE_101: &[u8] =
-    b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n";
+pub use super::h2::UPGRADE_101;
+pub use upgrade::PendingUpgrade;
+
+mod upgrade;
 
 /// The protocol a connection speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -169,6 +169,22 @@ impl Negotiation {
     pub fn upgrade_allowed(&self, tls: bool, uwsgi: bool, trusted: bool) -> bool {
         matches!(self.cleartext, Cleartext::Upgrade | Cleartext::Both)
             && self.cleartext_possible(tls, uwsgi, trusted)
+    }
+
+    /// The upgrade `head` asks for, if this connection may have it and the
+    /// request is well formed (rules 3 and 6); `None`: serve it as
+    /// HTTP/1.1, as if it had no `Upgrade` header.
+    pub fn upgrade(
+        &self,
+        head: &RequestHead,
+        tls: bool,
+        uwsgi: bool,
+        trusted: bool,
+    ) -> Option<Box<PendingUpgrade>> {
+        if !self.upgrade_allowed(tls, uwsgi, trusted) {
+            return None;
+        }
+        PendingUpgrade::from_head(head)
     }
 
     /// A [`PrefaceSniff`] for a connection that [`Start::Sniff`]s.
