@@ -13,6 +13,7 @@ use rcorn_io::exchange::Connection;
 
 use super::h2::H2Session;
 use super::negotiate::Deciding;
+use super::scope::Addresses;
 use super::websocket::WsSession;
 
 /// Output past this size makes `send` wait for the socket to drain.
@@ -77,6 +78,9 @@ pub struct AsgiConn {
     pub h2: Option<Box<H2Session>>,
     /// Its protocol is not known yet: what it waits for.
     pub deciding: Option<Deciding>,
+    /// The scope's `client` and `server`, made at its first request (after
+    /// any PROXY preamble named the client).
+    pub addrs: Option<Addresses>,
 }
 
 impl AsgiConn {
@@ -101,6 +105,7 @@ impl AsgiConn {
             ws: None,
             h2: None,
             deciding: None,
+            addrs: None,
         }
     }
 
