@@ -7,7 +7,11 @@ the in-process limit of each app (asgi_callrate.py: one Task per request on
 the same event loop, no server) in place of the WSGI call rate.
 
     python benches/load/asgi_compare.py --venv VENV [--duration S] [--repeats N]
-        [--apps a,b] [--servers x,y] [--out FILE]
+        [--apps a,b] [--servers x,y] [--out FILE] [--base-venv VENV]
+
+``--base-venv``: another build of rcorn (say, the main branch's) run as
+``rcorn-base`` beside the others, interleaved, for a before/after ratio
+measured in the same run.
 
 Every server must already be installed in VENV (rcorn from this repository;
 `pip install uvicorn uvloop httptools granian hypercorn fastapi`);
@@ -43,7 +47,11 @@ SERVERS = [
     Server("hypercorn", "hypercorn"),
     Server("gunicorn-asgi", "gunicorn"),
 ]
+# The rcorn build that ``--base-venv`` names.
+BASE_VENV = None
+
 RATIOS = [
+    ("rcorn", "rcorn-base"),
     ("rcorn", "granian"),
     ("rcorn", "uvicorn"),
     ("rcorn", "hypercorn"),
@@ -58,6 +66,8 @@ def server_command(server, scenario, port, venv, workdir):
     py = str(venv / "bin" / "python")
     if server.name == "rcorn":
         return [str(venv / "bin" / "rcorn"), "-w", "1", "-k", "asgi", "-b", bind, target]
+    if server.name == "rcorn-base":
+        return [str(BASE_VENV / "bin" / "rcorn"), "-w", "1", "-k", "asgi", "-b", bind, target]
     if server.name == "uvicorn":
         return [py, "-m", "uvicorn", "--host", HOST, "--port", str(port), "--loop", "uvloop",
                 "--http", "httptools", "--no-access-log", "--log-level", "warning", target]
@@ -159,6 +169,7 @@ def parse_args(argv):
     p.add_argument("--apps", default=",".join(s.name for s in SCENARIOS))
     p.add_argument("--servers", default=",".join(s.name for s in SERVERS))
     p.add_argument("--out", type=Path)
+    p.add_argument("--base-venv", type=Path, help="another rcorn build, run as rcorn-base")
     args = p.parse_args(argv)
     args.venv = args.venv.resolve()
     args.date = datetime.date.today().isoformat()
@@ -169,6 +180,10 @@ def main(argv):
     args = parse_args(argv)
     scenarios = compare.select(SCENARIOS, args.apps, "scenario")
     servers = compare.select(SERVERS, args.servers, "server")
+    if args.base_venv is not None:
+        global BASE_VENV
+        BASE_VENV = args.base_venv.resolve()
+        servers.insert(1, Server("rcorn-base", "rcorn"))
     command = "python benches/load/asgi_compare.py " + " ".join(argv)
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: nothing to measure with")

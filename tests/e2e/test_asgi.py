@@ -240,3 +240,20 @@ def test_hup_with_two_workers_under_load_loses_no_request(serve):
     done, failures = hup_under_load(server, "/pid")
     assert len(done) > 100
     assert failures == [], failures[:5]
+
+
+def test_each_request_has_a_scope_of_its_own(serve):
+    # The server reuses what it can between requests (the addresses of a
+    # connection, the constant keys): what one request's application
+    # changes in its scope is not seen by the next on the same connection.
+    server = serve([*ASGI, "asgi_scope:app"])
+    with httpx.Client(timeout=5) as client:
+        first, second = (client.get(server.url + "/caf%C3%A9", headers={"Accept": "x/y"}).json()
+                         for _ in range(2))
+    assert first == second
+    assert first["asgi"] == {"version": "3.0", "spec_version": "2.3"}
+    assert "changed" not in first["extensions"] and first["state"] == {}
+    assert ["accept", "x/y"] in first["headers"]
+    assert not any(name == "changed" for name, _ in first["headers"])
+    assert first["path"] == "/café"
+    assert first["client"][0] == "127.0.0.1" and first["server"] == ["127.0.0.1", server.port]

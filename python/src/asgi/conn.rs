@@ -14,6 +14,7 @@ use rcorn_io::exchange::Connection;
 
 use super::h2::H2Session;
 use super::negotiate::Deciding;
+use super::scope::Addresses;
 use super::websocket::WsSession;
 
 /// Output past this size makes `send` wait for the socket to drain.
@@ -81,6 +82,9 @@ pub struct AsgiConn {
     /// An `Upgrade: h2c` request whose body is being read before the
     /// connection turns to HTTP/2.
     pub upgrade: Option<Box<PendingUpgrade>>,
+    /// The scope's `client` and `server`, made at its first request (after
+    /// any PROXY preamble named the client).
+    pub addrs: Option<Addresses>,
 }
 
 impl AsgiConn {
@@ -106,6 +110,7 @@ impl AsgiConn {
             h2: None,
             deciding: None,
             upgrade: None,
+            addrs: None,
         }
     }
 

@@ -130,6 +130,7 @@ impl AsgiDriver {
         let no_body = head.body() == BodyKind::None;
         let te_trailers = head.accepts_trailers();
         let tls = conn.stream.tls_session();
+        let addrs = scope::Addresses::of(py, &mut c.addrs, &conn.peer, &conn.server);
         let (kind, scope) = if ws::is_upgrade(head) {
             let shake = match ws::check_handshake(head) {
                 Ok(shake) => shake,
@@ -139,28 +140,24 @@ impl AsgiDriver {
                     return self.advance(py, id);
                 }
             };
-            let scope = scope::build_websocket(
-                py,
-                head,
-                (&conn.peer, &conn.server),
-                forwarded,
-                tls,
-                &self.consts,
-                &shake.subprotocols,
-            );
+            let scope = addrs.and_then(|addrs| {
+                scope::build_websocket(
+                    py,
+                    head,
+                    addrs,
+                    forwarded,
+                    tls,
+                    &self.consts,
+                    &shake.subprotocols,
+                )
+            });
             c.ws = Some(WsSession::new(shake, &self.ws));
             (EV_WEBSOCKET, scope)
         } else {
             c.ws = None;
-            let scope = scope::build(
-                py,
-                head,
-                (&conn.peer, &conn.server),
-                forwarded,
-                tls,
-                &self.consts,
-                te_trailers,
-            );
+            let scope = addrs.and_then(|addrs| {
+                scope::build(py, head, addrs, forwarded, tls, &self.consts, te_trailers)
+            });
             (EV_REQUEST, scope)
         };
         c.stage = Stage::InRequest;

@@ -351,18 +351,13 @@ impl AsgiDriver {
             return;
         };
         let tls = conn.stream.tls_session();
-        let scope = scope::build(
-            py,
-            &head,
-            (&conn.peer, &conn.server),
-            forwarded,
-            tls,
-            &self.consts,
+        let addrs = scope::Addresses::of(py, &mut c.addrs, &conn.peer, &conn.server);
+        let scope = addrs.and_then(|addrs| {
             // HTTP/2 frames trailers on every stream (a HEADERS frame after
             // the DATA), so, as hypercorn does, they are offered to every
             // HTTP/2 request; HTTP/1.1 asks for `TE: trailers`.
-            true,
-        );
+            scope::build(py, &head, addrs, forwarded, tls, &self.consts, true)
+        });
         h2.streams.insert(stream, H2Stream::new(head));
         rcorn_io::metrics::request_started();
         let key = key(id, stream);

@@ -39,7 +39,37 @@ pub struct ScopeConstants {
     pub extensions_no_trailers: Py<PyDict>,
     /// The server's certificate as PEM, for the `tls` extension.
     pub server_cert: Option<Py<PyString>>,
+    /// Every key of an `http` scope, in its order, the constant values
+    /// set: a scope is a copy of it (one allocation, no resizing) whose
+    /// other values are then replaced.
+    template: Py<PyDict>,
+    /// The `asgi` sub-dict, copied per scope (an application may change
+    /// its own).
+    asgi: Py<PyDict>,
+    /// Lower-cased names of the common request fields, made once (bytes
+    /// are immutable, so every scope may share them).
+    field_names: Vec<Py<PyBytes>>,
 }
+
+/// Request fields common enough to keep their lower-cased name made once.
+const COMMON_FIELDS: [&[u8]; 16] = [
+    b"host",
+    b"user-agent",
+    b"accept",
+    b"accept-encoding",
+    b"accept-language",
+    b"connection",
+    b"content-length",
+    b"content-type",
+    b"cookie",
+    b"referer",
+    b"origin",
+    b"authorization",
+    b"cache-control",
+    b"x-forwarded-for",
+    b"x-forwarded-proto",
+    b"x-request-id",
+];
 
 impl ScopeConstants {
     pub fn new(py: Python<'_>, root_path: String, scheme: &'static str) -> PyResult<Self> {
@@ -49,12 +79,48 @@ impl ScopeConstants {
         }
         let extensions_no_trailers = extensions.copy()?;
         extensions_no_trailers.del_item("http.response.trailers")?;
+        let asgi = PyDict::new(py);
+        asgi.set_item(intern!(py, "version"), intern!(py, "3.0"))?;
+        asgi.set_item(intern!(py, "spec_version"), intern!(py, "2.3"))?;
+        let template = PyDict::new(py);
+        template.set_item(intern!(py, "type"), intern!(py, "http"))?;
+        template.set_item(intern!(py, "asgi"), &asgi)?;
+        template.set_item(intern!(py, "http_version"), intern!(py, "1.1"))?;
+        let placeholders = [
+            intern!(py, "method"),
+            intern!(py, "scheme"),
+            intern!(py, "path"),
+            intern!(py, "raw_path"),
+            intern!(py, "query_string"),
+        ];
+        for key in placeholders {
+            template.set_item(key, py.None())?;
+        }
+        template.set_item(intern!(py, "root_path"), root_path.as_str())?;
+        let placeholders = [
+            intern!(py, "headers"),
+            intern!(py, "client"),
+            intern!(py, "server"),
+            intern!(py, "extensions"),
+            // Python sets the lifespan state's copy.
+            intern!(py, "state"),
+        ];
+        for key in placeholders {
+            template.set_item(key, py.None())?;
+        }
+        let field_names = COMMON_FIELDS
+            .iter()
+            .map(|name| PyBytes::new(py, name).unbind())
+            .collect();
         Ok(ScopeConstants {
             root_path,
             scheme,
             extensions: extensions.unbind(),
             extensions_no_trailers: extensions_no_trailers.unbind(),
             server_cert: None,
+            template: template.unbind(),
+            asgi: asgi.unbind(),
+            field_names,
         })
     }
 
@@ -63,6 +129,59 @@ impl ScopeConstants {
         let pem = pem(py, der)?;
         self.server_cert = Some(pem.cast_into::<PyString>()?.unbind());
         Ok(())
+    }
+
+    /// A lower-cased field name as bytes: a shared one for the common names.
+    fn field_name<'py>(&self, py: Python<'py>, lower: &[u8]) -> Bound<'py, PyBytes> {
+        match COMMON_FIELDS.iter().position(|name| *name == lower) {
+            Some(i) => self.field_names[i].bind(py).clone(),
+            None => PyBytes::new(py, lower),
+        }
+    }
+}
+
+/// A connection's `client` and `server` scope values, made at its first
+/// request and shared by the next ones (tuples are immutable).
+pub struct Addresses {
+    client: Py<PyAny>,
+    server: Py<PyAny>,
+}
+
+impl Addresses {
+    /// The connection's, made on its first request.
+    pub fn of<'a>(
+        py: Python<'_>,
+        slot: &'a mut Option<Addresses>,
+        peer: &PeerAddr,
+        server: &ServerAddr,
+    ) -> PyResult<&'a Addresses> {
+        if slot.is_none() {
+            *slot = Some(Addresses::new(py, peer, server)?);
+        }
+        slot.as_ref()
+            .ok_or_else(|| pyo3::exceptions::PyRuntimeError::new_err("no addresses"))
+    }
+
+    fn new(py: Python<'_>, peer: &PeerAddr, server: &ServerAddr) -> PyResult<Self> {
+        let client = match peer {
+            PeerAddr::Ip(addr) => (addr.ip().to_string(), addr.port())
+                .into_pyobject(py)?
+                .into_any()
+                .unbind(),
+            PeerAddr::Unix => py.None(),
+        };
+        let server = if server.unix {
+            (server.name.as_str(), py.None())
+                .into_pyobject(py)?
+                .into_any()
+        } else {
+            let port: u16 = server.port.parse().unwrap_or(0);
+            (server.name.as_str(), port).into_pyobject(py)?.into_any()
+        };
+        Ok(Addresses {
+            client,
+            server: server.into_any().unbind(),
+        })
     }
 }
 
@@ -78,62 +197,47 @@ fn pem<'py>(py: Python<'py>, der: &[u8]) -> PyResult<Bound<'py, PyAny>> {
 pub fn build<'py>(
     py: Python<'py>,
     head: &RequestHead,
-    (peer, server): (&PeerAddr, &ServerAddr),
+    addrs: &Addresses,
     forwarded_scheme: Option<&'static str>,
     tls: Option<TlsSession>,
     consts: &ScopeConstants,
     accepts_trailers: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let scope = PyDict::new(py);
-    scope.set_item(intern!(py, "type"), intern!(py, "http"))?;
-    let asgi = PyDict::new(py);
-    asgi.set_item(intern!(py, "version"), intern!(py, "3.0"))?;
-    asgi.set_item(intern!(py, "spec_version"), intern!(py, "2.3"))?;
-    scope.set_item(intern!(py, "asgi"), asgi)?;
-    let version = match head.version() {
-        (1, 0) => "1.0",
-        (2, _) => "2",
-        _ => "1.1",
-    };
-    scope.set_item(intern!(py, "http_version"), version)?;
+    let scope = consts.template.bind(py).copy()?;
+    scope.set_item(intern!(py, "asgi"), consts.asgi.bind(py).copy()?)?;
+    match head.version() {
+        (1, 0) => scope.set_item(intern!(py, "http_version"), intern!(py, "1.0"))?,
+        (2, _) => scope.set_item(intern!(py, "http_version"), intern!(py, "2"))?,
+        _ => {}
+    }
     scope.set_item(
         intern!(py, "method"),
         crate::interned::method(py, head.method()),
     )?;
-    scope.set_item(
-        intern!(py, "scheme"),
-        forwarded_scheme.unwrap_or(consts.scheme),
-    )?;
+    let scheme = match forwarded_scheme.unwrap_or(consts.scheme) {
+        "https" => intern!(py, "https").clone(),
+        "http" => intern!(py, "http").clone(),
+        other => PyString::new(py, other),
+    };
+    scope.set_item(intern!(py, "scheme"), scheme)?;
     let raw_path = head.path();
-    let mut path = consts.root_path.clone();
-    path.push_str(&String::from_utf8_lossy(&rcorn_core::percent::decode(
-        raw_path,
-    )));
-    scope.set_item(intern!(py, "path"), path)?;
+    scope.set_item(intern!(py, "path"), decoded_path(py, consts, raw_path))?;
     scope.set_item(intern!(py, "raw_path"), PyBytes::new(py, raw_path))?;
     scope.set_item(intern!(py, "query_string"), PyBytes::new(py, head.query()))?;
-    scope.set_item(intern!(py, "root_path"), consts.root_path.as_str())?;
-    let headers = PyList::empty(py);
+    let mut pairs = Vec::with_capacity(head.header_count());
     let mut lower = Vec::with_capacity(32);
     for (name, value) in head.headers() {
         lower.clear();
         lower.extend(name.iter().map(u8::to_ascii_lowercase));
-        let pair = PyTuple::new(py, [PyBytes::new(py, &lower), PyBytes::new(py, value)])?;
-        headers.append(pair)?;
+        let name = consts.field_name(py, &lower).into_any();
+        pairs.push(PyTuple::new(
+            py,
+            [name, PyBytes::new(py, value).into_any()],
+        )?);
     }
-    scope.set_item(intern!(py, "headers"), headers)?;
-    match peer {
-        PeerAddr::Ip(addr) => {
-            scope.set_item(intern!(py, "client"), (addr.ip().to_string(), addr.port()))?
-        }
-        PeerAddr::Unix => scope.set_item(intern!(py, "client"), py.None())?,
-    }
-    if server.unix {
-        scope.set_item(intern!(py, "server"), (server.name.as_str(), py.None()))?;
-    } else {
-        let port: u16 = server.port.parse().unwrap_or(0);
-        scope.set_item(intern!(py, "server"), (server.name.as_str(), port))?;
-    }
+    scope.set_item(intern!(py, "headers"), PyList::new(py, pairs)?)?;
+    scope.set_item(intern!(py, "client"), addrs.client.bind(py))?;
+    scope.set_item(intern!(py, "server"), addrs.server.bind(py))?;
     let extensions = match accepts_trailers {
         true => consts.extensions.bind(py).copy()?,
         false => consts.extensions_no_trailers.bind(py).copy()?,
@@ -144,6 +248,25 @@ pub fn build<'py>(
     }
     scope.set_item(intern!(py, "extensions"), extensions)?;
     Ok(scope)
+}
+
+/// `path`: the root path and the percent-decoded target, as UTF-8 (lossy).
+fn decoded_path<'py>(
+    py: Python<'py>,
+    consts: &ScopeConstants,
+    raw_path: &[u8],
+) -> Bound<'py, PyString> {
+    if consts.root_path.is_empty() && !raw_path.contains(&b'%') {
+        // Nothing to decode: the common case, without a copy.
+        if let Ok(text) = std::str::from_utf8(raw_path) {
+            return PyString::new(py, text);
+        }
+    }
+    let mut path = consts.root_path.clone();
+    path.push_str(&String::from_utf8_lossy(&rcorn_core::percent::decode(
+        raw_path,
+    )));
+    PyString::new(py, &path)
 }
 
 /// The `tls` extension: what the connection negotiated, the server's
@@ -178,21 +301,13 @@ fn tls_extension<'py>(
 pub fn build_websocket<'py>(
     py: Python<'py>,
     head: &RequestHead,
-    (peer, server): (&PeerAddr, &ServerAddr),
+    addrs: &Addresses,
     forwarded_scheme: Option<&'static str>,
     tls: Option<TlsSession>,
     consts: &ScopeConstants,
     subprotocols: &[String],
 ) -> PyResult<Bound<'py, PyDict>> {
-    let scope = build(
-        py,
-        head,
-        (peer, server),
-        forwarded_scheme,
-        tls,
-        consts,
-        false,
-    )?;
+    let scope = build(py, head, addrs, forwarded_scheme, tls, consts, false)?;
     // The http scope's `tls` stays; its response extensions do not apply.
     let tls_extension = scope
         .get_item(intern!(py, "extensions"))?
