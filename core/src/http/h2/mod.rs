@@ -14,5 +14,5 @@ mod stream;
 pub use connection::{H2Connection, H2Event, H2Notice, H2Request};
 pub use error::{AppError, ErrorCode, H2Error};
 pub use head::request_head;
-pub use respond::BodyRead;
+pub use respond::{encode_response_field, BodyRead};
 pub use settings::H2Config;
