@@ -174,7 +174,7 @@ impl H2Connection {
                 "stream id lower than one already used",
             );
         }
-        if id % 2 == 0 {
+        if id.is_multiple_of(2) {
             return conn_err(ErrorCode::ProtocolError, "even stream id from a client");
         }
         self.last_stream = id;
