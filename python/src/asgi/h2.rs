@@ -22,6 +22,11 @@
 //!    failing resets the stream.
 //! 6. **A reset stream, or the connection's end, is `http.disconnect`**
 //!    (`EV_GONE`: the task is cancelled after the grace period).
+//! 7. **Bytes are copied only when they must wait.** The response's
+//!    fields are encoded from the Python bytes in `start_response`, and a
+//!    body goes from the Python bytes into the machine's output; the
+//!    socket is read again only after a readiness event, once a read
+//!    found it empty.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
