@@ -819,3 +819,71 @@ fn after_a_connection_error_the_application_is_told_its_stream_is_gone() {
         })
     );
 }
+
+#[test]
+fn a_block_split_over_continuations_is_the_same_request_as_one_whole() {
+    let block = request_block("GET", "/split?x=1", &[("user-agent", "test"), ("x-a", "b")]);
+    let whole = {
+        let mut conn = connected(H2Config::default());
+        conn.feed(&headers(1, &block, true));
+        run(&mut conn).0
+    };
+    let mut conn = connected(H2Config::default());
+    let (first, rest) = block.split_at(5);
+    let (middle, last) = rest.split_at(rest.len() / 2);
+    conn.feed(&raw_frame(kind::HEADERS, flag::END_STREAM, 1, first));
+    conn.feed(&raw_frame(kind::CONTINUATION, 0, 1, middle));
+    conn.feed(&raw_frame(kind::CONTINUATION, flag::END_HEADERS, 1, last));
+    let (split, result) = run(&mut conn);
+    result.unwrap();
+    assert_eq!(requests(&split), vec![1]);
+    assert_eq!(split, whole);
+}
+
+#[test]
+fn a_head_encoded_ahead_goes_out_as_send_headers_would_send_it() {
+    use rcorn_core::http::h2::{encode_response_field, AppError};
+    let fields: [(&[u8], &[u8]); 3] = [
+        (b"Content-Type", b"text/plain"),
+        (b"keep-alive", b"timeout=5"),
+        (b"x-custom", b"1"),
+    ];
+    let mut conn = connected(H2Config::default());
+    conn.feed(&get(1));
+    conn.feed(&get(3));
+    run(&mut conn).1.unwrap();
+    conn.send_headers(1, 200, &fields, true).unwrap();
+    let mut block = Vec::new();
+    for (name, value) in fields {
+        encode_response_field(name, value, &mut block).unwrap();
+    }
+    conn.send_encoded_headers(3, 200, &block, true).unwrap();
+    let heads: Vec<_> = output(&mut conn)
+        .into_iter()
+        .filter_map(|frame| match frame {
+            Out::Headers { stream, fields, .. } => Some((stream, fields)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(heads.len(), 2);
+    assert_eq!(heads[0].1, heads[1].1);
+    assert_eq!(
+        heads[1].1,
+        [
+            (":status".into(), "200".into()),
+            ("content-type".into(), "text/plain".into()),
+            ("x-custom".into(), "1".into())
+        ]
+    );
+    // A field HTTP/2 cannot carry is refused as it is encoded.
+    assert_eq!(
+        encode_response_field(b"x-bad", b"a\nb", &mut block),
+        Err(AppError::BadHeader)
+    );
+    assert_eq!(
+        encode_response_field(b"bad name", b"v", &mut block),
+        Err(AppError::BadHeader)
+    );
+    // The stream's head is sent once, whichever way it came.
+    assert!(conn.send_encoded_headers(3, 200, &block, true).is_err());
+}

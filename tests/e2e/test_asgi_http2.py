@@ -256,6 +256,28 @@ def test_trailers_early_hints_and_bodiless_responses(serve, client_of):
     assert "Exception in ASGI application" in server.log()
 
 
+def test_response_fields_are_lower_cased_and_connection_ones_dropped(serve, client_of):
+    server = serve([*ASGI, "asgi_h2:app"])
+    c = client_of(server)
+    r = c.get("/fields")
+    assert bytes(r["data"]) == b"fields"
+    headers = r["headers"]
+    assert headers["x-mixed-case"] == "yes" and headers["x-list"] == "pair"
+    assert "connection" not in headers and "transfer-encoding" not in headers
+
+
+@pytest.mark.parametrize("query", ["newline", "text"])
+def test_a_field_http2_cannot_carry_is_a_500_on_its_stream(serve, client_of, query):
+    server = serve([*ASGI, "asgi_h2:app"])
+    c = client_of(server)
+    r = c.get(f"/bad-field?{query}")
+    assert r["headers"][":status"] == "500"
+    assert bytes(r["data"]) == b"Internal Server Error\n"
+    wait_for(lambda: "Exception in ASGI application" in server.log(), 5, "the traceback")
+    # The connection goes on.
+    assert bytes(c.get("/")["data"]) == b"hello"
+
+
 def test_client_reset_reaches_the_app_as_disconnect(serve, client_of, tmp_path):
     server = serve([*ASGI, "asgi_h2:app"])
     c = client_of(server)

@@ -192,6 +192,13 @@ impl RequestHead {
         }
     }
 
+    /// Room for `bytes` more stored bytes and `fields` more fields, so a
+    /// head built piece by piece grows once.
+    pub(crate) fn reserve(&mut self, bytes: usize, fields: usize) {
+        self.data.reserve(bytes);
+        self.headers.reserve(fields);
+    }
+
     pub(crate) fn push_field(&mut self, name: Range<usize>, value: Range<usize>) {
         self.headers.push((name, value));
     }

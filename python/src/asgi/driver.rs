@@ -259,7 +259,7 @@ impl AsgiDriver {
             return;
         };
         if c.stage == Stage::Http2 {
-            return self.h2_pump(py, id);
+            return self.h2_on_event(py, id, readable);
         }
         if writable && (!c.conn.out.is_empty() || c.file.is_some()) {
             let flushed = c.flush();

@@ -22,17 +22,23 @@
 //!    failing resets the stream.
 //! 6. **A reset stream, or the connection's end, is `http.disconnect`**
 //!    (`EV_GONE`: the task is cancelled after the grace period).
+//! 7. **Bytes are copied only when they must wait.** The response's
+//!    fields are encoded from the Python bytes in `start_response`, and a
+//!    body goes from the Python bytes into the machine's output; the
+//!    socket is read again only after a readiness event, once a read
+//!    found it empty.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{self, Read, Write};
 use std::time::Instant as StdInstant;
 
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
+use pyo3::types::{PyBytes, PyTuple};
 use rcorn_core::http::h2::{
-    request_head, AppError, BodyRead, ErrorCode, H2Config, H2Connection, H2Error, H2Event,
-    H2Request,
+    encode_response_field, request_head, AppError, BodyRead, ErrorCode, H2Config, H2Connection,
+    H2Error, H2Event, H2Request,
 };
 use rcorn_core::http::RequestHead;
 use rcorn_core::worker::WorkerEvent;
@@ -58,15 +64,39 @@ pub fn split(key: usize) -> Option<(usize, u32)> {
     (high != 0).then(|| (high - 1, (key & 0xffff_ffff) as u32))
 }
 
-/// Header fields as ASGI gives them.
-type Fields = Vec<(Vec<u8>, Vec<u8>)>;
+/// The streams of a connection by id. Client stream ids are odd numbers
+/// counting up, never chosen to collide: hashed by one multiplication.
+type Streams = HashMap<u32, H2Stream, BuildHasherDefault<StreamIdHasher>>;
+
+#[derive(Default)]
+pub struct StreamIdHasher(u64);
+
+impl Hasher for StreamIdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8 | u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+
+    fn write_u32(&mut self, id: u32) {
+        self.0 = u64::from(id).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
 
 /// The HTTP/2 side of a connection.
 pub struct H2Session {
     pub machine: H2Connection,
-    pub streams: HashMap<u32, H2Stream>,
+    pub streams: Streams,
     /// A task changed the machine since the last pump (rule 2).
     pub dirty: bool,
+    /// The socket may hold bytes not read yet: set by a readiness event,
+    /// cleared once a read finds it empty, so a pump after the tasks ran
+    /// does not ask the socket again for nothing.
+    pub readable: bool,
 }
 
 /// One stream's exchange, from its request to `finish`.
@@ -74,8 +104,9 @@ pub struct H2Stream {
     head: RequestHead,
     started: StdInstant,
     log_fields: LogFields,
-    /// `http.response.start`, until the first body message sends it.
-    response: Option<(u16, Fields)>,
+    /// `http.response.start` (its fields HPACK-encoded already), until
+    /// the first body message sends it.
+    response: Option<(u16, Vec<u8>)>,
     /// The final status sent; 0 before.
     status: u16,
     /// A HEAD request, or a 204/304 response: body bytes are dropped.
@@ -124,6 +155,40 @@ impl H2Stream {
         self.status != 0
     }
 
+    /// Sends `body` (and END_STREAM after it when `end`) as far as the
+    /// machine takes it, straight from the caller's bytes; only what it
+    /// does not take is copied, to wait in `unsent` (rule 3). True once
+    /// all of it is out, or the stream is gone.
+    fn send(
+        &mut self,
+        machine: &mut H2Connection,
+        now: rcorn_core::time::Instant,
+        id: u32,
+        body: &[u8],
+        end: bool,
+    ) -> bool {
+        if self.unsent_pos < self.unsent.len() || self.unsent_end {
+            // Still behind: the new bytes queue after those waiting.
+            self.unsent.extend_from_slice(body);
+            self.unsent_end = end;
+            return self.push(machine, now, id);
+        }
+        match machine.send_data(now, id, body, end) {
+            Ok(n) => {
+                self.body_sent += n as u64;
+                if n < body.len() {
+                    self.unsent.clear();
+                    self.unsent.extend_from_slice(&body[n..]);
+                    self.unsent_pos = 0;
+                    self.unsent_end = end;
+                    return false;
+                }
+            }
+            Err(_) => self.gone = true,
+        }
+        true
+    }
+
     /// Sends what the machine takes of `unsent`; true once all of it
     /// (and its END_STREAM) is out, or the stream is gone.
     fn push(
@@ -155,7 +220,10 @@ impl H2Stream {
 
 /// What one read of the socket gave.
 enum Read2 {
-    Bytes,
+    /// `drained`: the read found the socket empty after them.
+    Bytes {
+        drained: bool,
+    },
     Eof,
     WouldBlock,
     Failed,
@@ -184,10 +252,21 @@ impl AsgiDriver {
         machine.feed(early);
         c.h2 = Some(Box::new(H2Session {
             machine,
-            streams: HashMap::new(),
+            streams: Streams::default(),
             dirty: false,
+            readable: true,
         }));
         c.stage = Stage::Http2;
+        self.h2_pump(py, id);
+    }
+
+    /// A readiness event for HTTP/2 connection `id`.
+    pub(super) fn h2_on_event(&mut self, py: Python<'_>, id: usize, readable: bool) {
+        if readable {
+            if let Some(h2) = self.conns.get_mut(&id).and_then(|c| c.h2.as_mut()) {
+                h2.readable = true;
+            }
+        }
         self.h2_pump(py, id);
     }
 
@@ -277,10 +356,21 @@ impl AsgiDriver {
                     if event != H2Event::NeedData || !h2.machine.wants_read() {
                         return;
                     }
+                    if !h2.readable {
+                        // Read to empty since the last readiness event.
+                        h2.machine.await_peer(now);
+                        return;
+                    }
                     match read(c) {
-                        Read2::Bytes | Read2::Eof => {}
+                        Read2::Bytes { drained } => {
+                            if let Some(h2) = c.h2.as_mut() {
+                                h2.readable = !drained;
+                            }
+                        }
+                        Read2::Eof => {}
                         Read2::WouldBlock => {
                             if let Some(h2) = c.h2.as_mut() {
+                                h2.readable = false;
                                 h2.machine.await_peer(now);
                             }
                             return;
@@ -421,12 +511,22 @@ impl AsgiDriver {
         headers: &Bound<'_, PyAny>,
         trailers: bool,
     ) -> PyResult<()> {
-        let fields = super::exchange::field_pairs(headers)?;
         let log_headers = self
             .cfg
             .access_log
             .as_ref()
             .is_some_and(|log| log.wants_response_headers());
+        let mut declared = None;
+        let mut logged = Vec::new();
+        let block = encode_fields(headers, |name, value| {
+            if name.eq_ignore_ascii_case(b"content-length") {
+                declared = std::str::from_utf8(value).ok().and_then(|v| v.parse().ok());
+            }
+            if log_headers {
+                let name = String::from_utf8_lossy(name).to_ascii_lowercase();
+                logged.push((name, value.to_vec()));
+            }
+        })?;
         let Some((_, st, _)) = self.h2_stream(key) else {
             return Ok(());
         };
@@ -440,16 +540,9 @@ impl AsgiDriver {
         }
         st.no_body |= status == 204 || status == 304;
         st.trailers = trailers;
-        for (name, value) in &fields {
-            if name.eq_ignore_ascii_case(b"content-length") {
-                st.declared = std::str::from_utf8(value).ok().and_then(|v| v.parse().ok());
-            }
-            if log_headers {
-                let name = String::from_utf8_lossy(name).to_ascii_lowercase();
-                st.log_fields.response_headers.push((name, value.clone()));
-            }
-        }
-        st.response = Some((status, fields));
+        st.declared = declared;
+        st.log_fields.response_headers.extend(logged);
+        st.response = Some((status, block));
         Ok(())
     }
 
@@ -459,7 +552,7 @@ impl AsgiDriver {
         status: u16,
         headers: &Bound<'_, PyAny>,
     ) -> PyResult<()> {
-        let fields = super::exchange::field_pairs(headers)?;
+        let block = encode_fields(headers, |_, _| {})?;
         let Some((machine, st, sid)) = self.h2_stream(key) else {
             return Ok(());
         };
@@ -471,7 +564,7 @@ impl AsgiDriver {
                 "an informational response needs a 1xx status, not {status}"
             )));
         }
-        send_head(machine, sid, status, &fields, false)?;
+        send_head(machine, sid, status, &block, false)?;
         self.h2_touch_key(key);
         Ok(())
     }
@@ -489,13 +582,13 @@ impl AsgiDriver {
         let body = if st.no_body { &[][..] } else { body };
         let ends_here = !more && !st.trailers;
         if !st.head_sent() {
-            let Some((status, fields)) = st.response.take() else {
+            let Some((status, block)) = st.response.take() else {
                 return Err(PyRuntimeError::new_err("body before the response start"));
             };
             let head_only = ends_here && body.is_empty();
-            if let Err(e) = send_head(machine, sid, status, &fields, head_only) {
+            if let Err(e) = send_head(machine, sid, status, &block, head_only) {
                 // Kept, so that `finish` answers 500 instead.
-                st.response = Some((status, fields));
+                st.response = Some((status, block));
                 return Err(e);
             }
             st.status = status;
@@ -505,9 +598,7 @@ impl AsgiDriver {
             }
         }
         st.body_given += body.len() as u64;
-        st.unsent.extend_from_slice(body);
-        st.unsent_end = ends_here;
-        let wait = !st.push(machine, now, sid);
+        let wait = !st.send(machine, now, sid, body, ends_here);
         st.sending = wait;
         self.h2_touch_key(key);
         Ok(wait)
@@ -555,15 +646,16 @@ impl AsgiDriver {
         if !st.gone && failed && !st.head_sent() {
             let body = b"Internal Server Error\n";
             let length = body.len().to_string();
-            let fields = [
-                (b"content-type".to_vec(), b"text/plain".to_vec()),
-                (b"content-length".to_vec(), length.into_bytes()),
-            ];
-            if send_head(machine, sid, 500, &fields, false).is_ok() {
+            let mut block = Vec::new();
+            for (name, value) in [
+                (&b"content-type"[..], &b"text/plain"[..]),
+                (b"content-length", length.as_bytes()),
+            ] {
+                let _ = encode_response_field(name, value, &mut block);
+            }
+            if send_head(machine, sid, 500, &block, false).is_ok() {
                 st.status = 500;
-                st.unsent = body.to_vec();
-                st.unsent_end = true;
-                st.push(machine, now, sid);
+                st.send(machine, now, sid, body, true);
             }
         } else if !st.gone && !failed {
             if let Some(declared) = st.declared.filter(|n| *n != st.body_given && !st.no_body) {
@@ -659,22 +751,41 @@ fn log_connection_error(peer: &rcorn_io::stream::PeerAddr, e: &H2Error) {
     }
 }
 
-/// A response head (or a 1xx) on stream `sid`.
+/// A response head (or a 1xx) on stream `sid`, its fields encoded by
+/// [`encode_fields`].
 fn send_head(
     machine: &mut H2Connection,
     sid: u32,
     status: u16,
-    fields: &[(Vec<u8>, Vec<u8>)],
+    block: &[u8],
     end_stream: bool,
 ) -> PyResult<()> {
-    let refs: Vec<(&[u8], &[u8])> = fields
-        .iter()
-        .map(|(n, v)| (n.as_slice(), v.as_slice()))
-        .collect();
-    match machine.send_headers(sid, status, &refs, end_stream) {
+    match machine.send_encoded_headers(sid, status, block, end_stream) {
         Ok(()) | Err(AppError::StreamReset) => Ok(()),
         Err(e) => Err(app_error(e)),
     }
+}
+
+/// ASGI's header pairs (bytes, bytes) HPACK-encoded for HTTP/2, straight
+/// from the Python objects (no copy of each name and value); `each` sees
+/// every pair as given.
+fn encode_fields(
+    headers: &Bound<'_, PyAny>,
+    mut each: impl FnMut(&[u8], &[u8]),
+) -> PyResult<Vec<u8>> {
+    let mut block = Vec::new();
+    for pair in headers.try_iter()? {
+        let pair = pair?;
+        let (name, value) = match pair.cast::<PyTuple>() {
+            Ok(tuple) if tuple.len() == 2 => (tuple.get_item(0)?, tuple.get_item(1)?),
+            _ => (pair.get_item(0)?, pair.get_item(1)?),
+        };
+        let name = name.cast::<PyBytes>()?.as_bytes();
+        let value = value.cast::<PyBytes>()?.as_bytes();
+        each(name, value);
+        encode_response_field(name, value, &mut block).map_err(app_error)?;
+    }
+    Ok(block)
 }
 
 fn app_error(e: AppError) -> PyErr {
@@ -732,7 +843,10 @@ fn read(c: &mut super::conn::AsgiConn) -> Read2 {
             }
             Ok(n) => {
                 h2.machine.feed(&buf[..n]);
-                Read2::Bytes
+                // After a FIN no later edge comes: read on to the end.
+                let drained =
+                    n < buf.len() && c.conn.stream.short_read_means_empty() && !c.fin_seen;
+                Read2::Bytes { drained }
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => Read2::WouldBlock,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,

@@ -1,6 +1,7 @@
 """ASGI apps served over HTTP/2 by the asgi worker (by path): the scope,
 streams that wait on each other, bodies both ways, trailers, early hints,
-a response its client resets, and a Starlette app."""
+response fields good and bad, a response its client resets, and a
+Starlette app."""
 
 import asyncio
 import hashlib
@@ -123,6 +124,27 @@ async def until_disconnect(scope, receive, send):
         f.write(message["type"])
 
 
+async def fields(scope, receive, send):
+    """Field names as an application may give them: mixed case, a pair as
+    a list, and connection-specific fields HTTP/2 has no room for."""
+    await _body(receive)
+    await _start(send, 200, [(b"X-Mixed-Case", b"yes"), [b"x-list", b"pair"],
+                             (b"Connection", b"keep-alive"), (b"transfer-encoding", b"chunked")])
+    await send({"type": "http.response.body", "body": b"fields"})
+
+
+async def bad_field(scope, receive, send):
+    """A field HTTP/2 cannot carry (`?newline`) or that is not bytes: the
+    start raises, and the stream is answered 500."""
+    await _body(receive)
+    if scope["query_string"] == b"newline":
+        headers = [(b"x-bad", b"one\ntwo")]
+    else:
+        headers = [("x-text", b"not bytes")]
+    await _start(send, 200, headers)
+    await send({"type": "http.response.body", "body": b"never"})
+
+
 RAW = {
     "scope": scope_view,
     "barrier": barrier,
@@ -133,6 +155,8 @@ RAW = {
     "fail": fail,
     "no-content": head_only,
     "until-disconnect": until_disconnect,
+    "fields": fields,
+    "bad-field": bad_field,
 }
 
 

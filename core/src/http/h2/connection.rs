@@ -144,6 +144,9 @@ pub struct H2Connection {
     pub(super) eof_handled: bool,
     pub(super) resets_left: u32,
     pub(super) empty_frames: u32,
+    /// A response head's HPACK block is put together here, so sending
+    /// one allocates nothing once the connection is warm.
+    pub(super) block_scratch: Vec<u8>,
 }
 
 impl H2Connection {
@@ -182,6 +185,7 @@ impl H2Connection {
             eof_handled: false,
             resets_left: config.reset_budget,
             empty_frames: 0,
+            block_scratch: Vec::new(),
             config,
         };
         let mut params = vec![
@@ -563,13 +567,13 @@ impl H2Connection {
                 end_headers,
                 depends_on,
                 fragment,
-            } => {
-                self.on_headers(stream, end_stream, depends_on == Some(stream), fragment)?;
-                if end_headers {
-                    self.end_block()?;
-                }
-                Ok(())
-            }
+            } => self.on_headers(
+                stream,
+                end_stream,
+                depends_on == Some(stream),
+                end_headers,
+                fragment,
+            ),
             Frame::Continuation {
                 stream,
                 end_headers,

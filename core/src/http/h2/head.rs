@@ -21,6 +21,12 @@ use crate::http::head::{BodyKind, RequestHead};
 pub fn request_head(request: &H2Request) -> RequestHead {
     let mut head = RequestHead::default();
     head.begin_h2();
+    let field_bytes: usize = request.headers.iter().map(|(n, v)| n.len() + v.len()).sum();
+    let authority = request.authority.as_ref().map_or(0, |a| a.len() + 4);
+    head.reserve(
+        request.method.len() + request.path.len() + authority + field_bytes,
+        request.headers.len() + 1,
+    );
     let method = head.append(&[&request.method]);
     let (path, query) = match memchr::memchr(b'?', &request.path) {
         Some(q) => (&request.path[..q], &request.path[q..]),

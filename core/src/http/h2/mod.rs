@@ -15,6 +15,6 @@ mod upgrade;
 pub use connection::{H2Connection, H2Event, H2Notice, H2Request};
 pub use error::{AppError, ErrorCode, H2Error};
 pub use head::request_head;
-pub use respond::BodyRead;
+pub use respond::{encode_response_field, BodyRead};
 pub use settings::H2Config;
 pub use upgrade::{request_from_h1, UPGRADE_101};

@@ -93,10 +93,16 @@ impl H2Connection {
         id: u32,
         end_stream: bool,
         self_dep: bool,
+        end_headers: bool,
         fragment: &[u8],
     ) -> Result<(), H2Error> {
         if fragment.len() > self.config.max_header_block {
             return conn_err(ErrorCode::EnhanceYourCalm, "header block too large");
+        }
+        if end_headers {
+            // The whole block in one frame, as nearly always: decoded
+            // where it lies instead of gathered into a copy.
+            return self.header_block(id, end_stream, self_dep, fragment);
         }
         self.block = Some(Block {
             stream: id,
@@ -128,17 +134,32 @@ impl H2Connection {
         let Some(block) = self.block.take() else {
             return Ok(());
         };
-        let mut fields = Vec::new();
+        self.header_block(
+            block.stream,
+            block.end_stream,
+            block.self_dependent,
+            &block.bytes,
+        )
+    }
+
+    /// A whole header block of stream `id`: a new request, or trailers.
+    fn header_block(
+        &mut self,
+        id: u32,
+        end_stream: bool,
+        self_dependent: bool,
+        bytes: &[u8],
+    ) -> Result<(), H2Error> {
+        let mut fields = Vec::with_capacity(16);
         let fit = self
             .decoder
-            .decode(&block.bytes, self.config.header_list_limit(), |n, v| {
+            .decode(bytes, self.config.header_list_limit(), |n, v| {
                 fields.push((n.to_vec(), v.to_vec()))
             })
             .or_else(|_| conn_err(ErrorCode::CompressionError, "malformed HPACK block"))?;
         let oversize = fit == Fit::Oversize;
-        let id = block.stream;
         if self.streams.contains_key(&id) {
-            return self.on_trailers(id, block.end_stream, oversize, fields);
+            return self.on_trailers(id, end_stream, oversize, fields);
         }
         if id <= self.last_stream {
             // Trailers may be on their way when we reset a stream.
@@ -153,23 +174,23 @@ impl H2Connection {
                 "stream id lower than one already used",
             );
         }
-        if id % 2 == 0 {
+        if id.is_multiple_of(2) {
             return conn_err(ErrorCode::ProtocolError, "even stream id from a client");
         }
         self.last_stream = id;
         if self.goaway_sent {
             return Ok(());
         }
-        if block.self_dependent {
+        if self_dependent {
             return stream_err(id, ErrorCode::ProtocolError, "stream depends on itself");
         }
         if self.streams.len() >= self.config.max_concurrent_streams as usize {
             return stream_err(id, ErrorCode::RefusedStream, "too many concurrent streams");
         }
         if oversize {
-            return self.refuse_oversize(id, block.end_stream);
+            return self.refuse_oversize(id, end_stream);
         }
-        let request = request_from_fields(fields, block.end_stream)
+        let request = request_from_fields(fields, end_stream)
             .or_else(|detail| stream_err(id, ErrorCode::ProtocolError, detail))?;
         let recv_window = match self.settings_unacked_since {
             Some(_) => DEFAULT_WINDOW,
@@ -177,7 +198,7 @@ impl H2Connection {
         };
         let mut s = Stream::new(recv_window, self.peer_initial_window);
         s.content_length = request.content_length;
-        if block.end_stream {
+        if end_stream {
             s.recv = Half::Ended;
         }
         self.streams.insert(id, s);

@@ -85,14 +85,35 @@ impl H2Connection {
         if s.head_sent {
             return Err(AppError::HeadersSent);
         }
+        let mut fields = Vec::new();
+        encode_fields(headers, &mut fields)?;
+        self.send_encoded_headers(id, status, &fields, end_stream)
+    }
+
+    /// [`send_headers`](Self::send_headers) with the fields already
+    /// encoded by [`encode_response_field`] (the encoder keeps no state,
+    /// so a block may be encoded ahead of its turn on the wire).
+    pub fn send_encoded_headers(
+        &mut self,
+        id: u32,
+        status: u16,
+        fields: &[u8],
+        end_stream: bool,
+    ) -> Result<(), AppError> {
+        let s = self.sendable(id)?;
+        if s.head_sent {
+            return Err(AppError::HeadersSent);
+        }
         let informational = status < 200;
         if !(100..=999).contains(&status) || status == 101 || (informational && end_stream) {
             return Err(AppError::BadStatus);
         }
-        let mut block = Vec::new();
+        let mut block = std::mem::take(&mut self.block_scratch);
+        block.clear();
         encode_status(status, &mut block);
-        encode_fields(headers, &mut block)?;
+        block.extend_from_slice(fields);
         self.write_block(id, &block, end_stream);
+        self.block_scratch = block;
         if let Some(s) = self.streams.get_mut(&id) {
             s.head_sent |= !informational;
         }
@@ -209,9 +230,21 @@ impl H2Connection {
 
 fn encode_fields(headers: &[(&[u8], &[u8])], block: &mut Vec<u8>) -> Result<(), AppError> {
     for (name, value) in headers {
-        if let Some(lower) = response_field(name, value).map_err(|()| AppError::BadHeader)? {
-            encode_field(&lower, value, block);
-        }
+        encode_response_field(name, value, block)?;
+    }
+    Ok(())
+}
+
+/// Appends one response field to an HPACK block for
+/// [`H2Connection::send_encoded_headers`]: its name lower-cased, a
+/// connection-specific field dropped, one HTTP/2 cannot carry refused.
+pub fn encode_response_field(
+    name: &[u8],
+    value: &[u8],
+    block: &mut Vec<u8>,
+) -> Result<(), AppError> {
+    if let Some(lower) = response_field(name, value).map_err(|()| AppError::BadHeader)? {
+        encode_field(&lower, value, block);
     }
     Ok(())
 }

@@ -8,6 +8,7 @@
 //! either reset. A stream leaves the table only once closed *and* its
 //! handler finished, so it counts against the concurrency limit until then.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 
 use crate::time::Instant;
@@ -211,10 +212,14 @@ pub fn trailers_from_fields(fields: Vec<Field>) -> Result<Vec<Field>, &'static s
     Ok(fields)
 }
 
-/// A response field as the application gives it, lower-cased; `None` for
-/// the connection-specific ones HTTP/2 drops, `Err` for ones it cannot carry.
-pub fn response_field(name: &[u8], value: &[u8]) -> Result<Option<Vec<u8>>, ()> {
-    let lower = name.to_ascii_lowercase();
+/// A response field as the application gives it, lower-cased (borrowed
+/// when it already is, as ASGI asks); `None` for the connection-specific
+/// ones HTTP/2 drops, `Err` for ones it cannot carry.
+pub fn response_field<'a>(name: &'a [u8], value: &[u8]) -> Result<Option<Cow<'a, [u8]>>, ()> {
+    let lower = match name.iter().any(u8::is_ascii_uppercase) {
+        true => Cow::Owned(name.to_ascii_lowercase()),
+        false => Cow::Borrowed(name),
+    };
     if !valid_name(&lower) || value.iter().any(|&b| b == 0 || b == b'\r' || b == b'\n') {
         return Err(());
     }
