@@ -230,6 +230,9 @@ pub struct H1Exchange<'a> {
     body_bytes: u64,
     /// The socket failed or timed out: nothing more can be sent.
     broken: bool,
+    /// A file being sent ended before its length: broken by the file,
+    /// not by the client.
+    file_short: bool,
     started: Instant,
 }
 
@@ -249,6 +252,7 @@ impl<'a> H1Exchange<'a> {
             body: BodyState::default(),
             body_bytes: 0,
             broken: false,
+            file_short: false,
             started: Instant::now(),
         })
     }
@@ -503,6 +507,10 @@ impl<'a> H1Exchange<'a> {
         self.conn.http.status()
     }
 
+    pub fn client_gone(&self) -> bool {
+        self.broken && !self.file_short
+    }
+
     pub fn body_bytes(&self) -> u64 {
         self.body_bytes
     }
@@ -713,6 +721,18 @@ impl<'a> Exchange<'a> {
 
     pub fn status(&self) -> u16 {
         each!(ref self, x => x.status())
+    }
+
+    /// Whether the client went away (a reset stream, a closed or stalled
+    /// socket): an error the application raised from a read or write that
+    /// failed for it is the client's doing, not the application's.
+    pub fn client_gone(&self) -> bool {
+        each!(ref self, x => x.client_gone())
+    }
+
+    /// Whether the request came over an HTTP/2 stream.
+    pub fn is_http2(&self) -> bool {
+        matches!(self.0, Inner::H2(_))
     }
 
     pub fn body_bytes(&self) -> u64 {

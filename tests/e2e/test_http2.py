@@ -216,6 +216,44 @@ def test_a_client_reset_mid_body_leaves_the_connection_serving(serve):
         client.close()
 
 
+def test_a_stream_reset_mid_response_is_a_debug_line_not_a_traceback(serve):
+    """The application's write fails for the client's RST_STREAM: a debug
+    line, as gunicorn logs it ("HTTP/2 stream closed"), and the connection
+    serves on."""
+    server = cleartext(serve, "--log-level", "debug")
+    client = Client(server)
+    try:
+        sid = client.request("/endless")
+        stream = client.streams[sid]
+        client.wait(lambda: len(stream["body"]) > 0, what="the first body bytes")
+        client.conn.reset_stream(sid, h2.errors.ErrorCodes.CANCEL)
+        client.flush()
+        wait_for(lambda: "HTTP/2 stream closed" in server.log(), 10, "the reset's debug line")
+        again = client.response(client.request("/"))
+        assert (again["status"], bytes(again["body"])) == (200, b"Hello, World!\n")
+        assert client.terminated is None
+    finally:
+        client.close()
+    log = server.log()
+    assert "Traceback" not in log and "Error handling request" not in log, log[-2000:]
+
+
+def test_an_application_error_midway_is_logged_and_resets_the_stream(serve):
+    server = cleartext(serve)
+    client = Client(server)
+    try:
+        failed = client.response(client.request("/fail-midway"))
+        assert failed["status"] == 200 and failed["reset"] is not None
+        assert not failed["ended"]
+        wait_for(lambda: "boom in the middle of the stream" in server.log(), 10, "the traceback")
+        assert "Error handling request /fail-midway" in server.log()
+        assert "Traceback (most recent call last):" in server.log()
+        again = client.response(client.request("/"))
+        assert again["status"] == 200
+    finally:
+        client.close()
+
+
 def rapid_reset_frames(count):
     """HEADERS then RST_STREAM, `count` times: CVE-2023-44487's pattern."""
     encoder = hpack.Encoder()

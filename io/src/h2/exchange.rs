@@ -70,6 +70,9 @@ pub struct H2Exchange {
     ended: bool,
     aborted: bool,
     broken: bool,
+    /// A file being sent ended before its length: broken by the file,
+    /// not by the client.
+    file_short: bool,
     body_bytes: u64,
     started_at: Instant,
 }
@@ -103,6 +106,7 @@ impl H2Exchange {
             ended: false,
             aborted: false,
             broken: false,
+            file_short: false,
             body_bytes: 0,
             started_at: Instant::now(),
         }
@@ -385,6 +389,7 @@ impl H2Exchange {
                 .map_err(|e| ExchangeError::Io(e.into()))?;
             if n == 0 {
                 self.broken = true;
+                self.file_short = true;
                 return Err(ExchangeError::Io(std::io::ErrorKind::UnexpectedEof.into()));
             }
             self.write_body(&buf[..n])?;
@@ -427,6 +432,10 @@ impl H2Exchange {
 
     pub fn status(&self) -> u16 {
         self.status
+    }
+
+    pub fn client_gone(&self) -> bool {
+        self.broken && !self.file_short
     }
 
     pub fn body_bytes(&self) -> u64 {
