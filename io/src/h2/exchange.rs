@@ -159,6 +159,7 @@ impl H2Exchange {
                     // Its stall deadline starts now, not at the loop's
                     // next turn.
                     state.conn.await_peer(crate::clock::now());
+                    shared.deadline_set(&state);
                     state.write_out();
                     state = shared.wait(state);
                 }
@@ -339,6 +340,8 @@ impl H2Exchange {
             if rest.is_empty() {
                 break;
             }
+            // Out of credit: the machine's stall deadline started.
+            shared.deadline_set(&state);
             state.write_out();
             state = shared.wait(state);
         }

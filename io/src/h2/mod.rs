@@ -6,7 +6,8 @@
 //!
 //! 1. **No HTTP rule here.** Framing, flow control, limits and deadlines
 //!    are `H2Connection`'s; this module moves bytes, waits, and runs the
-//!    timers it is given (`next_deadline`).
+//!    timers it is given (`next_deadline`), kept in `deadlines` so that
+//!    finding the next one locks no connection.
 //! 2. **One lock per connection** (`shared`): the machine and the socket
 //!    are behind one mutex. The loop reads; whoever holds the lock writes
 //!    what is pending, non-blocking, so no one ever blocks holding it.
@@ -22,6 +23,7 @@
 //!    connection may now close or start its idle deadline) or reading
 //!    was paused for output that a thread has now written.
 
+mod deadlines;
 mod driver;
 mod exchange;
 mod shared;

@@ -189,11 +189,8 @@ impl<A: App> Worker<'_, A> {
         let Some(side) = self.h2.as_ref() else {
             return;
         };
-        let due: Vec<usize> = side
-            .table
-            .slots()
-            .filter(|&s| side.table.due(s, self.now))
-            .collect();
+        let mut due = Vec::new();
+        side.table.due(self.now, &mut due);
         for slot in due {
             self.h2_ready(slot);
         }
