@@ -21,7 +21,7 @@ use std::time::Instant;
 use rcorn_core::http::h2::BodyRead;
 use rcorn_core::http::{reason_phrase, RequestHead};
 
-use super::shared::H2Shared;
+use super::shared::{H2Shared, H2State};
 use crate::access::AccessLogger;
 use crate::app::App;
 use crate::exchange::{Exchange, ExchangeError, ExchangeSummary, LogFields, ServerAddr};
@@ -284,6 +284,20 @@ impl H2Exchange {
         }
         let shared = self.shared.clone();
         let mut state = shared.lock();
+        let sent = self.head_locked(&mut state, end_stream);
+        if sent.is_ok() && end_stream {
+            shared.stream_ended(state);
+        } else {
+            shared.after_work(state, false);
+        }
+        sent
+    }
+
+    /// The response head into the machine, the lock held.
+    fn head_locked(&mut self, state: &mut H2State, end_stream: bool) -> Result<(), ExchangeError> {
+        if self.head_sent {
+            return Ok(());
+        }
         if state.dead {
             self.broken = true;
             return Err(gone());
@@ -297,11 +311,10 @@ impl H2Exchange {
         {
             fields.push((b"date", &self.date));
         }
-        let sent = state
+        match state
             .conn
-            .send_headers(self.id, self.status, &fields, end_stream);
-        shared.after_work(state, false);
-        match sent {
+            .send_headers(self.id, self.status, &fields, end_stream)
+        {
             Ok(()) => {
                 self.head_sent = true;
                 self.ended |= end_stream;
@@ -318,9 +331,12 @@ impl H2Exchange {
     }
 
     /// Sends `data` as body bytes, waiting for credit as needed.
+    /// The head goes first if it has not gone (rule 1), under the same
+    /// lock.
     fn send(&mut self, data: &[u8], end_stream: bool) -> Result<(), ExchangeError> {
         let shared = self.shared.clone();
         let mut state = shared.lock();
+        self.head_locked(&mut state, false)?;
         let mut rest = data;
         loop {
             if state.dead {
@@ -346,7 +362,11 @@ impl H2Exchange {
             state = shared.wait(state);
         }
         self.ended |= end_stream;
-        shared.after_work(state, false);
+        if end_stream {
+            shared.stream_ended(state);
+        } else {
+            shared.after_work(state, false);
+        }
         Ok(())
     }
 
@@ -371,7 +391,6 @@ impl H2Exchange {
             None => chunk.len(),
         };
         let end = self.declared_length == Some(self.body_bytes + take as u64);
-        self.send_head(false)?;
         self.send(&chunk[..take], end)?;
         self.body_bytes += take as u64;
         Ok(())
@@ -453,7 +472,7 @@ impl H2Exchange {
         let shared = self.shared.clone();
         let mut state = shared.lock();
         state.conn.finish_stream(self.id);
-        shared.after_work(state, true);
+        shared.stream_finished(state);
         ExchangeSummary {
             status: self.status,
             body_bytes: self.body_bytes,
@@ -475,7 +494,6 @@ impl H2Exchange {
             ];
             self.started = true;
             self.head_ended = true;
-            self.send_head(false)?;
             self.send(body, true)?;
             self.body_bytes = body.len() as u64;
             return Ok(());

@@ -19,9 +19,13 @@
 //! 4. **The body is never buffered whole**: the application reads it from
 //!    the machine, which returns credit as it is read.
 //! 5. **The loop hears of what threads did** through a queue of slots and
-//!    one wake-up, only when it must act: a stream finished (the
-//!    connection may now close or start its idle deadline) or reading
-//!    was paused for output that a thread has now written.
+//!    one wake-up, only when it must act: a stream's response ended (its
+//!    last bytes are the loop's to write, with every other stream's of
+//!    that wake-up: one write for many responses), a stream finished (the
+//!    connection may now close or start its idle deadline), reading was
+//!    paused for output that a thread has now written, or a thread set a
+//!    deadline earlier than the one the loop knows. However many streams
+//!    of a connection woke it, the loop pumps it once.
 
 mod deadlines;
 mod driver;

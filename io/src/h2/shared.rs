@@ -182,6 +182,22 @@ impl H2Shared {
         }
     }
 
+    /// A stream's response is complete: its last bytes are left for the
+    /// loop, woken for them, to write with every other stream's output of
+    /// that wake-up (one write for many responses); the loop is woken
+    /// anyway once the handler finishes.
+    pub fn stream_ended(&self, state: MutexGuard<'_, H2State>) {
+        drop(state);
+        self.wake.wake(self.slot, false);
+    }
+
+    /// A stream's handler is done: the loop writes what it left, counts
+    /// the request and may start the connection's idle deadline.
+    pub fn stream_finished(&self, state: MutexGuard<'_, H2State>) {
+        drop(state);
+        self.wake.wake(self.slot, true);
+    }
+
     /// After a thread's work: writes what is pending and wakes the loop if
     /// it must act (`finished`: a stream's handler is done).
     pub fn after_work(&self, mut state: MutexGuard<'_, H2State>, finished: bool) {

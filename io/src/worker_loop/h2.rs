@@ -168,11 +168,18 @@ impl<A: App> Worker<'_, A> {
         };
         let mut woken = std::mem::take(&mut side.woken);
         side.wake.collect(&mut woken);
+        // One pump per connection however many of its streams woke it:
+        // its output of all of them leaves in one write.
+        woken.sort_unstable_by_key(|&(slot, _)| slot);
+        let mut last = None;
         for &(slot, finished) in &woken {
             if finished {
                 self.lifecycle_event(WorkerEvent::RequestFinished);
             }
-            self.h2_ready(slot);
+            if last != Some(slot) {
+                last = Some(slot);
+                self.h2_ready(slot);
+            }
         }
         woken.clear();
         if let Some(side) = self.h2.as_mut() {
