@@ -479,6 +479,31 @@ impl<'a> H1Exchange<'a> {
         Ok(())
     }
 
+    /// A 1xx head, written at once; `Ok(false)` when it is not sent: the
+    /// response has started, or the client speaks HTTP/1.0.
+    pub fn informational(
+        &mut self,
+        status: u16,
+        fields: &[(&[u8], &[u8])],
+    ) -> Result<bool, ExchangeError> {
+        if self.broken || self.conn.http.response_started() {
+            return Ok(false);
+        }
+        if !self
+            .conn
+            .http
+            .informational(status, fields, &mut self.conn.out)?
+        {
+            return Ok(false);
+        }
+        let deadline = self.deadline();
+        if let Err(e) = self.conn.flush(deadline) {
+            self.broken = true;
+            return Err(e.into());
+        }
+        Ok(true)
+    }
+
     /// Whether the response head has been started (and so a 500 can no
     /// longer be sent).
     pub fn response_started(&self) -> bool {
@@ -693,6 +718,28 @@ impl<'a> Exchange<'a> {
     /// Sends what the application has written so far (PEP 3333).
     pub fn flush_block(&mut self) -> Result<(), ExchangeError> {
         each!(self, x => x.flush_block())
+    }
+
+    /// A 1xx response before the final one (`wsgi.early_hints`), sent at
+    /// once. `Ok(false)` when it is not sent, as gunicorn does: once the
+    /// response has started, or to an HTTP/1.0 client.
+    pub fn informational(
+        &mut self,
+        status: u16,
+        fields: &[(&[u8], &[u8])],
+    ) -> Result<bool, ExchangeError> {
+        each!(self, x => x.informational(status, fields))
+    }
+
+    /// Trailer fields to end the response with, replacing any set before
+    /// (`gunicorn.http2.send_trailers`): HTTP/2 only.
+    pub fn set_trailers(&mut self, fields: Vec<(Vec<u8>, Vec<u8>)>) -> Result<(), ExchangeError> {
+        match &mut self.0 {
+            Inner::H1(_) => Err(ExchangeError::Protocol(
+                "response trailers are sent over HTTP/2 only".into(),
+            )),
+            Inner::H2(x) => x.set_trailers(fields),
+        }
     }
 
     /// Whether the response head has been started (and so a 500 can no

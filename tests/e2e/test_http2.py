@@ -63,7 +63,7 @@ class Client:
                   (":path", path), *headers]
         self.conn.send_headers(sid, fields, end_stream=end and body is None)
         self.streams[sid] = {"status": None, "headers": {}, "body": bytearray(), "ended": False,
-                             "reset": None}
+                             "reset": None, "informational": [], "trailers": None}
         self.flush()
         if body is not None:
             self.send_body(sid, body, end=end)
@@ -91,7 +91,11 @@ class Client:
         for event in self.conn.receive_data(data):
             sid = getattr(event, "stream_id", None)
             stream = self.streams.get(sid)
-            if isinstance(event, h2.events.ResponseReceived):
+            if isinstance(event, h2.events.InformationalResponseReceived):
+                stream["informational"].append([h for h in event.headers if h[0] != ":status"])
+            elif isinstance(event, h2.events.TrailersReceived):
+                stream["trailers"] = dict(event.headers)
+            elif isinstance(event, h2.events.ResponseReceived):
                 stream["headers"] = dict(event.headers)
                 stream["status"] = int(stream["headers"][":status"])
             elif isinstance(event, h2.events.DataReceived):

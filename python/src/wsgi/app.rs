@@ -14,6 +14,7 @@ use crate::traceback::log_exception;
 use crate::wsgi::environ::{EnvironBuilder, EnvironConstants};
 use crate::wsgi::exchange_ref::ExchangeRef;
 use crate::wsgi::file_wrapper::{sendable_file, FileWrapper};
+use crate::wsgi::http_extras::{EarlyHints, SendTrailers};
 use crate::wsgi::input::WsgiInput;
 use crate::wsgi::request_hooks::{HookResponse, RequestHooks};
 use crate::wsgi::start_response::{flush_block, write_chunk, StartResponse};
@@ -167,6 +168,16 @@ impl WsgiApp {
             intern!(py, "wsgi.input"),
             Py::new(py, WsgiInput::new(exchange.clone()))?,
         )?;
+        environ.set_item(
+            intern!(py, "wsgi.early_hints"),
+            Py::new(py, EarlyHints::new(exchange.clone()))?,
+        )?;
+        if exchange.with(|ex| ex.is_http2()).unwrap_or(false) {
+            environ.set_item(
+                intern!(py, "gunicorn.http2.send_trailers"),
+                Py::new(py, SendTrailers::new(exchange.clone()))?,
+            )?;
+        }
         let start_response = start_response.clone_ref(py);
         let result = self.app.bind(py).call1((environ, start_response))?;
         let sent = match self.wrapped_file(py, &result) {
