@@ -574,7 +574,7 @@ impl H2Exchange {
     /// the application hears of a bad one in its own call.
     pub fn set_trailers(&mut self, fields: Vec<(Vec<u8>, Vec<u8>)>) -> Result<(), ExchangeError> {
         for (name, value) in &fields {
-            if rcorn_core::http::h2::response_field(name, value).is_err() {
+            if !rcorn_core::http::h2::valid_response_field(name, value) {
                 return Err(ExchangeError::Protocol(format!(
                     "invalid trailer field {:?}",
                     String::from_utf8_lossy(name)

@@ -16,4 +16,4 @@ pub use error::{AppError, ErrorCode, H2Error};
 pub use head::request_head;
 pub use respond::BodyRead;
 pub use settings::H2Config;
-pub use stream::response_field;
+pub use stream::valid_response_field;
