@@ -233,6 +233,9 @@ pub struct H1Exchange<'a> {
     body_bytes: u64,
     /// The socket failed or timed out: nothing more can be sent.
     broken: bool,
+    /// A file being sent ended before its length: broken by the file,
+    /// not by the client.
+    file_short: bool,
     started: Instant,
 }
 
@@ -252,6 +255,7 @@ impl<'a> H1Exchange<'a> {
             body: BodyState::default(),
             body_bytes: 0,
             broken: false,
+            file_short: false,
             started: Instant::now(),
         })
     }
@@ -478,6 +482,31 @@ impl<'a> H1Exchange<'a> {
         Ok(())
     }
 
+    /// A 1xx head, written at once; `Ok(false)` when it is not sent: the
+    /// response has started, or the client speaks HTTP/1.0.
+    pub fn informational(
+        &mut self,
+        status: u16,
+        fields: &[(&[u8], &[u8])],
+    ) -> Result<bool, ExchangeError> {
+        if self.broken || self.conn.http.response_started() {
+            return Ok(false);
+        }
+        if !self
+            .conn
+            .http
+            .informational(status, fields, &mut self.conn.out)?
+        {
+            return Ok(false);
+        }
+        let deadline = self.deadline();
+        if let Err(e) = self.conn.flush(deadline) {
+            self.broken = true;
+            return Err(e.into());
+        }
+        Ok(true)
+    }
+
     /// Whether the response head has been started (and so a 500 can no
     /// longer be sent).
     pub fn response_started(&self) -> bool {
@@ -504,6 +533,10 @@ impl<'a> H1Exchange<'a> {
 
     pub fn status(&self) -> u16 {
         self.conn.http.status()
+    }
+
+    pub fn client_gone(&self) -> bool {
+        self.broken && !self.file_short
     }
 
     pub fn body_bytes(&self) -> u64 {
@@ -690,6 +723,28 @@ impl<'a> Exchange<'a> {
         each!(self, x => x.flush_block())
     }
 
+    /// A 1xx response before the final one (`wsgi.early_hints`), sent at
+    /// once. `Ok(false)` when it is not sent, as gunicorn does: once the
+    /// response has started, or to an HTTP/1.0 client.
+    pub fn informational(
+        &mut self,
+        status: u16,
+        fields: &[(&[u8], &[u8])],
+    ) -> Result<bool, ExchangeError> {
+        each!(self, x => x.informational(status, fields))
+    }
+
+    /// Trailer fields to end the response with, replacing any set before
+    /// (`gunicorn.http2.send_trailers`): HTTP/2 only.
+    pub fn set_trailers(&mut self, fields: Vec<(Vec<u8>, Vec<u8>)>) -> Result<(), ExchangeError> {
+        match &mut self.0 {
+            Inner::H1(_) => Err(ExchangeError::Protocol(
+                "response trailers are sent over HTTP/2 only".into(),
+            )),
+            Inner::H2(x) => x.set_trailers(fields),
+        }
+    }
+
     /// Whether the response head has been started (and so a 500 can no
     /// longer be sent).
     pub fn response_started(&self) -> bool {
@@ -716,6 +771,18 @@ impl<'a> Exchange<'a> {
 
     pub fn status(&self) -> u16 {
         each!(ref self, x => x.status())
+    }
+
+    /// Whether the client went away (a reset stream, a closed or stalled
+    /// socket): an error the application raised from a read or write that
+    /// failed for it is the client's doing, not the application's.
+    pub fn client_gone(&self) -> bool {
+        each!(ref self, x => x.client_gone())
+    }
+
+    /// Whether the request came over an HTTP/2 stream.
+    pub fn is_http2(&self) -> bool {
+        matches!(self.0, Inner::H2(_))
     }
 
     pub fn body_bytes(&self) -> u64 {

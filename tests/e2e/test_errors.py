@@ -120,6 +120,25 @@ def test_app_exception_after_response_started_closes_connection(serve):
     wait_for(lambda: "boom in the middle of the body" in server.log(), 5, "the traceback")
 
 
+def test_a_client_gone_mid_response_is_a_debug_line_not_a_traceback(serve):
+    """The application's write fails for the client's reset: gunicorn logs
+    that at debug ("Ignoring connection reset"/"Ignoring EPIPE"), not as an
+    error of the application."""
+    for args in (["basic:app"], ["basic:app", "--threads", "2"]):
+        server = serve([*args, "--log-level", "debug"])
+        with server.connect(timeout=10) as s:
+            s.sendall(b"GET /big?2000000000 HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert s.recv(65536).startswith(b"HTTP/1.1 200 OK")
+            # Closed with unread bytes and SO_LINGER 0: a reset.
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        line = wait_for(lambda: re.search(r"Ignoring (connection reset|EPIPE)", server.log()),
+                        10, "the disconnect's debug line")
+        assert line
+        assert httpx.get(server.url + "/", timeout=5).status_code == 200
+        log = server.log()
+        assert "Traceback" not in log and "Error handling request" not in log, log[-2000:]
+
+
 def test_response_header_injection_is_refused(serve):
     server = serve(["basic:app"])
     raw = server.request(b"GET /bad-header HTTP/1.1\r\nHost: x\r\n\r\n")

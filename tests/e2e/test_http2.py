@@ -63,7 +63,7 @@ class Client:
                   (":path", path), *headers]
         self.conn.send_headers(sid, fields, end_stream=end and body is None)
         self.streams[sid] = {"status": None, "headers": {}, "body": bytearray(), "ended": False,
-                             "reset": None}
+                             "reset": None, "informational": [], "trailers": None}
         self.flush()
         if body is not None:
             self.send_body(sid, body, end=end)
@@ -91,7 +91,11 @@ class Client:
         for event in self.conn.receive_data(data):
             sid = getattr(event, "stream_id", None)
             stream = self.streams.get(sid)
-            if isinstance(event, h2.events.ResponseReceived):
+            if isinstance(event, h2.events.InformationalResponseReceived):
+                stream["informational"].append([h for h in event.headers if h[0] != ":status"])
+            elif isinstance(event, h2.events.TrailersReceived):
+                stream["trailers"] = dict(event.headers)
+            elif isinstance(event, h2.events.ResponseReceived):
                 stream["headers"] = dict(event.headers)
                 stream["status"] = int(stream["headers"][":status"])
             elif isinstance(event, h2.events.DataReceived):
@@ -212,6 +216,44 @@ def test_a_client_reset_mid_body_leaves_the_connection_serving(serve):
         again = client.response(client.request("/"))
         assert (again["status"], bytes(again["body"])) == (200, b"Hello, World!\n")
         assert client.terminated is None
+    finally:
+        client.close()
+
+
+def test_a_stream_reset_mid_response_is_a_debug_line_not_a_traceback(serve):
+    """The application's write fails for the client's RST_STREAM: a debug
+    line, as gunicorn logs it ("HTTP/2 stream closed"), and the connection
+    serves on."""
+    server = cleartext(serve, "--log-level", "debug")
+    client = Client(server)
+    try:
+        sid = client.request("/endless")
+        stream = client.streams[sid]
+        client.wait(lambda: len(stream["body"]) > 0, what="the first body bytes")
+        client.conn.reset_stream(sid, h2.errors.ErrorCodes.CANCEL)
+        client.flush()
+        wait_for(lambda: "HTTP/2 stream closed" in server.log(), 10, "the reset's debug line")
+        again = client.response(client.request("/"))
+        assert (again["status"], bytes(again["body"])) == (200, b"Hello, World!\n")
+        assert client.terminated is None
+    finally:
+        client.close()
+    log = server.log()
+    assert "Traceback" not in log and "Error handling request" not in log, log[-2000:]
+
+
+def test_an_application_error_midway_is_logged_and_resets_the_stream(serve):
+    server = cleartext(serve)
+    client = Client(server)
+    try:
+        failed = client.response(client.request("/fail-midway"))
+        assert failed["status"] == 200 and failed["reset"] is not None
+        assert not failed["ended"]
+        wait_for(lambda: "boom in the middle of the stream" in server.log(), 10, "the traceback")
+        assert "Error handling request /fail-midway" in server.log()
+        assert "Traceback (most recent call last):" in server.log()
+        again = client.response(client.request("/"))
+        assert again["status"] == 200
     finally:
         client.close()
 

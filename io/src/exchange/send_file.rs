@@ -45,6 +45,8 @@ impl H1Exchange<'_> {
             .and_then(|()| self.sendfile_all(file, offset, plan.send, deadline));
         if let Err(e) = sent {
             self.broken = true;
+            // sendfile(2) returns 0 only at the end of the file.
+            self.file_short = e.kind() == io::ErrorKind::UnexpectedEof;
             return Err(e.into());
         }
         self.conn.out.extend_from_slice(plan.after);

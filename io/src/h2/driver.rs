@@ -10,6 +10,7 @@ use rcorn_core::http::h2::{
 };
 use rcorn_core::time::Instant;
 
+use super::deadlines::Deadlines;
 use super::exchange::StreamJob;
 use super::shared::{H2Shared, H2State};
 use crate::exchange::ServerAddr;
@@ -65,6 +66,8 @@ pub(crate) struct H2Table {
     conns: Vec<Option<Arc<H2Shared>>>,
     free: Vec<usize>,
     buf: Vec<u8>,
+    /// Each connection's next deadline, recorded by its pumps.
+    deadlines: Deadlines,
 }
 
 impl H2Table {
@@ -103,26 +106,23 @@ impl H2Table {
     pub fn remove(&mut self, slot: usize) -> Option<Arc<H2Shared>> {
         let shared = self.conns.get_mut(slot)?.take()?;
         self.free.push(slot);
+        self.deadlines.set(slot, None);
         Some(shared)
     }
 
-    /// Whether `slot`'s machine has a deadline due at `now`.
-    pub fn due(&self, slot: usize, now: Instant) -> bool {
-        self.get(slot)
-            .is_some_and(|s| s.lock().conn.next_deadline().is_some_and(|d| d <= now))
+    /// Appends the slots whose machines have a deadline due at `now`.
+    pub fn due(&self, now: Instant, out: &mut Vec<usize>) {
+        self.deadlines.due(now, out);
     }
 
     pub fn slots(&self) -> std::ops::Range<usize> {
         0..self.conns.len()
     }
 
-    /// The earliest deadline of any connection's machine.
+    /// The earliest deadline of any connection's machine, as their pumps
+    /// recorded them: no connection is locked to learn it.
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.conns
-            .iter()
-            .flatten()
-            .filter_map(|s| s.lock().conn.next_deadline())
-            .min()
+        self.deadlines.earliest()
     }
 
     /// Reads what `slot`'s socket has, acts on it and writes what is
@@ -172,6 +172,13 @@ impl H2Table {
         if closed {
             state.dead = true;
         }
+        let next = if closed {
+            None
+        } else {
+            state.conn.next_deadline()
+        };
+        shared.publish_deadline(next);
+        self.deadlines.set(slot, next);
         drop(state);
         if notify || closed {
             shared.notify();

@@ -13,6 +13,10 @@
 //! 3. **HEAD answers carry no body.**
 //! 4. **An application that never answered gets a 500**; one that failed
 //!    after the head went out has its stream reset.
+//! 5. **Trailers end the stream.** A response with trailers set, or that
+//!    announces them (a `Trailer` header), keeps its stream open past the
+//!    last byte its Content-Length allows; HEADERS with the trailers
+//!    close it when the application is done.
 
 use std::os::fd::BorrowedFd;
 use std::sync::Arc;
@@ -21,7 +25,7 @@ use std::time::Instant;
 use rcorn_core::http::h2::BodyRead;
 use rcorn_core::http::{reason_phrase, RequestHead};
 
-use super::shared::H2Shared;
+use super::shared::{H2Shared, H2State};
 use crate::access::AccessLogger;
 use crate::app::App;
 use crate::exchange::{Exchange, ExchangeError, ExchangeSummary, LogFields, ServerAddr};
@@ -63,6 +67,10 @@ pub struct H2Exchange {
     body_done: bool,
     status: u16,
     headers: Vec<(Vec<u8>, Vec<u8>)>,
+    /// The application's trailer fields (`set_trailers`), for the end.
+    trailers: Option<Vec<(Vec<u8>, Vec<u8>)>>,
+    /// The head names a `Trailer` field: trailers are coming (rule 5).
+    announces_trailers: bool,
     declared_length: Option<u64>,
     started: bool,
     head_ended: bool,
@@ -70,6 +78,9 @@ pub struct H2Exchange {
     ended: bool,
     aborted: bool,
     broken: bool,
+    /// A file being sent ended before its length: broken by the file,
+    /// not by the client.
+    file_short: bool,
     body_bytes: u64,
     started_at: Instant,
 }
@@ -96,6 +107,8 @@ impl H2Exchange {
             body_done: false,
             status: 0,
             headers: Vec::new(),
+            trailers: None,
+            announces_trailers: false,
             declared_length: None,
             started: false,
             head_ended: false,
@@ -103,6 +116,7 @@ impl H2Exchange {
             ended: false,
             aborted: false,
             broken: false,
+            file_short: false,
             body_bytes: 0,
             started_at: Instant::now(),
         }
@@ -155,6 +169,7 @@ impl H2Exchange {
                     // Its stall deadline starts now, not at the loop's
                     // next turn.
                     state.conn.await_peer(crate::clock::now());
+                    shared.deadline_set(&state);
                     state.write_out();
                     state = shared.wait(state);
                 }
@@ -227,6 +242,7 @@ impl H2Exchange {
         self.headers.clear();
         self.log_fields.response_headers.clear();
         self.declared_length = None;
+        self.announces_trailers = false;
         self.started = true;
         self.head_ended = false;
         Ok(())
@@ -245,6 +261,7 @@ impl H2Exchange {
                 .ok_or_else(|| ExchangeError::Protocol("invalid Content-Length".into()))?;
             self.declared_length = Some(n);
         }
+        self.announces_trailers |= name.eq_ignore_ascii_case(b"trailer");
         if self.keep_response_headers {
             let lower = String::from_utf8_lossy(name).to_ascii_lowercase();
             self.log_fields
@@ -279,6 +296,20 @@ impl H2Exchange {
         }
         let shared = self.shared.clone();
         let mut state = shared.lock();
+        let sent = self.head_locked(&mut state, end_stream);
+        if sent.is_ok() && end_stream {
+            shared.stream_ended(state);
+        } else {
+            shared.after_work(state, false);
+        }
+        sent
+    }
+
+    /// The response head into the machine, the lock held.
+    fn head_locked(&mut self, state: &mut H2State, end_stream: bool) -> Result<(), ExchangeError> {
+        if self.head_sent {
+            return Ok(());
+        }
         if state.dead {
             self.broken = true;
             return Err(gone());
@@ -292,11 +323,10 @@ impl H2Exchange {
         {
             fields.push((b"date", &self.date));
         }
-        let sent = state
+        match state
             .conn
-            .send_headers(self.id, self.status, &fields, end_stream);
-        shared.after_work(state, false);
-        match sent {
+            .send_headers(self.id, self.status, &fields, end_stream)
+        {
             Ok(()) => {
                 self.head_sent = true;
                 self.ended |= end_stream;
@@ -313,9 +343,12 @@ impl H2Exchange {
     }
 
     /// Sends `data` as body bytes, waiting for credit as needed.
+    /// The head goes first if it has not gone (rule 1), under the same
+    /// lock.
     fn send(&mut self, data: &[u8], end_stream: bool) -> Result<(), ExchangeError> {
         let shared = self.shared.clone();
         let mut state = shared.lock();
+        self.head_locked(&mut state, false)?;
         let mut rest = data;
         loop {
             if state.dead {
@@ -335,11 +368,17 @@ impl H2Exchange {
             if rest.is_empty() {
                 break;
             }
+            // Out of credit: the machine's stall deadline started.
+            shared.deadline_set(&state);
             state.write_out();
             state = shared.wait(state);
         }
         self.ended |= end_stream;
-        shared.after_work(state, false);
+        if end_stream {
+            shared.stream_ended(state);
+        } else {
+            shared.after_work(state, false);
+        }
         Ok(())
     }
 
@@ -363,8 +402,8 @@ impl H2Exchange {
             Some(n) => (n.saturating_sub(self.body_bytes)).min(chunk.len() as u64) as usize,
             None => chunk.len(),
         };
-        let end = self.declared_length == Some(self.body_bytes + take as u64);
-        self.send_head(false)?;
+        let end =
+            self.declared_length == Some(self.body_bytes + take as u64) && !self.expects_trailers();
         self.send(&chunk[..take], end)?;
         self.body_bytes += take as u64;
         Ok(())
@@ -385,6 +424,7 @@ impl H2Exchange {
                 .map_err(|e| ExchangeError::Io(e.into()))?;
             if n == 0 {
                 self.broken = true;
+                self.file_short = true;
                 return Err(ExchangeError::Io(std::io::ErrorKind::UnexpectedEof.into()));
             }
             self.write_body(&buf[..n])?;
@@ -397,7 +437,7 @@ impl H2Exchange {
     /// back (rule 1) goes now, since the next block may be long coming.
     pub fn flush_block(&mut self) -> Result<(), ExchangeError> {
         if self.head_ended && !self.head_sent && !self.is_head_request() {
-            self.send_head(self.declared_length == Some(0))?;
+            self.send_head(self.declared_length == Some(0) && !self.expects_trailers())?;
         }
         Ok(())
     }
@@ -429,6 +469,10 @@ impl H2Exchange {
         self.status
     }
 
+    pub fn client_gone(&self) -> bool {
+        self.broken && !self.file_short
+    }
+
     pub fn body_bytes(&self) -> u64 {
         self.body_bytes
     }
@@ -441,7 +485,7 @@ impl H2Exchange {
         let shared = self.shared.clone();
         let mut state = shared.lock();
         state.conn.finish_stream(self.id);
-        shared.after_work(state, true);
+        shared.stream_finished(state);
         ExchangeSummary {
             status: self.status,
             body_bytes: self.body_bytes,
@@ -463,7 +507,6 @@ impl H2Exchange {
             ];
             self.started = true;
             self.head_ended = true;
-            self.send_head(false)?;
             self.send(body, true)?;
             self.body_bytes = body.len() as u64;
             return Ok(());
@@ -478,11 +521,83 @@ impl H2Exchange {
             // Leaving the stream open makes finish_stream reset it.
             return Ok(());
         }
+        if let Some(trailers) = self.trailers.take() {
+            return self.send_trailers(&trailers);
+        }
         if self.head_sent {
             self.send(b"", true)
         } else {
             self.send_head(true)
         }
+    }
+
+    fn expects_trailers(&self) -> bool {
+        self.announces_trailers || self.trailers.is_some()
+    }
+
+    /// A 1xx head (103 Early Hints), sent at once; `Ok(false)` once the
+    /// response has started.
+    pub fn informational(
+        &mut self,
+        status: u16,
+        fields: &[(&[u8], &[u8])],
+    ) -> Result<bool, ExchangeError> {
+        if self.started || self.broken {
+            return Ok(false);
+        }
+        if !(100..200).contains(&status) || status == 101 {
+            return Err(ExchangeError::Protocol(format!(
+                "invalid status for an informational response: {status}"
+            )));
+        }
+        let shared = self.shared.clone();
+        let mut state = shared.lock();
+        if state.dead {
+            self.broken = true;
+            return Err(gone());
+        }
+        let sent = state.conn.send_headers(self.id, status, fields, false);
+        shared.after_work(state, false);
+        match sent {
+            Ok(()) => Ok(true),
+            Err(rcorn_core::http::h2::AppError::BadHeader) => Err(ExchangeError::Protocol(
+                "invalid informational header".into(),
+            )),
+            Err(_) => {
+                self.broken = true;
+                Err(gone())
+            }
+        }
+    }
+
+    /// Trailer fields to end the response with (rule 5), checked now so
+    /// the application hears of a bad one in its own call.
+    pub fn set_trailers(&mut self, fields: Vec<(Vec<u8>, Vec<u8>)>) -> Result<(), ExchangeError> {
+        for (name, value) in &fields {
+            if !rcorn_core::http::h2::valid_response_field(name, value) {
+                return Err(ExchangeError::Protocol(format!(
+                    "invalid trailer field {:?}",
+                    String::from_utf8_lossy(name)
+                )));
+            }
+        }
+        self.trailers = Some(fields);
+        Ok(())
+    }
+
+    fn send_trailers(&mut self, fields: &[(Vec<u8>, Vec<u8>)]) -> Result<(), ExchangeError> {
+        let refs: Vec<(&[u8], &[u8])> = fields.iter().map(|(n, v)| (&n[..], &v[..])).collect();
+        let shared = self.shared.clone();
+        let mut state = shared.lock();
+        self.head_locked(&mut state, false)?;
+        let sent = state.conn.send_trailers(self.id, &refs);
+        if sent.is_err() {
+            self.broken = true;
+            return Err(gone());
+        }
+        shared.stream_ended(state);
+        self.ended = true;
+        Ok(())
     }
 }
 

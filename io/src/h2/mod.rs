@@ -6,7 +6,8 @@
 //!
 //! 1. **No HTTP rule here.** Framing, flow control, limits and deadlines
 //!    are `H2Connection`'s; this module moves bytes, waits, and runs the
-//!    timers it is given (`next_deadline`).
+//!    timers it is given (`next_deadline`), kept in `deadlines` so that
+//!    finding the next one locks no connection.
 //! 2. **One lock per connection** (`shared`): the machine and the socket
 //!    are behind one mutex. The loop reads; whoever holds the lock writes
 //!    what is pending, non-blocking, so no one ever blocks holding it.
@@ -18,10 +19,15 @@
 //! 4. **The body is never buffered whole**: the application reads it from
 //!    the machine, which returns credit as it is read.
 //! 5. **The loop hears of what threads did** through a queue of slots and
-//!    one wake-up, only when it must act: a stream finished (the
-//!    connection may now close or start its idle deadline) or reading
-//!    was paused for output that a thread has now written.
+//!    one wake-up, only when it must act: a stream's response ended (its
+//!    last bytes are the loop's to write, with every other stream's of
+//!    that wake-up: one write for many responses), a stream finished (the
+//!    connection may now close or start its idle deadline), reading was
+//!    paused for output that a thread has now written, or a thread set a
+//!    deadline earlier than the one the loop knows. However many streams
+//!    of a connection woke it, the loop pumps it once.
 
+mod deadlines;
 mod driver;
 mod exchange;
 mod shared;

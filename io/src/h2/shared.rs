@@ -6,10 +6,12 @@
 //! for the application runtime's lock (Python's GIL) while it holds it.
 
 use std::io::{self, Read, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use rcorn_core::http::h2::H2Connection;
+use rcorn_core::time::Instant;
 
 use super::driver::LoopWake;
 use crate::exchange::ServerAddr;
@@ -82,6 +84,10 @@ impl H2State {
 pub(crate) struct H2Shared {
     state: Mutex<H2State>,
     changed: Condvar,
+    /// The machine's next deadline as the loop last recorded it
+    /// (nanoseconds since the clock's epoch; `u64::MAX`: none). A thread
+    /// that moves it earlier wakes the loop to record the new one.
+    published_deadline: AtomicU64,
     /// The loop's slot for this connection, for [`LoopWake`].
     pub slot: usize,
     wake: Arc<LoopWake>,
@@ -100,6 +106,7 @@ impl H2Shared {
         H2Shared {
             state: Mutex::new(state),
             changed: Condvar::new(),
+            published_deadline: AtomicU64::new(u64::MAX),
             slot,
             wake,
             peer,
@@ -155,6 +162,42 @@ impl H2Shared {
         self.lock()
     }
 
+    /// The loop recorded `deadline` as the machine's next (it holds the
+    /// state's lock).
+    pub fn publish_deadline(&self, deadline: Option<Instant>) {
+        self.published_deadline
+            .store(deadline.map_or(u64::MAX, nanos), Ordering::Relaxed);
+    }
+
+    /// A thread set a new deadline (a stream now waits on the client):
+    /// the loop is woken to record it if it falls before the one it knows.
+    /// A deadline that moved later needs nothing: the loop wakes early,
+    /// pumps, and records the later one.
+    pub fn deadline_set(&self, state: &H2State) {
+        let known = self.published_deadline.load(Ordering::Relaxed);
+        if state.conn.next_deadline().is_some_and(|d| nanos(d) < known) {
+            // Recorded now, so that the next waits do not wake it again.
+            self.publish_deadline(state.conn.next_deadline());
+            self.wake.wake(self.slot, false);
+        }
+    }
+
+    /// A stream's response is complete: its last bytes are left for the
+    /// loop, woken for them, to write with every other stream's output of
+    /// that wake-up (one write for many responses); the loop is woken
+    /// anyway once the handler finishes.
+    pub fn stream_ended(&self, state: MutexGuard<'_, H2State>) {
+        drop(state);
+        self.wake.wake(self.slot, false);
+    }
+
+    /// A stream's handler is done: the loop writes what it left, counts
+    /// the request and may start the connection's idle deadline.
+    pub fn stream_finished(&self, state: MutexGuard<'_, H2State>) {
+        drop(state);
+        self.wake.wake(self.slot, true);
+    }
+
     /// After a thread's work: writes what is pending and wakes the loop if
     /// it must act (`finished`: a stream's handler is done).
     pub fn after_work(&self, mut state: MutexGuard<'_, H2State>, finished: bool) {
@@ -168,4 +211,8 @@ impl H2Shared {
             self.wake.wake(self.slot, finished);
         }
     }
+}
+
+fn nanos(t: Instant) -> u64 {
+    u64::try_from(t.since_epoch().as_nanos()).unwrap_or(u64::MAX - 1)
 }

@@ -211,11 +211,18 @@ impl<A: App> Worker<'_, A> {
         };
         let mut woken = std::mem::take(&mut side.woken);
         side.wake.collect(&mut woken);
+        // One pump per connection however many of its streams woke it:
+        // its output of all of them leaves in one write.
+        woken.sort_unstable_by_key(|&(slot, _)| slot);
+        let mut last = None;
         for &(slot, finished) in &woken {
             if finished {
                 self.lifecycle_event(WorkerEvent::RequestFinished);
             }
-            self.h2_ready(slot);
+            if last != Some(slot) {
+                last = Some(slot);
+                self.h2_ready(slot);
+            }
         }
         woken.clear();
         if let Some(side) = self.h2.as_mut() {
@@ -232,11 +239,8 @@ impl<A: App> Worker<'_, A> {
         let Some(side) = self.h2.as_ref() else {
             return;
         };
-        let due: Vec<usize> = side
-            .table
-            .slots()
-            .filter(|&s| side.table.due(s, self.now))
-            .collect();
+        let mut due = Vec::new();
+        side.table.due(self.now, &mut due);
         for slot in due {
             self.h2_ready(slot);
         }

@@ -1,6 +1,6 @@
 //! The WSGI application as an `rcorn_io::App`.
 
-use pyo3::exceptions::PySystemExit;
+use pyo3::exceptions::{PyOSError, PySystemExit};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
@@ -14,6 +14,7 @@ use crate::traceback::log_exception;
 use crate::wsgi::environ::{EnvironBuilder, EnvironConstants};
 use crate::wsgi::exchange_ref::ExchangeRef;
 use crate::wsgi::file_wrapper::{sendable_file, FileWrapper};
+use crate::wsgi::http_extras::{EarlyHints, SendTrailers};
 use crate::wsgi::input::WsgiInput;
 use crate::wsgi::request_hooks::{HookResponse, RequestHooks};
 use crate::wsgi::start_response::{flush_block, write_chunk, StartResponse};
@@ -127,10 +128,15 @@ impl WsgiApp {
                 drop(guard);
                 return;
             }
-            let uri = exchange
-                .with(|ex| String::from_utf8_lossy(ex.head().target()).into_owned())
-                .unwrap_or_default();
-            log_exception(py, &e, &format!("Error handling request {uri}"));
+            match client_went_away(py, &e, &exchange) {
+                Some(line) => rcorn_io::debug!("{line}"),
+                None => {
+                    let uri = exchange
+                        .with(|ex| String::from_utf8_lossy(ex.head().target()).into_owned())
+                        .unwrap_or_default();
+                    log_exception(py, &e, &format!("Error handling request {uri}"));
+                }
+            }
             exchange.with(|ex| {
                 // Before the first body byte the client can still get a
                 // clean 500; after it, only a closed connection is honest.
@@ -162,6 +168,16 @@ impl WsgiApp {
             intern!(py, "wsgi.input"),
             Py::new(py, WsgiInput::new(exchange.clone()))?,
         )?;
+        environ.set_item(
+            intern!(py, "wsgi.early_hints"),
+            Py::new(py, EarlyHints::new(exchange.clone()))?,
+        )?;
+        if exchange.with(|ex| ex.is_http2()).unwrap_or(false) {
+            environ.set_item(
+                intern!(py, "gunicorn.http2.send_trailers"),
+                Py::new(py, SendTrailers::new(exchange.clone()))?,
+            )?;
+        }
         let start_response = start_response.clone_ref(py);
         let result = self.app.bind(py).call1((environ, start_response))?;
         let sent = match self.wrapped_file(py, &result) {
@@ -180,6 +196,34 @@ impl WsgiApp {
         };
         sent.and(closed)
     }
+}
+
+/// The debug line for an `OSError` that a read or write raised because
+/// the client went away (a reset stream, a closed socket), as gunicorn
+/// logs those; `None` for an error of the application's own, which is
+/// logged with its traceback.
+fn client_went_away(py: Python<'_>, e: &PyErr, exchange: &ExchangeRef) -> Option<String> {
+    if !e.is_instance_of::<PyOSError>(py) {
+        return None;
+    }
+    let (gone, http2) = exchange.with(|ex| (ex.client_gone(), ex.is_http2()))?;
+    if !gone {
+        return None;
+    }
+    if http2 {
+        return Some(format!("HTTP/2 stream closed: {}", e.value(py)));
+    }
+    let errno = e
+        .value(py)
+        .getattr(intern!(py, "errno"))
+        .and_then(|n| n.extract::<i32>())
+        .ok();
+    Some(match errno {
+        Some(libc::ECONNRESET) => "Ignoring connection reset".to_owned(),
+        Some(libc::ENOTCONN) => "Ignoring socket not connected".to_owned(),
+        Some(libc::EPIPE) => "Ignoring EPIPE".to_owned(),
+        _ => format!("Ignoring socket error: {}", e.value(py)),
+    })
 }
 
 /// `post_request`'s `resp`: what the application answered, or, when the

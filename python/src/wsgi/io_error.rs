@@ -7,7 +7,7 @@
 
 use std::io;
 
-use pyo3::exceptions::PyIOError;
+use pyo3::exceptions::{PyIOError, PyOSError};
 use pyo3::prelude::*;
 use rcorn_io::exchange::ExchangeError;
 
@@ -21,6 +21,11 @@ pub fn from_exchange(e: &ExchangeError) -> PyErr {
 pub fn from_io(e: &io::Error) -> PyErr {
     match e.get_ref().and_then(|inner| inner.downcast_ref::<PyErr>()) {
         Some(raised) => Python::attach(|py| raised.clone_ref(py)),
-        None => PyIOError::new_err(e.to_string()),
+        // With its errno, as a socket's error: OSError(errno, text) is
+        // BrokenPipeError, ConnectionResetError … as in gunicorn.
+        None => match e.raw_os_error() {
+            Some(errno) => PyOSError::new_err((errno, e.to_string())),
+            None => PyIOError::new_err(e.to_string()),
+        },
     }
 }

@@ -73,7 +73,30 @@ def barrier(environ, start_response):
     return [body]
 
 
+def endless(environ, start_response):
+    """64 KiB blocks until the client goes away (at most 256 MiB)."""
+    start_response("200 OK", [("Content-Type", "application/octet-stream")])
+
+    def blocks():
+        block = b"x" * 65536
+        for _ in range(4096):
+            yield block
+    return blocks()
+
+
+def fail_midway(environ, start_response):
+    """An application error after the first body bytes went out."""
+    start_response("200 OK", [("Content-Type", "text/plain")])
+
+    def blocks():
+        yield b"first part"
+        raise RuntimeError("boom in the middle of the stream")
+    return blocks()
+
+
 ROUTES = {
+    "/endless": endless,
+    "/fail-midway": fail_midway,
     "/environ": environ_json,
     "/digest": digest,
     "/download": download,

@@ -212,6 +212,12 @@ pub fn trailers_from_fields(fields: Vec<Field>) -> Result<Vec<Field>, &'static s
     Ok(fields)
 }
 
+/// Whether HTTP/2 can carry the response field: trailers are checked
+/// with it when the application sets them, before they are sent.
+pub fn valid_response_field(name: &[u8], value: &[u8]) -> bool {
+    response_field(name, value).is_ok()
+}
+
 /// A response field as the application gives it, lower-cased (borrowed
 /// when it already is, as ASGI asks); `None` for the connection-specific
 /// ones HTTP/2 drops, `Err` for ones it cannot carry.

@@ -1,0 +1,72 @@
+"""A WSGI app for gunicorn's environ callables beyond PEP 3333:
+`wsgi.early_hints` (103 Early Hints) and `gunicorn.http2.send_trailers`."""
+
+import json
+
+LINKS = [("Link", "</style.css>; rel=preload; as=style"),
+         (b"Link", b"</app.js>; rel=preload; as=script")]
+
+
+def app(environ, start_response):
+    return ROUTES.get(environ["PATH_INFO"], keys)(environ, start_response)
+
+
+def keys(environ, start_response):
+    """Which of the extra callables this request was offered."""
+    body = json.dumps({k: callable(environ.get(k)) for k in
+                       ("wsgi.early_hints", "gunicorn.http2.send_trailers")}).encode()
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [body]
+
+
+def hints(environ, start_response):
+    environ["wsgi.early_hints"](LINKS)
+    environ["wsgi.early_hints"]([("Link", "</font.woff2>; rel=preload; as=font")])
+    body = b"hinted\n"
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+    # Too late once the response has started: dropped, as gunicorn does.
+    environ["wsgi.early_hints"]([("Link", "</late.css>; rel=preload")])
+    return [body]
+
+
+def bad_hints(environ, start_response):
+    """A CR/LF in a hint is refused in the application's own call."""
+    try:
+        environ["wsgi.early_hints"]([("Link", "</x>\r\nX-Injected: 1")])
+        outcome = "sent"
+    except ValueError as e:
+        outcome = f"refused: {e}"
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [outcome.encode()]
+
+
+def trailers(environ, start_response):
+    """gunicorn's documented pattern: announce, stream, then the trailers;
+    the body's Content-Length does not end the stream before them."""
+    send_trailers = environ["gunicorn.http2.send_trailers"]
+    body = b"with trailers\n"
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body))),
+                              ("Trailer", "grpc-status, grpc-message")])
+
+    def blocks():
+        yield body
+        send_trailers([("grpc-status", "0"), ("grpc-message", "OK")])
+    return blocks()
+
+
+def bad_trailers(environ, start_response):
+    try:
+        environ["gunicorn.http2.send_trailers"]([(":status", "200")])
+        outcome = "sent"
+    except ValueError as e:
+        outcome = f"refused: {e}"
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [outcome.encode()]
+
+
+ROUTES = {
+    "/hints": hints,
+    "/bad-hints": bad_hints,
+    "/trailers": trailers,
+    "/bad-trailers": bad_trailers,
+}

@@ -1,0 +1,75 @@
+"""gunicorn's WSGI callables beyond PEP 3333, end to end: 103 Early Hints
+(`wsgi.early_hints`) over HTTP/1.1 and HTTP/2, and HTTP/2 response trailers
+(`gunicorn.http2.send_trailers`), with raw sockets and Python's `h2`."""
+
+import json
+
+import httpx
+import pytest
+
+from test_http2 import CLEARTEXT, Client
+
+WORKERS = {"sync": [], "gthread": ["--threads", "2"]}
+
+
+@pytest.mark.parametrize("worker", WORKERS)
+def test_early_hints_over_http1_come_before_the_response(serve, worker):
+    server = serve(["wsgi_extras:app", *WORKERS[worker]])
+    raw = server.request(b"GET /hints HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    first, _, rest = raw.partition(b"\r\n\r\n")
+    assert first.split(b"\r\n") == [b"HTTP/1.1 103 Early Hints",
+                                    b"Link: </style.css>; rel=preload; as=style",
+                                    b"Link: </app.js>; rel=preload; as=script"]
+    second, _, rest = rest.partition(b"\r\n\r\n")
+    assert second == b"HTTP/1.1 103 Early Hints\r\nLink: </font.woff2>; rel=preload; as=font"
+    assert rest.startswith(b"HTTP/1.1 200 OK\r\n") and rest.endswith(b"\r\n\r\nhinted\n")
+    assert b"late.css" not in raw
+
+
+def test_early_hints_are_not_sent_to_an_http10_client(serve):
+    server = serve(["wsgi_extras:app"])
+    raw = server.request(b"GET /hints HTTP/1.0\r\n\r\n")
+    assert raw.startswith(b"HTTP/1.0 200 OK\r\n") and raw.endswith(b"hinted\n")
+    assert b"103" not in raw
+
+
+def test_a_bad_hint_is_refused_and_nothing_is_sent(serve):
+    server = serve(["wsgi_extras:app"])
+    raw = server.request(b"GET /bad-hints HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert raw.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert b"refused: " in raw and b"X-Injected" not in raw.partition(b"\r\n\r\n")[0]
+
+
+def test_trailers_are_offered_over_http2_only(serve):
+    server = serve(["--http-protocols", "h2,h1", "--http2-cleartext", "both",
+                    "--threads", "2", "wsgi_extras:app"])
+    assert httpx.get(server.url + "/", timeout=5).json() == {
+        "wsgi.early_hints": True, "gunicorn.http2.send_trailers": False}
+    client = Client(server)
+    try:
+        r = client.response(client.request("/"))
+        assert json.loads(bytes(r["body"])) == {
+            "wsgi.early_hints": True, "gunicorn.http2.send_trailers": True}
+    finally:
+        client.close()
+
+
+def test_early_hints_and_trailers_over_http2(serve):
+    server = serve([*CLEARTEXT, "--threads", "2", "wsgi_extras:app"])
+    client = Client(server)
+    try:
+        hinted = client.response(client.request("/hints"))
+        assert hinted["informational"] == [
+            [("link", "</style.css>; rel=preload; as=style"),
+             ("link", "</app.js>; rel=preload; as=script")],
+            [("link", "</font.woff2>; rel=preload; as=font")]]
+        assert (hinted["status"], bytes(hinted["body"])) == (200, b"hinted\n")
+        with_trailers = client.response(client.request("/trailers"))
+        assert with_trailers["status"] == 200 and with_trailers["ended"]
+        assert bytes(with_trailers["body"]) == b"with trailers\n"
+        assert with_trailers["trailers"] == {"grpc-status": "0", "grpc-message": "OK"}
+        refused = client.response(client.request("/bad-trailers"))
+        assert bytes(refused["body"]).startswith(b"refused: ")
+        assert refused["trailers"] is None
+    finally:
+        client.close()
