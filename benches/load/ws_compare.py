@@ -106,7 +106,8 @@ def render(args, servers, runs, machine, command):
         f"# WebSocket load comparison, {args.date}", "",
         f"Command: `{command}`", "",
         f"One worker per server pinned to core {SERVER_CORE}; the client "
-        f"(`benches/examples/ws_load.rs`, one thread per connection) pinned to core {CLIENT_CORE}; "
+        f"(`benches/examples/ws_load.rs`: a thread per echo connection, the broadcast listeners on "
+        f"one epoll thread) pinned to core {CLIENT_CORE}; "
         f"{args.duration} s per run, {args.repeats} repetition(s), servers interleaved within each; "
         "medians. Echo: "
         f"{args.connections} connections each sending a 16-byte text message and waiting for its "
