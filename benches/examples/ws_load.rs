@@ -1,18 +1,19 @@
 //! WebSocket load client for `benches/load/ws_compare.py`: small text
-//! messages over loopback TCP from plain threads, one per connection, so
-//! the client is cheap next to a Python server and needs no runtime.
+//! messages over loopback TCP, so the client is cheap next to a Python
+//! server and needs no runtime.
 //!
 //! ```sh
 //! ws_load echo 127.0.0.1:PORT CONNECTIONS SECONDS
-//! ws_load broadcast 127.0.0.1:PORT LISTENERS SECONDS
+//! ws_load broadcast 127.0.0.1:PORT LISTENERS SECONDS [WINDOW]
 //! ```
 //!
 //! `echo`: every connection sends a 16-byte text message to `/` and waits
 //! for its echo, in a loop: round trips per second.
-//! `broadcast`: LISTENERS connections on `/listen`, one sender on
-//! `/broadcast` that sends a message and waits for the application's ack
-//! (sent once the message went to every listener): messages the listeners
-//! received per second.
+//! `broadcast`: LISTENERS connections on `/listen`, all read by one
+//! epoll thread, and one sender on `/broadcast` that sends a message and
+//! waits for the application's ack (sent once the message went to every
+//! listener) before it sends more than WINDOW (default 1) unacknowledged
+//! messages: messages the listeners received per second.
 //!
 //! Prints one JSON line. Every connection is open before the clock starts;
 //! a server's pings are answered; errors end the run with a one-line message.
@@ -64,22 +65,7 @@ impl Ws {
     }
 
     fn send(&mut self, opcode: u8, payload: &[u8]) -> io::Result<()> {
-        let mut frame = Vec::with_capacity(payload.len() + 14);
-        frame.push(0x80 | opcode);
-        match payload.len() {
-            n @ 0..=125 => frame.push(0x80 | n as u8),
-            n @ 126..=0xffff => {
-                frame.push(0x80 | 126);
-                frame.extend_from_slice(&(n as u16).to_be_bytes());
-            }
-            n => {
-                frame.push(0x80 | 127);
-                frame.extend_from_slice(&(n as u64).to_be_bytes());
-            }
-        }
-        frame.extend_from_slice(&MASK);
-        frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ MASK[i % 4]));
-        self.writer.write_all(&frame)
+        self.writer.write_all(&masked_frame(opcode, payload))
     }
 
     /// The next data message's payload; pings are answered on the way.
@@ -117,6 +103,26 @@ impl Ws {
     fn close(mut self) {
         let _ = self.send(0x8, &1000u16.to_be_bytes());
     }
+}
+
+/// A final client frame: masked, as a client's must be.
+fn masked_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
+    let mut frame = Vec::with_capacity(payload.len() + 14);
+    frame.push(0x80 | opcode);
+    match payload.len() {
+        n @ 0..=125 => frame.push(0x80 | n as u8),
+        n @ 126..=0xffff => {
+            frame.push(0x80 | 126);
+            frame.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            frame.push(0x80 | 127);
+            frame.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    frame.extend_from_slice(&MASK);
+    frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ MASK[i % 4]));
+    frame
 }
 
 /// Runs `work` on `n` connections to `path`, each on its own thread; the
@@ -167,62 +173,192 @@ fn echo(addr: &str, connections: usize, seconds: u64) -> io::Result<u64> {
     })
 }
 
-fn broadcast(addr: &str, listeners: usize, seconds: u64) -> io::Result<u64> {
+fn broadcast(addr: &str, listeners: usize, seconds: u64, window: usize) -> io::Result<u64> {
+    // Every listener is registered by the application before its
+    // handshake is answered, so all are in place once these return.
+    let mut socks = Vec::with_capacity(listeners);
+    for _ in 0..listeners {
+        socks.push(Ws::open(addr, "/listen")?);
+    }
     let received = Arc::new(AtomicU64::new(0));
-    let counter = received.clone();
+    let stop = Arc::new(AtomicBool::new(false));
     let listening = thread::spawn({
-        let addr = addr.to_owned();
-        move || {
-            // Listeners read until the sender is done, then a little more
-            // (a stop flag would not reach a thread blocked in a read).
-            run_threads(&addr, "/listen", listeners, seconds + 2, move |ws, stop| {
-                ws.reader
-                    .get_ref()
-                    .set_read_timeout(Some(Duration::from_millis(500)))?;
-                let mut payload = Vec::new();
-                while !stop.load(Ordering::Relaxed) {
-                    match ws.recv(&mut payload) {
-                        Ok(()) => counter.fetch_add(1, Ordering::Relaxed),
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                        Err(e) => return Err(e),
-                    };
-                }
-                Ok(0)
-            })
-        }
+        let (received, stop) = (received.clone(), stop.clone());
+        move || listen(socks, &received, &stop)
     });
-    // Room for the listeners to connect and register first.
-    thread::sleep(Duration::from_secs(1));
     let mut sender = Ws::open(addr, "/broadcast")?;
     let mut ack = Vec::new();
-    let from = received.load(Ordering::Relaxed);
-    let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(seconds) {
-        sender.send(0x1, MESSAGE)?;
-        sender.recv(&mut ack)?;
-    }
-    let delivered = received.load(Ordering::Relaxed) - from;
+    let sent = (|| {
+        warm_up(&mut sender, &received, listeners as u64)?;
+        let from = received.load(Ordering::Relaxed);
+        let started = Instant::now();
+        let mut unacked = 0;
+        while started.elapsed() < Duration::from_secs(seconds) {
+            while unacked < window {
+                sender.send(0x1, MESSAGE)?;
+                unacked += 1;
+            }
+            sender.recv(&mut ack)?;
+            unacked -= 1;
+        }
+        Ok(received.load(Ordering::Relaxed) - from)
+    })();
+    stop.store(true, Ordering::Relaxed);
     sender.close();
     listening
         .join()
         .map_err(|_| io::Error::other("the listeners' thread panicked"))??;
-    Ok(delivered)
+    sent
+}
+
+/// Broadcasts until one message reached every listener (each server
+/// registers a listener at its own moment around the handshake), so the
+/// clock starts with all of them counted.
+fn warm_up(sender: &mut Ws, received: &AtomicU64, listeners: u64) -> io::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut ack = Vec::new();
+    while Instant::now() < deadline {
+        let before = received.load(Ordering::Relaxed);
+        sender.send(0x1, MESSAGE)?;
+        sender.recv(&mut ack)?;
+        let settle = Instant::now() + Duration::from_millis(200);
+        while received.load(Ordering::Relaxed) - before < listeners && Instant::now() < settle {
+            thread::sleep(Duration::from_millis(1));
+        }
+        if received.load(Ordering::Relaxed) - before >= listeners {
+            return Ok(());
+        }
+    }
+    Err(io::Error::other(
+        "no broadcast reached every listener within 5 s",
+    ))
+}
+
+/// The listeners, all in one thread on one epoll: a message costs the
+/// client a share of one read, not a thread's wake-up, so the rate is the
+/// server's (64 blocking threads on one core cost about as much per
+/// message as the server did, and their wake-ups as much again).
+fn listen(socks: Vec<Ws>, received: &AtomicU64, stop: &AtomicBool) -> io::Result<()> {
+    let mut poll = mio::Poll::new()?;
+    let mut conns = Vec::with_capacity(socks.len());
+    for (i, ws) in socks.into_iter().enumerate() {
+        // Bytes the handshake's reader took past the head stay first.
+        let early = ws.reader.buffer().to_vec();
+        let std = ws.writer;
+        std.set_nonblocking(true)?;
+        let mut stream = mio::net::TcpStream::from_std(std);
+        poll.registry()
+            .register(&mut stream, mio::Token(i), mio::Interest::READABLE)?;
+        conns.push(Listener { stream, buf: early });
+    }
+    let mut counted = 0;
+    for c in &mut conns {
+        counted += c.take_messages()?;
+    }
+    received.fetch_add(counted, Ordering::Relaxed);
+    let mut events = mio::Events::with_capacity(1024);
+    let mut chunk = vec![0u8; 64 * 1024];
+    while !stop.load(Ordering::Relaxed) {
+        match poll.poll(&mut events, Some(Duration::from_millis(100))) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => other?,
+        }
+        let mut counted = 0;
+        for event in &events {
+            counted += conns[event.token().0].read_ready(&mut chunk)?;
+        }
+        received.fetch_add(counted, Ordering::Relaxed);
+    }
+    for c in &mut conns {
+        let _ = c
+            .stream
+            .write_all(&masked_frame(0x8, &1000u16.to_be_bytes()));
+    }
+    Ok(())
+}
+
+/// One listener on the shared epoll: the bytes of a frame not yet whole.
+struct Listener {
+    stream: mio::net::TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Listener {
+    /// Reads until the socket is empty; the data messages now whole.
+    fn read_ready(&mut self, chunk: &mut [u8]) -> io::Result<u64> {
+        loop {
+            match self.stream.read(chunk) {
+                Ok(0) => return Err(io::Error::other("a listener's server side closed")),
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.take_messages()
+    }
+
+    /// Counts the whole data frames in `buf` (the server does not
+    /// fragment these small messages) and answers pings.
+    fn take_messages(&mut self) -> io::Result<u64> {
+        let mut at = 0;
+        let mut counted = 0;
+        while let Some((opcode, start, end)) = frame_at(&self.buf[at..]) {
+            match opcode {
+                0x1 | 0x2 => counted += 1,
+                0x8 => return Err(io::Error::other("the server closed a listener")),
+                // A pong this small fits any socket buffer with room left.
+                0x9 => {
+                    let pong = masked_frame(0xa, &self.buf[at + start..at + end]);
+                    self.stream.write_all(&pong)?;
+                }
+                _ => {}
+            }
+            at += end;
+        }
+        self.buf.drain(..at);
+        Ok(counted)
+    }
+}
+
+/// The opcode and payload range of the unmasked frame at the start of
+/// `bytes`, once it is whole.
+fn frame_at(bytes: &[u8]) -> Option<(u8, usize, usize)> {
+    let (&b0, &b1) = (bytes.first()?, bytes.get(1)?);
+    let (len, start): (u64, usize) = match b1 & 0x7f {
+        126 => (
+            u64::from(u16::from_be_bytes(bytes.get(2..4)?.try_into().ok()?)),
+            4,
+        ),
+        127 => (u64::from_be_bytes(bytes.get(2..10)?.try_into().ok()?), 10),
+        n => (u64::from(n), 2),
+    };
+    let end = start.checked_add(usize::try_from(len).ok()?)?;
+    (bytes.len() >= end).then_some((b0 & 0x0f, start, end))
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let usage = "usage: ws_load echo|broadcast HOST:PORT CONNECTIONS SECONDS";
-    let [_, mode, addr, n, seconds] = args.as_slice() else {
-        eprintln!("{usage}");
-        std::process::exit(2);
+    let usage = "usage: ws_load echo|broadcast HOST:PORT CONNECTIONS SECONDS [WINDOW]";
+    let (mode, addr, n, seconds, window) = match args.as_slice() {
+        [_, mode, addr, n, seconds] => (mode, addr, n, seconds, "1"),
+        [_, mode, addr, n, seconds, window] => (mode, addr, n, seconds, window.as_str()),
+        _ => {
+            eprintln!("{usage}");
+            std::process::exit(2);
+        }
     };
-    let (Ok(n), Ok(seconds)) = (n.parse::<usize>(), seconds.parse::<u64>()) else {
+    let (Ok(n), Ok(seconds), Ok(window @ 1..)) = (
+        n.parse::<usize>(),
+        seconds.parse::<u64>(),
+        window.parse::<usize>(),
+    ) else {
         eprintln!("{usage}");
         std::process::exit(2);
     };
     let counted = match mode.as_str() {
         "echo" => echo(addr, n, seconds),
-        "broadcast" => broadcast(addr, n, seconds),
+        "broadcast" => broadcast(addr, n, seconds, window),
         _ => {
             eprintln!("{usage}");
             std::process::exit(2);

@@ -6,13 +6,18 @@ shared machine touches every server alike), the server pinned to core 0
 and the Rust client (benches/examples/ws_load.rs) to core 1:
 - echo: CONNECTIONS websockets each sending a 16-byte text message and
   waiting for its echo, in a loop: round trips per second;
-- broadcast: LISTENERS websockets receiving what one sender sends, the
-  application acking each message once it went to every listener:
-  messages received per second.
+- broadcast: LISTENERS websockets (read by one epoll thread) receiving
+  what one sender sends, the application acking each message once it
+  went to every listener, the sender keeping at most WINDOW messages
+  unacknowledged: messages received per second.
 
     cargo build --release -p rcorn-benches --example ws_load
     python benches/load/ws_compare.py --venv VENV [--duration S] [--repeats N]
-        [--connections N] [--listeners N] [--servers a,b] [--out FILE]
+        [--connections N] [--listeners N] [--window N] [--servers a,b] [--out FILE]
+
+Besides the rate, each run reports the CPU time the serving process used
+per message counted: on a shared machine the rate also measures how soon
+the scheduler runs each side, the CPU time only the server's own work.
 
 Every server must already be installed in VENV (rcorn from this
 repository; `pip install granian uvicorn websockets uvloop`). Writes a
@@ -23,6 +28,7 @@ Only 127.0.0.1 is ever used.
 import argparse
 import datetime
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -59,6 +65,13 @@ def serving_pid(name, proc):
     return kids[0] if name != "uvicorn" and kids else proc.pid
 
 
+def cpu_seconds(pid):
+    """User and system CPU time of process `pid` (all its threads) so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_one(name, mode, args, workdir):
     port = compare.free_port()
     logpath = workdir / f"{name}-{mode}.log"
@@ -67,19 +80,25 @@ def run_one(name, mode, args, workdir):
         try:
             compare.wait_ready(proc, port, compare.READY_TIMEOUT)
             n = args.connections if mode == "echo" else args.listeners
+            window = [str(args.window)] if mode == "broadcast" else []
+            pid = serving_pid(name, proc)
+            cpu_before = cpu_seconds(pid)
             res = subprocess.run(
                 ["taskset", "-c", CLIENT_CORE, str(CLIENT), mode, f"{HOST}:{port}", str(n),
-                 str(args.duration)],
+                 str(args.duration), *window],
                 capture_output=True, text=True, timeout=args.duration + 60)
-            rss = compare.rss_kib(serving_pid(name, proc))
+            cpu = cpu_seconds(pid) - cpu_before
+            rss = compare.rss_kib(pid)
         finally:
             compare.stop_server(proc)
     if res.returncode != 0:
         log(f"{name} {mode}: {res.stderr.strip()[-300:]}")
         return {"server": name, "mode": mode, "rate": None, "error": res.stderr.strip()[-300:]}
-    rate = json.loads(res.stdout)["rate"]
-    log(f"{name} {mode}: {rate:,.0f}/s, RSS {rss} KiB")
-    return {"server": name, "mode": mode, "rate": rate, "rss_kib": rss}
+    out = json.loads(res.stdout)
+    rate = out["rate"]
+    cpu_us = cpu * 1e6 / out["count"] if out["count"] else None
+    log(f"{name} {mode}: {rate:,.0f}/s, {cpu_us or 0:.1f} µs CPU/message, RSS {rss} KiB")
+    return {"server": name, "mode": mode, "rate": rate, "cpu_us": cpu_us, "rss_kib": rss}
 
 
 def render(args, servers, runs, machine, command):
@@ -87,13 +106,15 @@ def render(args, servers, runs, machine, command):
         f"# WebSocket load comparison, {args.date}", "",
         f"Command: `{command}`", "",
         f"One worker per server pinned to core {SERVER_CORE}; the client "
-        f"(`benches/examples/ws_load.rs`, one thread per connection) pinned to core {CLIENT_CORE}; "
+        f"(`benches/examples/ws_load.rs`: a thread per echo connection, the broadcast listeners on "
+        f"one epoll thread) pinned to core {CLIENT_CORE}; "
         f"{args.duration} s per run, {args.repeats} repetition(s), servers interleaved within each; "
         "medians. Echo: "
         f"{args.connections} connections each sending a 16-byte text message and waiting for its "
-        f"echo (round trips/s). Broadcast: {args.listeners} listeners, one sender waiting for an ack "
-        "per message sent to all of them (messages received/s). uvloop everywhere; uvicorn with "
-        "`--ws websockets`.", "",
+        f"echo (round trips/s). Broadcast: {args.listeners} listeners read by one epoll thread, "
+        "one sender that the application acks once a message went to all of them, keeping at most "
+        f"{args.window} message(s) unacknowledged (messages received/s). uvloop everywhere; "
+        "uvicorn with `--ws websockets`.", "",
         *compare.machine_section(machine),
         "## Results (median)", "",
     ]
@@ -108,11 +129,25 @@ def render(args, servers, runs, machine, command):
             if a in servers and b in servers:
                 cells.append(f"{meds[a] / meds[b]:.2f}" if meds[a] and meds[b] else "—")
         lines.append(f"| {mode} | " + " | ".join(cells) + " |")
-    lines += ["", "## Every run", "", "| repetition | run | server | rate | RSS (KiB) |",
-              "|---:|---|---|---:|---:|"]
+    lines += ["", "## Server CPU time per message, µs (median)", "",
+              "| run | " + " | ".join(cols) + " |", "|---|" + "---:|" * len(cols)]
+    for mode in MODES:
+        meds = {s: median([r["cpu_us"] for r in runs if r["server"] == s and r["mode"] == mode
+                           and r.get("cpu_us")]) for s in servers}
+        cells = [f"{meds[s]:.1f}" if meds[s] else "—" for s in servers]
+        for a, b in RATIOS:
+            if a in servers and b in servers:
+                # How many times less CPU rcorn needs: b's time over a's.
+                cells.append(f"{meds[b] / meds[a]:.2f}" if meds[a] and meds[b] else "—")
+        lines.append(f"| {mode} | " + " | ".join(cells) + " |")
+    lines += ["", "## Every run", "",
+              "| repetition | run | server | rate | CPU µs/message | RSS (KiB) |",
+              "|---:|---|---|---:|---:|---:|"]
     for r in runs:
         rate = f"{r['rate']:,.0f}" if r["rate"] else f"failed: {r.get('error', '')[:80]}"
-        lines.append(f"| {r['rep']} | {r['mode']} | {r['server']} | {rate} | {r.get('rss_kib') or '—'} |")
+        cpu = f"{r['cpu_us']:.1f}" if r.get("cpu_us") else "—"
+        lines.append(f"| {r['rep']} | {r['mode']} | {r['server']} | {rate} | {cpu} "
+                     f"| {r.get('rss_kib') or '—'} |")
     return "\n".join(lines) + "\n"
 
 
@@ -123,6 +158,8 @@ def parse_args(argv):
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--connections", type=int, default=64)
     p.add_argument("--listeners", type=int, default=64)
+    p.add_argument("--window", type=int, default=1,
+                   help="broadcast messages the sender may have unacknowledged")
     p.add_argument("--servers", default=",".join(SERVERS))
     p.add_argument("--out", type=Path)
     args = p.parse_args(argv)

@@ -28,6 +28,7 @@ WS_DISCONNECT = 3
 SENT = 0
 SENT_WAIT = 1
 GONE = 2
+SENT_FLUSH = 3
 
 BOOT_ERROR = 3
 ASGI_VERSION = {"version": "3.0", "spec_version": "2.3"}
@@ -130,6 +131,7 @@ class Server:
         self.create_task = loop.create_task
         self.timer = None
         self.timer_at = 0.0
+        self.call_soon = loop.call_soon
 
     async def serve(self):
         fd = self.driver.fileno()
@@ -179,6 +181,13 @@ class Server:
                     exchange.client_gone()
                 else:
                     exchange.wake()
+
+    def flush_websockets(self):
+        """Writes the frames websocket tasks sent in this pass of the loop
+        (``SENT_FLUSH``): one write per socket, however many messages."""
+        events = self.driver.ws_flush()
+        if events is not None:
+            self.dispatch(events)
 
     def finished(self, cid):
         self.exchanges.pop(cid, None)
@@ -549,7 +558,20 @@ class WebSocket:
     async def send(self, message):
         kind = message["type"]
         if kind == "websocket.send":
-            await self._send_data(message)
+            if not self.accepted:
+                raise RuntimeError("Unexpected ASGI message 'websocket.send' sent, "
+                                   "before 'websocket.accept'.")
+            # The hot path of a broadcast: no coroutine besides this one.
+            data = message.get("bytes")
+            if data is None:
+                data = message.get("text")
+                if data is None:
+                    raise RuntimeError("websocket.send needs 'bytes' or 'text'")
+            else:
+                data = bytes(data)
+            sent = self.driver.ws_send(self.cid, data)
+            if sent:
+                await self._after_send(sent)
         elif kind == "websocket.accept":
             self._expect_handshake(kind)
             headers = [(bytes(n), bytes(v)) for n, v in message.get("headers") or ()]
@@ -586,20 +608,14 @@ class WebSocket:
         if self.accepted or self.closed or self.responding:
             raise RuntimeError(f"Unexpected ASGI message {kind!r} sent, after the handshake.")
 
-    async def _send_data(self, message):
-        if not self.accepted:
-            raise RuntimeError("Unexpected ASGI message 'websocket.send' sent, before 'websocket.accept'.")
-        data = message.get("bytes")
-        if data is None:
-            data = message.get("text")
-            if data is None:
-                raise RuntimeError("websocket.send needs 'bytes' or 'text'")
-        else:
-            data = bytes(data)
-        sent = self.driver.ws_send(self.cid, data)
-        if sent == GONE:
+    async def _after_send(self, sent):
+        """What ``ws_send`` answered besides ``SENT``."""
+        if sent == SENT_FLUSH:
+            server = self.server
+            server.call_soon(server.flush_websockets)
+        elif sent == GONE:
             raise ClientDisconnected("the websocket client is gone")
-        if sent == SENT_WAIT:
+        elif sent == SENT_WAIT:
             await self._wait()
 
 

@@ -2,6 +2,7 @@
 client: the ASGI `websocket` scope, the close codes the application and
 the client see, back-pressure, and the Autobahn suite (kosoku)."""
 
+import contextlib
 import json
 import os
 import shutil
@@ -118,6 +119,24 @@ def test_disconnect_codes_and_send_after_the_client_left(serve, tmp_path):
     assert {"code": 4005, "reason": "bye", "raised": "ClientDisconnected"} in reports(report)
     # The send after the client left is not logged as the application's error.
     assert "Exception in ASGI application" not in server.log()
+
+
+def test_a_burst_to_many_sockets_reaches_each_whole_and_in_order(serve):
+    # The frames of sends are written once the task yields, per socket:
+    # each member gets every message, in the order sent, then the close.
+    server = serve([*ASGI, "asgi_ws:app"])
+    with contextlib.ExitStack() as stack:
+        members = []
+        for n in range(1, 4):
+            members.append(stack.enter_context(connect(ws_url(server, "/room"))))
+            assert members[-1].recv(timeout=5) == f"joined {n}"
+        members[0].send("burst 200")
+        for ws in members:
+            assert [ws.recv(timeout=5) for _ in range(200)] == [str(i) for i in range(200)]
+        for ws in members:
+            ws.close()
+            assert ws.close_code == 1000
+    assert "Exception" not in server.log()
 
 
 def test_exception_after_accept_closes_with_1011(serve):

@@ -94,6 +94,8 @@ pub struct AsgiDriver {
     woken: bool,
     /// HTTP/2 connections a task changed since the last `poll`.
     pub(super) h2_dirty: Vec<usize>,
+    /// WebSockets with sent frames not written yet (`flush_queued`).
+    pub(super) ws_queued: Vec<usize>,
     /// How a new connection picks HTTP/1.1 or HTTP/2, and HTTP/2's settings.
     pub(super) negotiation: Negotiation,
     pub(super) h2_config: H2Config,
@@ -149,6 +151,7 @@ impl AsgiDriver {
             waker,
             woken: false,
             h2_dirty: Vec::new(),
+            ws_queued: Vec::new(),
             negotiation: Negotiation::new(&[], "off", false),
             h2_config: H2Config::default(),
             sendfile: false,
@@ -395,6 +398,7 @@ impl AsgiDriver {
     fn poll<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         self.read_clock();
         self.woken = false;
+        self.flush_queued();
         let mut events = std::mem::replace(&mut self.events, Events::with_capacity(0));
         match self.poll.poll(&mut events, Some(Duration::ZERO)) {
             Err(e) if e.kind() != io::ErrorKind::Interrupted => {
@@ -556,10 +560,21 @@ impl AsgiDriver {
         self.ws_next(py, id)
     }
 
-    /// `websocket.send` of `str` or `bytes`: `SENT`, `SENT_WAIT` (wait for
-    /// an `EV_WAKE`: the client reads slower) or `GONE`.
+    /// `websocket.send` of `str` or `bytes`: `SENT`, `SENT_FLUSH` (call
+    /// `ws_flush` before the loop waits), `SENT_WAIT` (wait for an
+    /// `EV_WAKE`: the client reads slower) or `GONE`.
     fn ws_send(&mut self, id: usize, data: Bound<'_, PyAny>) -> PyResult<u8> {
         self.ws_send_message(id, &data)
+    }
+
+    /// Writes the frames `ws_send` queued; the events for Python this
+    /// found (a task to wake), `None` when there are none.
+    fn ws_flush<'py>(&mut self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyList>>> {
+        self.flush_queued();
+        match self.pending.is_empty() {
+            true => Ok(None),
+            false => self.take_pending(py).map(Some),
+        }
     }
 
     /// `websocket.close` after the accept.

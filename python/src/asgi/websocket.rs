@@ -7,6 +7,13 @@
 //! Back-pressure both ways: the socket is read only while the messages the
 //! task has not taken stay under core's `BACKLOG_LIMIT`, and `send` waits
 //! while more than [`HIGH_WATER`] bytes are unwritten.
+//!
+//! A sent message is not written at once: its frame waits in the
+//! connection's output, and every socket with frames waiting is written
+//! once the tasks that ran in this pass of the event loop yield
+//! (`flush_queued`, called by Python soon after and at the start of
+//! `poll`). Several messages to one socket then cost one write, and a
+//! broadcast writes its sockets back to back, not between Python calls.
 
 use std::io::{self, Read};
 
@@ -34,6 +41,9 @@ pub const WS_DISCONNECT: u8 = 3;
 pub const SENT: u8 = 0;
 pub const SENT_WAIT: u8 = 1;
 pub const GONE: u8 = 2;
+/// Sent, the first frame queued since the last flush: Python arranges a
+/// call to `ws_flush` before the loop waits again.
+pub const SENT_FLUSH: u8 = 3;
 
 /// The worker's WebSocket settings.
 #[derive(Clone, Copy, Debug)]
@@ -51,6 +61,9 @@ pub struct WsSession {
     pub machine: Option<WsConnection>,
     /// The task returned; the close handshake may still be under way.
     pub task_done: bool,
+    /// Frames of sent messages wait in the output, the connection listed
+    /// in the driver's `ws_queued`.
+    pub queued: bool,
 }
 
 impl WsSession {
@@ -65,6 +78,7 @@ impl WsSession {
             deflate,
             machine: None,
             task_done: false,
+            queued: false,
         })
     }
 }
@@ -188,10 +202,36 @@ impl AsgiDriver {
         if !sent || c.write_failed {
             return Ok(GONE);
         }
-        flush(c);
-        let wait = c.conn.out.len() >= HIGH_WATER && !c.write_failed;
-        c.sending = wait;
-        Ok(if wait { SENT_WAIT } else { SENT })
+        if c.conn.out.len() >= HIGH_WATER {
+            flush(c);
+            let wait = c.conn.out.len() >= HIGH_WATER && !c.write_failed;
+            c.sending = wait;
+            return Ok(if wait { SENT_WAIT } else { SENT });
+        }
+        if let Some(ws) = c.ws.as_mut().filter(|ws| !ws.queued) {
+            ws.queued = true;
+            self.ws_queued.push(id);
+            if self.ws_queued.len() == 1 {
+                return Ok(SENT_FLUSH);
+            }
+        }
+        Ok(SENT)
+    }
+
+    /// Writes every socket whose sent frames wait (one write each for all
+    /// its frames); a task waiting in `receive` on a socket whose write
+    /// failed is woken (`pending`).
+    pub(super) fn flush_queued(&mut self) {
+        for id in std::mem::take(&mut self.ws_queued) {
+            let Some(c) = self.conns.get_mut(&id) else {
+                continue;
+            };
+            if let Some(ws) = c.ws.as_mut() {
+                ws.queued = false;
+            }
+            flush(c);
+            self.ws_settle(id);
+        }
     }
 
     pub(super) fn ws_close_message(&mut self, id: usize, code: u16, reason: &str) -> PyResult<()> {

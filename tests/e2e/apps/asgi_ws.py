@@ -117,7 +117,30 @@ async def crash(scope, receive, send):
     raise ValueError("boom after accept")
 
 
+ROOM = set()
+
+
+async def room(scope, receive, send):
+    """A chat room: a member's "burst N" sends the numbers 0 to N-1 to
+    every member, each number to all before the next, in one pass of the
+    loop (no `send` waits for so little): each socket's frames leave
+    together, after the sends."""
+    await receive()
+    await send({"type": "websocket.accept"})
+    ROOM.add(send)
+    await send({"type": "websocket.send", "text": f"joined {len(ROOM)}"})
+    try:
+        while (message := await receive())["type"] != "websocket.disconnect":
+            count = int(message["text"].split()[1])
+            for i in range(count):
+                for member in list(ROOM):
+                    await member({"type": "websocket.send", "text": str(i)})
+    finally:
+        ROOM.discard(send)
+
+
 PATHS = {
+    "/room": room,
     "/scope": scope_info,
     "/refuse": refuse,
     "/deny": deny,
