@@ -1,5 +1,5 @@
 //! One stream's state (RFC 9113 §5.1) and the checks on a request's
-//! fields (§8.2, §8.3).
+//! fields (§8.2, §8.3; a `host` field must name what `:authority` does).
 //!
 //! A server stream is never reserved (push is off), so its state is the
 //! pair of its two halves: the client's side (`recv`) and ours (`send`).
@@ -67,6 +67,9 @@ pub struct Stream {
     pub wants_write: bool,
     /// Why the stream was reset, once it was.
     pub reset_code: Option<ErrorCode>,
+    /// We sent the RST_STREAM: the client's frames already on their way
+    /// are ignored, where after its own reset they are STREAM_CLOSED.
+    pub reset_sent: bool,
 }
 
 impl Stream {
@@ -88,6 +91,7 @@ impl Stream {
             body_wait_since: None,
             wants_write: false,
             reset_code: None,
+            reset_sent: false,
         }
     }
 
@@ -170,6 +174,15 @@ pub fn request_from_fields(
     };
     if path.is_empty() {
         return Err("empty :path");
+    }
+    if let Some(authority) = &authority {
+        // RFC 9113 §8.3.1: a Host naming another entity than :authority
+        // makes the request malformed; the application reads one of them
+        // and a proxy may have routed on the other.
+        let differs = |(n, v): &Field| n == b"host" && !v.eq_ignore_ascii_case(authority);
+        if headers.iter().any(differs) {
+            return Err("host differs from :authority");
+        }
     }
     if end_stream && content_length.is_some_and(|n| n != 0) {
         return Err("content-length with no body");
