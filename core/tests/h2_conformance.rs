@@ -226,3 +226,21 @@ fn after_the_clients_eof_a_response_short_of_credit_is_reset_at_once() {
     conn.finish_stream(3);
     assert_eq!(run(&mut conn).0.last(), Some(&H2Event::Closed));
 }
+
+/// A frame that is a stream error by its shape alone (a PRIORITY not 5
+/// bytes long, §6.3) is answered once: it used to stay unread, be found
+/// again and again, and spend the whole reset budget (200 RST_STREAMs,
+/// then GOAWAY ENHANCE_YOUR_CALM).
+#[test]
+fn a_malformed_priority_resets_its_stream_once() {
+    let mut conn = connected(H2Config::default());
+    conn.feed(&get(1));
+    run(&mut conn).1.unwrap();
+    conn.feed(&raw_frame(kind::PRIORITY, 0, 1, &[0x80, 0, 0, 1]));
+    conn.feed(&ping());
+    run(&mut conn).1.unwrap();
+    let frames = output(&mut conn);
+    assert_eq!(resets(&frames), [(1, ErrorCode::FrameSizeError)]);
+    assert_eq!(goaway_code(&frames), None);
+    assert!(frames.contains(&Out::Ping), "{frames:?}");
+}

@@ -543,7 +543,22 @@ impl H2Connection {
             self.preface = Preface::Settings;
             return Ok(true);
         }
-        let Some((frame, used)) = frame::parse(buf, self.config.max_frame_size)? else {
+        let parsed = match frame::parse(buf, self.config.max_frame_size) {
+            // A stream error is found only in a whole frame: skip it, or
+            // it would be read (and the stream reset) again and again.
+            Err(e @ H2Error::Stream { .. }) if self.preface == Preface::Done => {
+                self.in_pos += frame::HEADER_LEN + frame::announced_len(buf).unwrap_or(0);
+                return Err(e);
+            }
+            Err(H2Error::Stream { .. }) => {
+                return conn_err(
+                    ErrorCode::ProtocolError,
+                    "the preface is not followed by SETTINGS",
+                )
+            }
+            other => other?,
+        };
+        let Some((frame, used)) = parsed else {
             return Ok(false);
         };
         self.in_pos += used;
