@@ -63,6 +63,9 @@ def test_every_httpwg_case_passes(serve, worker):
         line for line in output.splitlines()
         if "Test failed" in line or "Message:" in line or line.startswith("   0: "))
     assert code == 0, output[-3000:]
+    # No case is a flood: a flood limit firing means one bad frame was
+    # answered many times (as a malformed PRIORITY once was, 200 resets).
+    assert "ENHANCE_YOUR_CALM" not in server.log(), server.log()
     # httpwg has closed every connection, so nothing holds the worker: a
     # response left waiting for credit the gone client would never send
     # once kept it (and its graceful shutdown) for the whole `timeout`.
