@@ -33,6 +33,14 @@ if [ -z "${RCORN_SKIP_INSTALL:-}" ]; then
     fi
     step "python packages"
     python3 -m pip install -q --disable-pip-version-check -r tests/requirements.txt
+    step "httpwg (HTTP/2 conformance cases)"
+    # Built once into cargo's bin directory (about 2 minutes of CPU) and
+    # kept there: a rerun finds it. --locked: its own lock file, since the
+    # newest releases of its dependencies no longer build together. It
+    # runs on io_uring, so the machine must allow io_uring_setup.
+    if ! command -v httpwg >/dev/null && ! [ -x "$HOME/.cargo/bin/httpwg" ]; then
+        cargo install --locked --quiet httpwg-cli@0.2.5
+    fi
     step "build the rcorn wheel and install it"
     # One release build: the wheel the wheel tests install into every
     # supported CPython is the same file installed here.

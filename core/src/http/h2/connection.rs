@@ -35,6 +35,16 @@
 //!    one whose handler waits that long for body bytes. A connection
 //!    with no stream, once the caller says it waits on the client
 //!    (`await_peer`), is closed gracefully after `idle_timeout`.
+//! 9. **A client's GOAWAY changes nothing.** Its last-stream id is about
+//!    streams we would start, and we start none (RFC 9113 §6.8); the
+//!    connection is served until the client closes it or it is idle for
+//!    `idle_timeout`, so a PING after it is still answered. After the
+//!    client's EOF no credit can come: a stream that needs some is reset
+//!    at once instead of after `stall_timeout`.
+//! 10. **Frames on a closed stream** (RFC 9113 §5.1, §6.1): after the
+//!     client's END_STREAM or RST_STREAM, DATA or HEADERS on the stream
+//!     are STREAM_CLOSED; after ours they are ignored, since the client
+//!     may have sent them before it knew.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
@@ -120,8 +130,9 @@ pub struct H2Connection {
     pub(super) block: Option<Block>,
     /// Streams we reset lately, whose late frames are ignored (§5.1).
     pub(super) recently_reset: VecDeque<u32>,
-    /// Streams that closed lately, to tell HEADERS on them (STREAM_CLOSED)
-    /// from a stream id that goes backwards (PROTOCOL_ERROR).
+    /// Streams that closed lately, to tell HEADERS or DATA on them
+    /// (STREAM_CLOSED) from a stream id that goes backwards or one long
+    /// gone (PROTOCOL_ERROR, or ignored).
     pub(super) recently_closed: VecDeque<u32>,
     /// Since when the connection has had no stream, while waiting on the client.
     pub(super) idle_since: Option<Instant>,
@@ -139,7 +150,6 @@ pub struct H2Connection {
     pub(super) notices: VecDeque<H2Notice>,
     pub(super) error: Option<H2Error>,
     pub(super) goaway_sent: bool,
-    pub(super) goaway_received: bool,
     pub(super) eof: bool,
     pub(super) eof_handled: bool,
     pub(super) resets_left: u32,
@@ -180,7 +190,6 @@ impl H2Connection {
             notices: VecDeque::new(),
             error: None,
             goaway_sent: false,
-            goaway_received: false,
             eof: false,
             eof_handled: false,
             resets_left: config.reset_budget,
@@ -296,7 +305,7 @@ impl H2Connection {
 
     fn finished(&self) -> bool {
         let idle = self.streams.values().all(|s| !s.handler);
-        (self.goaway_sent || self.goaway_received || self.eof_handled) && idle
+        (self.goaway_sent || self.eof_handled) && idle
     }
 
     fn handle_eof(&mut self) {
@@ -304,10 +313,12 @@ impl H2Connection {
             return;
         }
         self.eof_handled = true;
+        // A body still coming, or a response waiting for credit: neither
+        // can arrive once the client has stopped sending.
         let cut: Vec<u32> = self
             .streams
             .iter()
-            .filter(|(_, s)| s.recv == Half::Open)
+            .filter(|(_, s)| s.recv == Half::Open || s.stalled_since.is_some())
             .map(|(id, _)| *id)
             .collect();
         for id in cut {
@@ -365,6 +376,9 @@ impl H2Connection {
             frame::write_rst_stream(&mut self.out, stream, code);
         }
         remember(&mut self.recently_reset, stream);
+        if let Some(s) = self.streams.get_mut(&stream) {
+            s.reset_sent = true;
+        }
         self.close_stream(stream, code);
     }
 
@@ -533,7 +547,22 @@ impl H2Connection {
             self.preface = Preface::Settings;
             return Ok(true);
         }
-        let Some((frame, used)) = frame::parse(buf, self.config.max_frame_size)? else {
+        let parsed = match frame::parse(buf, self.config.max_frame_size) {
+            // A stream error is found only in a whole frame: skip it, or
+            // it would be read (and the stream reset) again and again.
+            Err(e @ H2Error::Stream { .. }) if self.preface == Preface::Done => {
+                self.in_pos += frame::HEADER_LEN + frame::announced_len(buf).unwrap_or(0);
+                return Err(e);
+            }
+            Err(H2Error::Stream { .. }) => {
+                return conn_err(
+                    ErrorCode::ProtocolError,
+                    "the preface is not followed by SETTINGS",
+                )
+            }
+            other => other?,
+        };
+        let Some((frame, used)) = parsed else {
             return Ok(false);
         };
         self.in_pos += used;
@@ -606,10 +635,8 @@ impl H2Connection {
                 }
                 Ok(())
             }
-            Frame::GoAway { .. } => {
-                self.goaway_received = true;
-                Ok(())
-            }
+            // Rule 9: nothing to do; the client closes when it is done.
+            Frame::GoAway { .. } => Ok(()),
             Frame::WindowUpdate { stream, increment } => self.on_window_update(stream, increment),
             Frame::Unknown { .. } => Ok(()),
         }

@@ -7,7 +7,8 @@
 //! 1. **Version 2.0**: `SERVER_PROTOCOL` is `HTTP/2.0`, as gunicorn gives.
 //! 2. **`:authority` acts as Host** (RFC 9113 §8.3.1): it becomes the
 //!    `host` field, first, and a `host` field the client sent beside it is
-//!    dropped; without `:authority`, a `host` field is kept as sent.
+//!    dropped (a different one was already refused as malformed, see
+//!    `stream.rs`); without `:authority`, a `host` field is kept as sent.
 //! 3. **Cookies are joined** with `"; "` into one field (§8.2.3), as an
 //!    HTTP/1.1 application expects them.
 //! 4. **The body's framing** is the content-length when declared, none

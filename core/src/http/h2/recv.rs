@@ -37,12 +37,19 @@ impl H2Connection {
             if id > self.last_stream {
                 return conn_err(ErrorCode::ProtocolError, "DATA on an idle stream");
             }
+            if self.closed_by_client(id) {
+                return stream_err(id, ErrorCode::StreamClosed, "DATA on a closed stream");
+            }
             return Ok(());
         };
         match s.recv {
             Half::Reset => {
+                let late = s.reset_sent;
                 self.return_conn_credit(flow_len);
-                return Ok(());
+                if late {
+                    return Ok(());
+                }
+                return stream_err(id, ErrorCode::StreamClosed, "DATA after RST_STREAM");
             }
             Half::Ended => {
                 self.return_conn_credit(flow_len);
@@ -86,6 +93,13 @@ impl H2Connection {
         }
         self.forget_if_done(id);
         Ok(())
+    }
+
+    /// A stream that closed lately and that we did not reset: the client
+    /// ended or reset it, so more frames on it break RFC 9113 §5.1. One we
+    /// reset may still get frames the client sent before it knew.
+    fn closed_by_client(&self, id: u32) -> bool {
+        self.recently_closed.contains(&id) && !self.recently_reset.contains(&id)
     }
 
     pub(super) fn on_headers(
@@ -235,7 +249,10 @@ impl H2Connection {
             return Ok(());
         };
         match s.recv {
-            Half::Reset => return Ok(()),
+            Half::Reset if s.reset_sent => return Ok(()),
+            Half::Reset => {
+                return stream_err(id, ErrorCode::StreamClosed, "HEADERS after RST_STREAM")
+            }
             Half::Ended => {
                 return stream_err(id, ErrorCode::StreamClosed, "HEADERS after END_STREAM")
             }

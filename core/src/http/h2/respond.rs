@@ -166,6 +166,12 @@ impl H2Connection {
             return Err(AppError::NoHeaders);
         }
         let credit = conn_window.min(s.send_window).max(0) as usize;
+        if self.eof_handled && credit < data.len() {
+            // The client sends nothing more, so no WINDOW_UPDATE either.
+            self.reset(id, ErrorCode::Cancel);
+            return Err(AppError::StreamReset);
+        }
+        let s = self.sendable(id)?;
         let n = data.len().min(credit).min(room);
         let whole = n == data.len();
         if n < data.len() {

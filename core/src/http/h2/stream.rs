@@ -1,5 +1,5 @@
 //! One stream's state (RFC 9113 §5.1) and the checks on a request's
-//! fields (§8.2, §8.3).
+//! fields (§8.2, §8.3; a `host` field must name what `:authority` does).
 //!
 //! A server stream is never reserved (push is off), so its state is the
 //! pair of its two halves: the client's side (`recv`) and ours (`send`).
@@ -71,6 +71,9 @@ pub struct Stream {
     /// The body came over HTTP/1.1 before an `Upgrade: h2c` (stream 1):
     /// it took no credit, so none goes back as it is read or dropped.
     pub body_uncredited: bool,
+    /// We sent the RST_STREAM: the client's frames already on their way
+    /// are ignored, where after its own reset they are STREAM_CLOSED.
+    pub reset_sent: bool,
 }
 
 impl Stream {
@@ -93,6 +96,7 @@ impl Stream {
             wants_write: false,
             reset_code: None,
             body_uncredited: false,
+            reset_sent: false,
         }
     }
 
@@ -184,6 +188,15 @@ pub fn request_from_fields(
     };
     if path.is_empty() {
         return Err("empty :path");
+    }
+    if let Some(authority) = &authority {
+        // RFC 9113 §8.3.1: a Host naming another entity than :authority
+        // makes the request malformed; the application reads one of them
+        // and a proxy may have routed on the other.
+        let differs = |(n, v): &Field| n == b"host" && !v.eq_ignore_ascii_case(authority);
+        if headers.iter().any(differs) {
+            return Err("host differs from :authority");
+        }
     }
     if end_stream && content_length.is_some_and(|n| n != 0) {
         return Err("content-length with no body");
