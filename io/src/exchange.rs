@@ -483,15 +483,28 @@ impl<'a> H1Exchange<'a> {
     }
 
     /// A 1xx head, written at once; `Ok(false)` when it is not sent: the
-    /// response has started, or the client speaks HTTP/1.0.
+    /// response's head is out, or the client speaks HTTP/1.0. A head only
+    /// begun (`start_response`, no body byte yet) waits behind the hint,
+    /// as gunicorn sends it.
     pub fn informational(
         &mut self,
         status: u16,
         fields: &[(&[u8], &[u8])],
     ) -> Result<bool, ExchangeError> {
-        if self.broken || self.conn.http.response_started() {
+        if self.broken || self.conn.http.head_ended() {
             return Ok(false);
         }
+        let held = self.conn.http.take_unsent_head(&mut self.conn.out);
+        let sent = self.send_informational(status, fields);
+        self.conn.http.restore_unsent_head(held, &mut self.conn.out);
+        sent
+    }
+
+    fn send_informational(
+        &mut self,
+        status: u16,
+        fields: &[(&[u8], &[u8])],
+    ) -> Result<bool, ExchangeError> {
         if !self
             .conn
             .http

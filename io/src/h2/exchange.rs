@@ -536,13 +536,15 @@ impl H2Exchange {
     }
 
     /// A 1xx head (103 Early Hints), sent at once; `Ok(false)` once the
-    /// response has started.
+    /// final head is sent. Between `start_response` and the first body
+    /// byte the final head is only held here, so a hint still goes first,
+    /// as gunicorn sends it.
     pub fn informational(
         &mut self,
         status: u16,
         fields: &[(&[u8], &[u8])],
     ) -> Result<bool, ExchangeError> {
-        if self.started || self.broken {
+        if self.head_sent || self.broken {
             return Ok(false);
         }
         if !(100..200).contains(&status) || status == 101 {
