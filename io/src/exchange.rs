@@ -736,6 +736,16 @@ impl<'a> Exchange<'a> {
         each!(self, x => x.flush_block())
     }
 
+    /// The body comes in blocks from application code still running (a
+    /// generator, `write()`): it may set trailers after the last byte its
+    /// Content-Length allows, so an HTTP/2 stream ends only with the
+    /// response. HTTP/1.1 sends no trailers after a Content-Length body.
+    pub fn body_in_blocks(&mut self) {
+        if let Inner::H2(x) = &mut self.0 {
+            x.body_in_blocks();
+        }
+    }
+
     /// A 1xx response before the final one (`wsgi.early_hints`), sent at
     /// once. `Ok(false)` when it is not sent, as gunicorn does: once the
     /// response has started, or to an HTTP/1.0 client.

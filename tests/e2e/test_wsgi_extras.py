@@ -77,6 +77,33 @@ def test_trailers_are_offered_over_http2_only(serve):
         client.close()
 
 
+def test_trailers_set_after_a_content_length_body_still_end_the_stream(serve):
+    server = serve(["--http-protocols", "h2,h1", "--http2-cleartext", "both",
+                    "--threads", "2", "wsgi_extras:app"])
+    client = Client(server)
+    try:
+        late = client.response(client.request("/late-trailers"))
+        assert late["status"] == 200 and late["ended"] and late["reset"] is None
+        assert bytes(late["body"]) == b"late trailers\n"
+        assert late["trailers"] == {"x-checksum": "abc"}
+        written = client.response(client.request("/written"))
+        assert written["ended"] and bytes(written["body"]) == b"written\n"
+        assert written["trailers"] == {"x-after-write": "1"}
+        # A list body is whole when it is written: its last byte ends the
+        # stream, with no trailers.
+        listed = client.response(client.request("/hints"))
+        assert listed["ended"] and listed["trailers"] is None
+    finally:
+        client.close()
+    # Over HTTP/1.1 the same generator is served whole, without trailers.
+    raw = server_http1(server, "/late-trailers")
+    assert raw.endswith(b"\r\n\r\nlate trailers\n") and b"x-checksum" not in raw
+
+
+def server_http1(server, path):
+    return server.request(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+
+
 def test_early_hints_and_trailers_over_http2(serve):
     server = serve([*CLEARTEXT, "--threads", "2", "wsgi_extras:app"])
     client = Client(server)

@@ -79,6 +79,29 @@ def trailers(environ, start_response):
     return blocks()
 
 
+def late_trailers(environ, start_response):
+    """Trailers set after the last byte of a Content-Length body that did
+    not announce them: still sent, as gunicorn sends them."""
+    send_trailers = environ.get("gunicorn.http2.send_trailers")
+    body = b"late trailers\n"
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+
+    def blocks():
+        yield body
+        if send_trailers:
+            send_trailers([("x-checksum", "abc")])
+    return blocks()
+
+
+def written(environ, start_response):
+    """The `write()` callable with a Content-Length, then trailers."""
+    body = b"written\n"
+    write = start_response("200 OK", [("Content-Length", str(len(body)))])
+    write(body)
+    environ["gunicorn.http2.send_trailers"]([("x-after-write", "1")])
+    return []
+
+
 def bad_trailers(environ, start_response):
     try:
         environ["gunicorn.http2.send_trailers"]([(":status", "200")])
@@ -96,4 +119,6 @@ ROUTES = {
     "/bad-hints": bad_hints,
     "/trailers": trailers,
     "/bad-trailers": bad_trailers,
+    "/late-trailers": late_trailers,
+    "/written": written,
 }
