@@ -887,3 +887,61 @@ fn a_head_encoded_ahead_goes_out_as_send_headers_would_send_it() {
     // The stream's head is sent once, whichever way it came.
     assert!(conn.send_encoded_headers(3, 200, &block, true).is_err());
 }
+
+/// HEADERS with the PRIORITY flag: 4 bytes of dependency (the top bit
+/// exclusive), a weight byte, then the block.
+fn prioritised_get(stream: u32, depends_on: u32, exclusive: bool, weight_byte: u8) -> Vec<u8> {
+    let mut payload = (depends_on | if exclusive { 1 << 31 } else { 0 })
+        .to_be_bytes()
+        .to_vec();
+    payload.push(weight_byte);
+    payload.extend_from_slice(&request_block("GET", "/", &[]));
+    raw_frame(
+        kind::HEADERS,
+        flag::END_STREAM | flag::END_HEADERS | flag::PRIORITY,
+        stream,
+        &payload,
+    )
+}
+
+#[test]
+fn a_request_carries_its_headers_priority_or_the_default() {
+    let mut conn = connected(H2Config::default());
+    conn.feed(&get(1));
+    conn.feed(&prioritised_get(3, 1, true, 200));
+    conn.feed(&prioritised_get(5, 0, false, 0));
+    let (events, result) = run(&mut conn);
+    result.unwrap();
+    let priorities: Vec<(u32, u16, u32)> = events
+        .iter()
+        .filter_map(|e| match e {
+            H2Event::Request { stream, request } => Some((
+                *stream,
+                request.priority.weight,
+                request.priority.depends_on,
+            )),
+            _ => None,
+        })
+        .collect();
+    // The exclusive bit is not part of the dependency; the weight is the
+    // byte plus one.
+    assert_eq!(priorities, vec![(1, 16, 0), (3, 201, 1), (5, 1, 0)]);
+}
+
+#[test]
+fn a_stream_depending_on_itself_is_reset_and_the_next_is_served() {
+    let mut conn = connected(H2Config::default());
+    conn.feed(&prioritised_get(1, 1, false, 15));
+    conn.feed(&get(3));
+    let (events, result) = run(&mut conn);
+    result.unwrap();
+    assert_eq!(requests(&events), vec![3]);
+    let frames = output(&mut conn);
+    assert!(
+        frames.contains(&Out::Rst {
+            stream: 1,
+            code: ErrorCode::ProtocolError
+        }),
+        "{frames:?}"
+    );
+}

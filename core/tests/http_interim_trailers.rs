@@ -35,6 +35,51 @@ fn early_hints_go_before_the_final_response() {
 }
 
 #[test]
+fn a_hint_after_start_response_goes_before_the_held_head() {
+    let mut conn = with_request(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    // Bytes of an earlier response still waiting to be written.
+    let mut out = b"earlier".to_vec();
+    conn.start_response(200, b"OK", true, &mut out).unwrap();
+    conn.header(b"X-A", b"1", &mut out).unwrap();
+    let held = conn.take_unsent_head(&mut out);
+    assert!(
+        text(&held).starts_with("HTTP/1.1 200 OK\r\n"),
+        "{}",
+        text(&held)
+    );
+    assert_eq!(out, b"earlier");
+    // No head may be lifted twice, and a 100 Continue never goes now.
+    assert!(conn.take_unsent_head(&mut out).is_empty());
+    assert!(matches!(
+        conn.informational(100, &[], &mut out),
+        Err(ConnError::App(_))
+    ));
+    let hints: [(&[u8], &[u8]); 1] = [(b"Link", b"</a.css>; rel=preload")];
+    assert_eq!(conn.informational(103, &hints, &mut out), Ok(true));
+    // The caller wrote `out` before giving the head back.
+    out.clear();
+    conn.restore_unsent_head(held, &mut out);
+    // The head is whole again: it may still be replaced (exc_info).
+    assert!(conn.reset_response(&mut out));
+    assert!(out.is_empty());
+    conn.start_response(503, b"Service Unavailable", true, &mut out)
+        .unwrap();
+    conn.end_head(DATE, Some(0), &mut out).unwrap();
+    assert_eq!(conn.finish_response(&mut out, || DATE), Next::Request);
+    assert!(text(&out).starts_with("HTTP/1.1 503 Service Unavailable\r\n"));
+    // Without a lifted head, a hint after start_response is still refused.
+    let mut conn = with_request(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    let mut out = Vec::new();
+    conn.start_response(200, b"OK", true, &mut out).unwrap();
+    conn.end_head(DATE, None, &mut out).unwrap();
+    assert!(conn.take_unsent_head(&mut out).is_empty());
+    assert!(matches!(
+        conn.informational(103, &hints, &mut out),
+        Err(ConnError::App(_))
+    ));
+}
+
+#[test]
 fn interim_responses_are_refused_when_they_cannot_be_sent() {
     let mut conn = with_request(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
     let mut out = Vec::new();

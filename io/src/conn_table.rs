@@ -37,12 +37,16 @@ impl TableConn for ConnEntry {
 
     fn handle_timeout(&mut self, now: Instant) -> bool {
         if let Some(verdict) = self.conn.sniff.as_mut().and_then(|s| s.timed_out(now)) {
-            self.conn.sniff = None;
             if verdict == Sniffed::Refuse {
+                self.conn.sniff = None;
                 refuse_without_preface(&mut self.conn);
                 return true;
             }
-            // Otherwise HTTP/1.1 reads the bytes, under its own deadline.
+            // Otherwise HTTP/1.1 reads the bytes already here, at once:
+            // the loop serves a connection it is handed back with its
+            // sniff still set (`Worker::expire_connections`), since no
+            // readiness event will come for bytes already read.
+            return true;
         }
         self.conn.http.handle_timeout(now)
     }

@@ -483,15 +483,28 @@ impl<'a> H1Exchange<'a> {
     }
 
     /// A 1xx head, written at once; `Ok(false)` when it is not sent: the
-    /// response has started, or the client speaks HTTP/1.0.
+    /// response's head is out, or the client speaks HTTP/1.0. A head only
+    /// begun (`start_response`, no body byte yet) waits behind the hint,
+    /// as gunicorn sends it.
     pub fn informational(
         &mut self,
         status: u16,
         fields: &[(&[u8], &[u8])],
     ) -> Result<bool, ExchangeError> {
-        if self.broken || self.conn.http.response_started() {
+        if self.broken || self.conn.http.head_ended() {
             return Ok(false);
         }
+        let held = self.conn.http.take_unsent_head(&mut self.conn.out);
+        let sent = self.send_informational(status, fields);
+        self.conn.http.restore_unsent_head(held, &mut self.conn.out);
+        sent
+    }
+
+    fn send_informational(
+        &mut self,
+        status: u16,
+        fields: &[(&[u8], &[u8])],
+    ) -> Result<bool, ExchangeError> {
         if !self
             .conn
             .http
@@ -721,6 +734,16 @@ impl<'a> Exchange<'a> {
     /// Sends what the application has written so far (PEP 3333).
     pub fn flush_block(&mut self) -> Result<(), ExchangeError> {
         each!(self, x => x.flush_block())
+    }
+
+    /// The body comes in blocks from application code still running (a
+    /// generator, `write()`): it may set trailers after the last byte its
+    /// Content-Length allows, so an HTTP/2 stream ends only with the
+    /// response. HTTP/1.1 sends no trailers after a Content-Length body.
+    pub fn body_in_blocks(&mut self) {
+        if let Inner::H2(x) = &mut self.0 {
+            x.body_in_blocks();
+        }
     }
 
     /// A 1xx response before the final one (`wsgi.early_hints`), sent at

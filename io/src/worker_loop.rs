@@ -642,7 +642,18 @@ impl<A: App> Worker<'_, A> {
         let mut slots = std::mem::take(&mut self.named);
         self.conns.expire(self.now, &mut slots);
         for &slot in &slots {
-            if let Some(entry) = self.conns.take(slot) {
+            let Some(mut entry) = self.conns.take(slot) else {
+                continue;
+            };
+            if entry.conn.sniff.is_some() {
+                // A partial preface whose deadline passed: HTTP/1.1 reads
+                // what came (`negotiate` now says so).
+                let fate = match self.negotiate(&mut entry.conn) {
+                    Some(fate) => fate,
+                    None => self.serve(&mut entry.conn),
+                };
+                self.settle(slot, entry, fate);
+            } else {
                 self.close(slot, entry);
             }
         }

@@ -190,3 +190,77 @@ def test_a_partial_preface_is_refused_at_its_deadline_while_others_are_served(se
         assert 0.9 <= waited < 4, waited
     finally:
         stalled.close()
+
+
+def read_head(sock, buffered=b""):
+    """One HTTP/1.1 head from `sock`, and the bytes read past it."""
+    while b"\r\n\r\n" not in buffered:
+        chunk = sock.recv(4096)
+        assert chunk, buffered
+        buffered += chunk
+    head, _, rest = buffered.partition(b"\r\n\r\n")
+    return head, rest
+
+
+def stream_answer(sock, conn, pending, sid, timeout=15):
+    """The body the server sends on stream `sid`, to its END_STREAM."""
+    body, ended = bytearray(), False
+    deadline = time.monotonic() + timeout
+    while not ended:
+        assert time.monotonic() < deadline, f"no answer on stream {sid}"
+        data = pending or sock.recv(65536)
+        pending = b""
+        assert data, "the server closed the connection"
+        for event in conn.receive_data(data):
+            if isinstance(event, h2.events.DataReceived) and event.stream_id == sid:
+                body.extend(event.data)
+                conn.acknowledge_received_data(event.flow_controlled_length, sid)
+            elif isinstance(event, h2.events.StreamEnded) and event.stream_id == sid:
+                ended = True
+        out = conn.data_to_send()
+        if out:
+            sock.sendall(out)
+    return bytes(body)
+
+
+def test_expect_100_continue_on_an_upgrade_gets_its_go_ahead_first(serve, worker):
+    args, _, digest = WORKERS[worker]
+    server = serve([*UPGRADE, *args])
+    conn = h2.connection.H2Connection(
+        h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
+    sock = server.connect(timeout=10)
+    try:
+        body = b"c" * 4000
+        request = upgrade_request(digest, settings_header(conn), "POST", body)
+        head = request[:-len(body) - 2] + b"Expect: 100-continue\r\n\r\n"
+        sock.sendall(head)
+        # The body is sent only once the server asks for it.
+        interim, rest = read_head(sock)
+        assert interim == b"HTTP/1.1 100 Continue", interim
+        sock.sendall(body)
+        switched, rest = read_head(sock, rest)
+        assert switched.startswith(b"HTTP/1.1 101 Switching Protocols"), switched
+        sock.sendall(conn.data_to_send())
+        assert length_seen(worker, stream_answer(sock, conn, rest, 1)) == len(body)
+    finally:
+        sock.close()
+
+
+def test_a_partial_preface_is_read_as_http1_at_its_deadline_where_upgrade_is_on(serve, worker):
+    args, view, _ = WORKERS[worker]
+    server = serve(["--http-protocols", "h2,h1", "--http2-cleartext", "both", *args])
+    stalled = server.connect(timeout=10)
+    try:
+        # The preface up to its first blank line is also a whole HTTP/1
+        # head: once the deadline passes it is read as one, and answered
+        # as HTTP/1.1 without another byte from the client.
+        stalled.sendall(b"PRI * HTTP/2.0\r\n\r\n")
+        sent = time.monotonic()
+        body, version = curl("--http2-prior-knowledge", server.url + view)
+        assert version == "2"
+        answer = recv_all(stalled)
+        waited = time.monotonic() - sent
+        assert answer.startswith(b"HTTP/1.1 "), answer[:80]
+        assert 0.9 <= waited < 4, waited
+    finally:
+        stalled.close()

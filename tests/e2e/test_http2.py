@@ -57,11 +57,13 @@ class Client:
         if data:
             self.sock.sendall(data)
 
-    def request(self, path, method="GET", body=None, end=True, headers=()):
+    def request(self, path, method="GET", body=None, end=True, headers=(), priority=None):
+        """`priority`: `send_headers`'s `priority_*` arguments, by suffix."""
         sid = self.conn.get_next_available_stream_id()
         fields = [(":method", method), (":scheme", "http"), (":authority", "localhost:1"),
                   (":path", path), *headers]
-        self.conn.send_headers(sid, fields, end_stream=end and body is None)
+        extra = {f"priority_{k}": v for k, v in (priority or {}).items()}
+        self.conn.send_headers(sid, fields, end_stream=end and body is None, **extra)
         self.streams[sid] = {"status": None, "headers": {}, "body": bytearray(), "ended": False,
                              "reset": None, "informational": [], "trailers": None}
         self.flush()

@@ -39,6 +39,8 @@ pub struct RequestHead {
     from_uwsgi: bool,
     /// Built from an HTTP/2 stream's fields: the version is 2.0.
     from_h2: bool,
+    /// That stream's priority weight and dependency (RFC 7540 §5.3).
+    h2_priority: (u16, u32),
 }
 
 impl RequestHead {
@@ -137,9 +139,17 @@ impl RequestHead {
 
     /// Empties the head for an HTTP/2 request: version 2.0, no fields, no
     /// body, no `100 Continue` (HTTP/2 has no use for it here).
-    pub(crate) fn begin_h2(&mut self) {
+    pub(crate) fn begin_h2(&mut self, weight: u16, depends_on: u32) {
         self.begin_fields();
         self.from_h2 = true;
+        self.h2_priority = (weight, depends_on);
+    }
+
+    /// An HTTP/2 request's priority weight (1..=256) and the stream it
+    /// depends on (0: none), as its HEADERS declared them; `None` for
+    /// any other request.
+    pub fn h2_priority(&self) -> Option<(u16, u32)> {
+        self.from_h2.then_some(self.h2_priority)
     }
 
     fn begin_fields(&mut self) {

@@ -16,7 +16,10 @@
 //! 5. **Trailers end the stream.** A response with trailers set, or that
 //!    announces them (a `Trailer` header), keeps its stream open past the
 //!    last byte its Content-Length allows; HEADERS with the trailers
-//!    close it when the application is done.
+//!    close it when the application is done. So does a body the
+//!    application is still producing (an iterator, `write()`): trailers
+//!    set after its last byte still go, as gunicorn sends them, at the
+//!    cost of an empty DATA frame to end the stream.
 
 use std::os::fd::BorrowedFd;
 use std::sync::Arc;
@@ -71,6 +74,8 @@ pub struct H2Exchange {
     trailers: Option<Vec<(Vec<u8>, Vec<u8>)>>,
     /// The head names a `Trailer` field: trailers are coming (rule 5).
     announces_trailers: bool,
+    /// The body comes from code still running (`body_in_blocks`).
+    open_ended: bool,
     declared_length: Option<u64>,
     started: bool,
     head_ended: bool,
@@ -109,6 +114,7 @@ impl H2Exchange {
             headers: Vec::new(),
             trailers: None,
             announces_trailers: false,
+            open_ended: false,
             declared_length: None,
             started: false,
             head_ended: false,
@@ -532,17 +538,24 @@ impl H2Exchange {
     }
 
     fn expects_trailers(&self) -> bool {
-        self.announces_trailers || self.trailers.is_some()
+        self.announces_trailers || self.trailers.is_some() || self.open_ended
+    }
+
+    /// The body comes in blocks from code still running (rule 5).
+    pub fn body_in_blocks(&mut self) {
+        self.open_ended = true;
     }
 
     /// A 1xx head (103 Early Hints), sent at once; `Ok(false)` once the
-    /// response has started.
+    /// final head is sent. Between `start_response` and the first body
+    /// byte the final head is only held here, so a hint still goes first,
+    /// as gunicorn sends it.
     pub fn informational(
         &mut self,
         status: u16,
         fields: &[(&[u8], &[u8])],
     ) -> Result<bool, ExchangeError> {
-        if self.started || self.broken {
+        if self.head_sent || self.broken {
             return Ok(false);
         }
         if !(100..200).contains(&status) || status == 101 {

@@ -246,6 +246,13 @@ pub fn build<'py>(
         let tls = tls_extension(py, &session, consts.server_cert.as_ref())?;
         extensions.set_item(intern!(py, "tls"), tls)?;
     }
+    if let Some((weight, depends_on)) = head.h2_priority() {
+        // gunicorn's extension for an HTTP/2 stream's priority.
+        let priority = PyDict::new(py);
+        priority.set_item(intern!(py, "weight"), weight)?;
+        priority.set_item(intern!(py, "depends_on"), depends_on)?;
+        extensions.set_item(intern!(py, "http.response.priority"), priority)?;
+    }
     scope.set_item(intern!(py, "extensions"), extensions)?;
     Ok(scope)
 }

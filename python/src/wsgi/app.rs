@@ -17,7 +17,7 @@ use crate::wsgi::file_wrapper::{sendable_file, FileWrapper};
 use crate::wsgi::http_extras::{EarlyHints, SendTrailers};
 use crate::wsgi::input::WsgiInput;
 use crate::wsgi::request_hooks::{HookResponse, RequestHooks};
-use crate::wsgi::start_response::{flush_block, write_chunk, StartResponse};
+use crate::wsgi::start_response::{body_in_blocks, flush_block, write_chunk, StartResponse};
 
 /// `--reload`'s question, asked on every wake of an idle worker: the
 /// application's source file that changed since the worker started, if
@@ -303,6 +303,7 @@ fn send_result(exchange: &ExchangeRef, result: &Bound<'_, PyAny>) -> PyResult<()
         }
     } else {
         // A generator: each block goes out before the next is asked for.
+        body_in_blocks(exchange);
         for item in result.try_iter()? {
             write_item(exchange, &item?, None)?;
             flush_block(exchange)?;

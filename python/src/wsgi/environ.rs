@@ -180,6 +180,14 @@ impl EnvironBuilder {
                 _ => intern!(py, "HTTP/1.1"),
             },
         )?;
+        if let Some((weight, depends_on)) = head.h2_priority() {
+            // gunicorn sets both on every HTTP/2 request, defaults included.
+            env.set_item(intern!(py, "gunicorn.http2.priority_weight"), weight)?;
+            env.set_item(
+                intern!(py, "gunicorn.http2.priority_depends_on"),
+                depends_on,
+            )?;
+        }
         env.set_item(intern!(py, "RAW_URI"), latin1::decode(py, head.target())?)?;
         if let Some(scheme) = ex.forwarded_scheme() {
             env.set_item(intern!(py, "wsgi.url_scheme"), scheme)?;

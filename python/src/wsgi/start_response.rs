@@ -158,9 +158,16 @@ impl Writer {
                     .unwrap_or_default()
             ))
         })?;
+        body_in_blocks(&self.exchange);
         write_chunk(&self.exchange, data.as_bytes(), None)?;
         flush_block(&self.exchange)
     }
+}
+
+/// The body comes from application code still running (see
+/// `Exchange::body_in_blocks`).
+pub fn body_in_blocks(exchange: &ExchangeRef) {
+    exchange.with(|ex| ex.body_in_blocks());
 }
 
 /// Sends what the response has so far, as PEP 3333 asks of a yielded block

@@ -39,6 +39,7 @@ async def scope_view(scope, receive, send):
     view["query_string"] = scope["query_string"].decode()
     view["headers"] = [[n.decode(), v.decode()] for n, v in scope["headers"]]
     view["client"] = list(scope["client"])
+    view["priority"] = scope["extensions"].get("http.response.priority")
     await _start(send, 200, [(b"content-type", b"application/json")])
     await send({"type": "http.response.body", "body": json.dumps(view).encode()})
 

@@ -23,7 +23,8 @@ def hello(environ, start_response):
 
 def environ_json(environ, start_response):
     keys = ("SERVER_PROTOCOL", "HTTP_HOST", "wsgi.url_scheme", "REQUEST_METHOD", "PATH_INFO",
-            "QUERY_STRING", "CONTENT_LENGTH", "HTTP_COOKIE")
+            "QUERY_STRING", "CONTENT_LENGTH", "HTTP_COOKIE",
+            "gunicorn.http2.priority_weight", "gunicorn.http2.priority_depends_on")
     body = json.dumps({k: environ.get(k) for k in keys}).encode()
     start_response("200 OK", [("Content-Type", "application/json")])
     return [body]

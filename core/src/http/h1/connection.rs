@@ -198,6 +198,9 @@ pub struct ServerConnection {
     continue_sent: bool,
     /// Where the current response head starts in `out`.
     head_mark: usize,
+    /// The begun head is out of `out` (`take_unsent_head`), so an interim
+    /// response may go before it.
+    head_held: bool,
     status: u16,
     drained: u64,
     deadline: Option<Instant>,
@@ -217,6 +220,7 @@ impl ServerConnection {
             continue_due: false,
             continue_sent: false,
             head_mark: 0,
+            head_held: false,
             status: 0,
             drained: 0,
             deadline: None,
@@ -541,8 +545,11 @@ impl ServerConnection {
         fields: &[(&[u8], &[u8])],
         out: &mut Vec<u8>,
     ) -> Result<bool, ConnError> {
+        // A head begun but held back still lets a hint go first (gunicorn
+        // sends one until the first body byte); never a `100 Continue`.
+        let before_head = !self.response_begun() || (self.head_held && status != 100);
         let minor = match self.decoder.head() {
-            Some(head) if self.in_exchange() && !self.response_begun() => head.version().1,
+            Some(head) if self.in_exchange() && before_head => head.version().1,
             _ => return Err(out_of_order("interim response after the response started")),
         };
         let written = informational(minor, status, fields, out).map_err(ConnError::App)?;
@@ -581,6 +588,28 @@ impl ServerConnection {
             return Err(out_of_order("write() before start_response()"));
         }
         self.encoder.external_body(len, out).map_err(ConnError::App)
+    }
+
+    /// Lifts a begun, unended head out of `out`, so an interim response
+    /// (`informational`) and the bytes before it can be sent while the head
+    /// may still change; empty when there is none. Give it back with
+    /// [`Self::restore_unsent_head`] once `out` is written.
+    pub fn take_unsent_head(&mut self, out: &mut Vec<u8>) -> Vec<u8> {
+        if !self.encoder.head_open() || self.head_held || out.len() < self.head_mark {
+            return Vec::new();
+        }
+        self.head_held = true;
+        out.split_off(self.head_mark)
+    }
+
+    /// Puts a head lifted by [`Self::take_unsent_head`] back at the end of
+    /// `out`.
+    pub fn restore_unsent_head(&mut self, held: Vec<u8>, out: &mut Vec<u8>) {
+        if !std::mem::take(&mut self.head_held) {
+            return;
+        }
+        self.head_mark = out.len();
+        out.extend_from_slice(&held);
     }
 
     /// Takes back a head that was begun but not ended (the application

@@ -56,7 +56,7 @@ use super::frame::{self, setting, Frame, MAX_WINDOW, PREFACE};
 use super::hpack::Decoder;
 use super::settings::H2Config;
 pub use super::stream::H2Request;
-use super::stream::{Half, Stream};
+use super::stream::{Half, Priority, Stream};
 
 /// The window RFC 9113 assumes before SETTINGS are acknowledged.
 pub(super) const DEFAULT_WINDOW: i64 = 65_535;
@@ -110,7 +110,7 @@ enum Preface {
 pub(super) struct Block {
     pub(super) stream: u32,
     pub(super) end_stream: bool,
-    pub(super) self_dependent: bool,
+    pub(super) priority: Option<Priority>,
     pub(super) bytes: Vec<u8>,
     pub(super) frames: u32,
 }
@@ -594,15 +594,9 @@ impl H2Connection {
                 stream,
                 end_stream,
                 end_headers,
-                depends_on,
+                priority,
                 fragment,
-            } => self.on_headers(
-                stream,
-                end_stream,
-                depends_on == Some(stream),
-                end_headers,
-                fragment,
-            ),
+            } => self.on_headers(stream, end_stream, priority, end_headers, fragment),
             Frame::Continuation {
                 stream,
                 end_headers,
@@ -614,8 +608,11 @@ impl H2Connection {
                 }
                 Ok(())
             }
-            Frame::Priority { stream, depends_on } => {
-                if depends_on == stream {
+            Frame::Priority { stream, priority } => {
+                // Only the self-dependency is checked: a reprioritisation
+                // after the request was handed on is not reported (see
+                // `Priority`).
+                if priority.depends_on == stream {
                     return stream_err(
                         stream,
                         ErrorCode::ProtocolError,

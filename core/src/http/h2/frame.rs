@@ -11,6 +11,7 @@
 //!   frames however the bytes were split.
 
 use super::error::{conn_err, stream_err, ErrorCode, H2Error};
+use super::stream::Priority;
 
 pub const HEADER_LEN: usize = 9;
 /// RFC 9113 §4.2: the smallest maximum frame size, and the largest.
@@ -67,13 +68,13 @@ pub enum Frame<'a> {
         stream: u32,
         end_stream: bool,
         end_headers: bool,
-        /// The stream this one depends on, if the priority flag is set.
-        depends_on: Option<u32>,
+        /// The stream's priority, if the priority flag is set.
+        priority: Option<Priority>,
         fragment: &'a [u8],
     },
     Priority {
         stream: u32,
-        depends_on: u32,
+        priority: Priority,
     },
     RstStream {
         stream: u32,
@@ -125,6 +126,15 @@ pub fn settings_params(params: &[u8]) -> impl Iterator<Item = (u16, u32)> + '_ {
 
 fn be24(b: &[u8]) -> u32 {
     (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2])
+}
+
+/// The 5 priority bytes (§6.3): the exclusive bit is dropped with the
+/// dependency's top bit; the weight byte is one less than the weight.
+fn priority_fields(b: &[u8]) -> Priority {
+    Priority {
+        depends_on: be31(b),
+        weight: u16::from(b[4]) + 1,
+    }
 }
 
 fn be31(b: &[u8]) -> u32 {
@@ -194,19 +204,19 @@ fn parse_payload(kind: u8, flags: u8, stream: u32, p: &[u8]) -> Result<Frame<'_>
         kind::HEADERS => {
             on_stream("HEADERS on stream 0")?;
             let mut block = unpad(flags, p)?;
-            let mut depends_on = None;
+            let mut priority = None;
             if flags & flag::PRIORITY != 0 {
                 if block.len() < 5 {
                     return conn_err(ErrorCode::FrameSizeError, "HEADERS too short for priority");
                 }
-                depends_on = Some(be31(block));
+                priority = Some(priority_fields(block));
                 block = &block[5..];
             }
             Frame::Headers {
                 stream,
                 end_stream: flags & flag::END_STREAM != 0,
                 end_headers: flags & flag::END_HEADERS != 0,
-                depends_on,
+                priority,
                 fragment: block,
             }
         }
@@ -217,7 +227,7 @@ fn parse_payload(kind: u8, flags: u8, stream: u32, p: &[u8]) -> Result<Frame<'_>
             }
             Frame::Priority {
                 stream,
-                depends_on: be31(p),
+                priority: priority_fields(p),
             }
         }
         kind::RST_STREAM => {

@@ -14,6 +14,8 @@
 //! 4. **The body's framing** is the content-length when declared, none
 //!    when HEADERS ended the stream, else of unknown length (`Chunked`:
 //!    no `CONTENT_LENGTH`, read to the end).
+//! 5. **The stream's priority** rides along (`RequestHead::h2_priority`)
+//!    for gunicorn's `gunicorn.http2.priority_*` environ keys.
 
 use super::stream::H2Request;
 use crate::http::head::{BodyKind, RequestHead};
@@ -21,7 +23,7 @@ use crate::http::head::{BodyKind, RequestHead};
 /// The head of `request`.
 pub fn request_head(request: &H2Request) -> RequestHead {
     let mut head = RequestHead::default();
-    head.begin_h2();
+    head.begin_h2(request.priority.weight, request.priority.depends_on);
     let field_bytes: usize = request.headers.iter().map(|(n, v)| n.len() + v.len()).sum();
     let authority = request.authority.as_ref().map_or(0, |a| a.len() + 4);
     head.reserve(
@@ -93,6 +95,7 @@ mod tests {
                 .collect(),
             end_stream: false,
             content_length: None,
+            priority: Default::default(),
         }
     }
 

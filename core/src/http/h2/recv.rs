@@ -6,7 +6,7 @@ use super::connection::{Block, H2Connection, H2Event, DEFAULT_WINDOW};
 use super::error::{conn_err, stream_err, ErrorCode, H2Error};
 use super::frame::{self, setting, MAX_WINDOW};
 use super::hpack::{encode_status, Fit};
-use super::stream::{request_from_fields, trailers_from_fields, Field, Half, Stream};
+use super::stream::{request_from_fields, trailers_from_fields, Field, Half, Priority, Stream};
 
 impl H2Connection {
     pub(super) fn on_data(
@@ -106,7 +106,7 @@ impl H2Connection {
         &mut self,
         id: u32,
         end_stream: bool,
-        self_dep: bool,
+        priority: Option<Priority>,
         end_headers: bool,
         fragment: &[u8],
     ) -> Result<(), H2Error> {
@@ -116,12 +116,12 @@ impl H2Connection {
         if end_headers {
             // The whole block in one frame, as nearly always: decoded
             // where it lies instead of gathered into a copy.
-            return self.header_block(id, end_stream, self_dep, fragment);
+            return self.header_block(id, end_stream, priority, fragment);
         }
         self.block = Some(Block {
             stream: id,
             end_stream,
-            self_dependent: self_dep,
+            priority,
             bytes: fragment.to_vec(),
             frames: 1,
         });
@@ -148,12 +148,7 @@ impl H2Connection {
         let Some(block) = self.block.take() else {
             return Ok(());
         };
-        self.header_block(
-            block.stream,
-            block.end_stream,
-            block.self_dependent,
-            &block.bytes,
-        )
+        self.header_block(block.stream, block.end_stream, block.priority, &block.bytes)
     }
 
     /// A whole header block of stream `id`: a new request, or trailers.
@@ -161,7 +156,7 @@ impl H2Connection {
         &mut self,
         id: u32,
         end_stream: bool,
-        self_dependent: bool,
+        priority: Option<Priority>,
         bytes: &[u8],
     ) -> Result<(), H2Error> {
         let mut fields = Vec::with_capacity(16);
@@ -195,7 +190,7 @@ impl H2Connection {
         if self.goaway_sent {
             return Ok(());
         }
-        if self_dependent {
+        if priority.is_some_and(|p| p.depends_on == id) {
             return stream_err(id, ErrorCode::ProtocolError, "stream depends on itself");
         }
         if self.streams.len() >= self.config.max_concurrent_streams as usize {
@@ -204,8 +199,9 @@ impl H2Connection {
         if oversize {
             return self.refuse_oversize(id, end_stream);
         }
-        let request = request_from_fields(fields, end_stream)
+        let mut request = request_from_fields(fields, end_stream)
             .or_else(|detail| stream_err(id, ErrorCode::ProtocolError, detail))?;
+        request.priority = priority.unwrap_or_default();
         let recv_window = match self.settings_unacked_since {
             Some(_) => DEFAULT_WINDOW,
             None => i64::from(self.config.initial_window_size),

@@ -24,6 +24,27 @@ pub enum Half {
     Reset,
 }
 
+/// A stream's RFC 7540 §5.3 priority, as its HEADERS gave it: only
+/// reported to the application (gunicorn's `gunicorn.http2.priority_*`
+/// environ keys), never used to order the streams' output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Priority {
+    /// The stream this one depends on; 0 is the root.
+    pub depends_on: u32,
+    /// 1 to 256: the frame's byte plus one.
+    pub weight: u16,
+}
+
+impl Default for Priority {
+    /// A stream that declared none (RFC 7540 §5.3.5).
+    fn default() -> Self {
+        Priority {
+            depends_on: 0,
+            weight: 16,
+        }
+    }
+}
+
 /// A request head as HTTP/2 carries it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct H2Request {
@@ -37,6 +58,7 @@ pub struct H2Request {
     /// The request has no body (END_STREAM on its HEADERS).
     pub end_stream: bool,
     pub content_length: Option<u64>,
+    pub priority: Priority,
 }
 
 pub struct Stream {
@@ -209,6 +231,7 @@ pub fn request_from_fields(
         headers,
         end_stream,
         content_length,
+        priority: Priority::default(),
     })
 }
 

@@ -26,7 +26,7 @@ use crate::time::Instant;
 use super::connection::{H2Connection, H2Event, DEFAULT_WINDOW};
 use super::error::H2Error;
 use super::settings::H2Config;
-use super::stream::{Field, H2Request, Half, Stream};
+use super::stream::{Field, H2Request, Half, Priority, Stream};
 
 /// The answer an `Upgrade: h2c` request gets before the connection turns
 /// to HTTP/2.
@@ -124,5 +124,6 @@ pub fn request_from_h1(head: &RequestHead) -> H2Request {
         headers,
         end_stream: content_length.unwrap_or(0) == 0,
         content_length,
+        priority: Priority::default(),
     }
 }
