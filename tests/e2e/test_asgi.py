@@ -162,44 +162,6 @@ def test_a_large_response_waits_for_the_client(serve):
     assert split(response)[1] == b"x" * 65536 * 320
 
 
-def dechunk(body):
-    """The chunks of a chunked body, checking its framing."""
-    chunks = []
-    while True:
-        size_line, _, body = body.partition(b"\r\n")
-        size = int(size_line, 16)
-        if size == 0:
-            assert body == b"\r\n"
-            return chunks
-        assert body[size:size + 2] == b"\r\n"
-        chunks.append(body[:size])
-        body = body[size + 2:]
-
-
-def test_long_body_messages_keep_framing_length_and_head(serve):
-    from asgi_raw import LARGE_SIZES, large_part
-
-    server = serve([*ASGI, "asgi_raw:app"])
-    host, _, port = server.bind.rpartition(":")
-    # A small receive window: the server's writes are cut short, so parts
-    # of long messages (and their framing) wait for the socket.
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        s.settimeout(10)
-        s.connect((host, int(port)))
-        s.sendall(b"GET /large-chunks HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        head, body = split(recv_all(s))
-    assert "Transfer-Encoding: chunked" in head
-    assert dechunk(body) == [large_part(i, size) for i, size in enumerate(LARGE_SIZES)]
-    head, body = split(raw(server, b"HEAD /large-chunks HTTP/1.1\r\nHost: x\r\n\r\n"))
-    assert head.startswith("HTTP/1.1 200") and body == b""
-    two = b"GET /large-too-long HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n"
-    response = raw(server, two)
-    # Cut at the Content-Length; the pipelined request is not served.
-    assert response.endswith(b"\r\n\r\n" + b"y" * 6000) and response.count(b"HTTP/1.1") == 1
-    wait_for(lambda: "has 10000 bytes, its Content-Length declares 6000" in server.log(), 5, "the log line")
-
-
 def test_fastapi_json_body_and_streaming(serve):
     server = serve([*ASGI, "asgi_frameworks:fastapi_app"])
     assert httpx.get(server.url + "/json", timeout=5).json() == {"hello": "world"}

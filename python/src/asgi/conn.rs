@@ -5,7 +5,7 @@
 //! socket is writable again.
 
 use std::fs::File;
-use std::io::{self, IoSlice, Write};
+use std::io::{self, Write};
 use std::time::Instant as StdInstant;
 
 use nix::errno::Errno;
@@ -19,11 +19,6 @@ use super::websocket::WsSession;
 
 /// Output past this size makes `send` wait for the socket to drain.
 pub const HIGH_WATER: usize = 64 * 1024;
-
-/// A body message at least this long goes to a plain socket straight from
-/// the application's bytes (`write_out_with`); a shorter one is copied to
-/// `out`, where it costs less than the write it would take of its own.
-pub const WRITEV_MIN: usize = 4096;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stage {
@@ -147,39 +142,6 @@ impl AsgiConn {
         }
     }
 
-    /// Writes `out`, then `body` and `after` (a body message and its
-    /// framing), with writev(2), as far as the socket takes them: the
-    /// body is copied (to `out`) only when the socket left part of it.
-    /// For a plain socket: a TLS layer must copy the bytes to encrypt them.
-    /// `Ok(true)`: all of it is out.
-    pub fn write_out_with(&mut self, body: &[u8], after: &[u8]) -> io::Result<bool> {
-        let conn = &mut *self.conn;
-        let total = conn.out.len() + body.len() + after.len();
-        let mut written = 0;
-        let result = loop {
-            if written == total {
-                break Ok(true);
-            }
-            let mut slices = [IoSlice::new(&[]); 3];
-            let count = unwritten(&mut slices, [&conn.out, body, after], written);
-            match conn.stream.write_vectored(&slices[..count]) {
-                Ok(0) => break Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => written += n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break Ok(false),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => break Err(e),
-            }
-        };
-        // What the socket did not take waits in `out`, in order.
-        let past_out = written.saturating_sub(conn.out.len());
-        conn.out.drain(..written.min(conn.out.len()));
-        conn.out
-            .extend_from_slice(&body[past_out.min(body.len())..]);
-        conn.out
-            .extend_from_slice(&after[past_out.saturating_sub(body.len())..]);
-        result
-    }
-
     /// Writes `out`, then what is left of a file body, then the framing
     /// after it. `Ok(true)`: all of it is out.
     pub fn flush(&mut self) -> io::Result<bool> {
@@ -214,22 +176,6 @@ impl AsgiConn {
     }
 }
 
-/// Fills `slices` with what is left of `parts` once `skip` bytes of them
-/// are written, the empty ones left out; returns how many it filled.
-fn unwritten<'a>(slices: &mut [IoSlice<'a>; 3], parts: [&'a [u8]; 3], mut skip: usize) -> usize {
-    let mut count = 0;
-    for part in parts {
-        if skip >= part.len() {
-            skip -= part.len();
-            continue;
-        }
-        slices[count] = IoSlice::new(&part[skip..]);
-        skip = 0;
-        count += 1;
-    }
-    count
-}
-
 /// sendfile moves at most about 2 GiB per call on Linux.
 const MAX_PER_CALL: u64 = 1 << 30;
 
@@ -259,27 +205,5 @@ impl FileBody {
             }
         }
         Ok(true)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn left(parts: [&[u8]; 3], skip: usize) -> Vec<Vec<u8>> {
-        let mut slices = [IoSlice::new(&[]); 3];
-        let count = unwritten(&mut slices, parts, skip);
-        slices[..count].iter().map(|s| s.to_vec()).collect()
-    }
-
-    #[test]
-    fn unwritten_skips_what_is_written_and_leaves_out_empty_parts() {
-        let parts: [&[u8]; 3] = [b"head", b"body", b"\r\n"];
-        assert_eq!(left(parts, 0), [&b"head"[..], b"body", b"\r\n"]);
-        assert_eq!(left(parts, 2), [&b"ad"[..], b"body", b"\r\n"]);
-        assert_eq!(left(parts, 4), [&b"body"[..], b"\r\n"]);
-        assert_eq!(left(parts, 9), [&b"\n"[..]]);
-        assert!(left(parts, 10).is_empty());
-        assert_eq!(left([b"", b"body", b""], 1), [&b"ody"[..]]);
     }
 }

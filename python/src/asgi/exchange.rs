@@ -15,7 +15,7 @@ use rcorn_io::clock;
 use rcorn_io::exchange::ExchangeSummary;
 use rcorn_io::stream::PeerAddr;
 
-use super::conn::{AsgiConn, Stage, HIGH_WATER, WRITEV_MIN};
+use super::conn::{AsgiConn, Stage, HIGH_WATER};
 use super::driver::{AsgiDriver, EV_REQUEST, EV_WAKE, EV_WEBSOCKET};
 use super::negotiate::{read_upgrade_body, UpgradeBody};
 use super::scope;
@@ -376,26 +376,13 @@ impl AsgiDriver {
                 .end_head(date, hint, &mut conn.out)
                 .map_err(app_error)?;
         }
-        // A long body goes out from the application's bytes, uncopied;
-        // not a last chunk whose framing's end (trailers) `finish` adds.
-        let written = if conn.stream.is_plain() && body.len() >= WRITEV_MIN && (more || !c.trailers)
-        {
-            let plan = conn
-                .http
-                .external_body(body.len() as u64, &mut conn.out)
-                .map_err(app_error)?;
-            c.body_given += body.len() as u64;
-            c.write_out_with(&body[..plan.send as usize], plan.after)
-        } else {
-            conn.http.body(body, &mut conn.out).map_err(app_error)?;
-            c.body_given += body.len() as u64;
-            // The last chunk is written with the framing's end, by `finish`.
-            if !more && conn.out.len() < HIGH_WATER {
-                return Ok(false);
-            }
-            c.write_out()
-        };
-        if written.is_err() {
+        conn.http.body(body, &mut conn.out).map_err(app_error)?;
+        c.body_given += body.len() as u64;
+        // The last chunk is written with the framing's end, by `finish`.
+        if !more && conn.out.len() < HIGH_WATER {
+            return Ok(false);
+        }
+        if c.write_out().is_err() {
             c.conn.out.clear();
             c.write_failed = true;
             c.disconnected = true;

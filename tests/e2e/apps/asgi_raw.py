@@ -87,28 +87,6 @@ async def big(scope, receive, send):
     await send({"type": "http.response.body", "body": b""})
 
 
-# Body messages long and short (a long one goes out from the application's
-# bytes, a short one is copied), each a chunk of its own.
-LARGE_SIZES = (5000, 3, 70000, 4096, 4095, 200000) * 20
-
-
-def large_part(i, size):
-    return bytes([65 + i % 26]) * size
-
-
-async def large_chunks(scope, receive, send):
-    await send({"type": "http.response.start", "status": 200, "headers": []})
-    for i, size in enumerate(LARGE_SIZES):
-        await send({"type": "http.response.body", "body": large_part(i, size), "more_body": True})
-    await send({"type": "http.response.body", "body": b""})
-
-
-async def large_too_long(scope, receive, send):
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-length", b"6000")]})
-    await send({"type": "http.response.body", "body": b"y" * 10000})
-
-
 async def no_content(scope, receive, send):
     await _answer(send, 204, b"")
 
@@ -160,8 +138,6 @@ ROUTES = {
     "chunks": chunks,
     "sized": sized,
     "big": big,
-    "large-chunks": large_chunks,
-    "large-too-long": large_too_long,
     "204": no_content,
     "raise-before": raise_before,
     "raise-after": raise_after,
