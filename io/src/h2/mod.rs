@@ -33,5 +33,6 @@ mod exchange;
 mod shared;
 
 pub(crate) use driver::{H2Table, LoopWake, NewStream, Pumped};
+pub use driver::log_notice;
 pub use exchange::H2Exchange;
 pub(crate) use exchange::{serve_stream, StreamJob};
