@@ -17,5 +17,5 @@ pub use error::{AppError, ErrorCode, H2Error};
 pub use head::request_head;
 pub use respond::{encode_response_field, BodyRead};
 pub use settings::H2Config;
-pub use upgrade::{request_from_h1, UPGRADE_101};
 pub use stream::valid_response_field;
+pub use upgrade::{request_from_h1, UPGRADE_101};
