@@ -43,5 +43,8 @@ pub mod worker_loop;
 
 pub use app::App;
 pub use exchange::Exchange;
+/// The warning each HTTP/2 limit that cut off a stream logs, shared by
+/// every worker that serves HTTP/2.
+pub use h2::log_notice as log_h2_notice;
 pub use listener::{BindAddress, Listener};
 pub use master::{run_master, Host, MasterOutcome, WorkerStart};

@@ -254,7 +254,7 @@ fn peer_text(peer: &PeerAddr) -> String {
 }
 
 /// One line for each stream a limit cut off.
-fn log_notice(peer: &PeerAddr, notice: H2Notice) {
+pub fn log_notice(peer: &PeerAddr, notice: H2Notice) {
     let who = peer_text(peer);
     match notice {
         H2Notice::HeaderListTooLarge { stream } => crate::warning!(

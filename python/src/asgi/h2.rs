@@ -309,6 +309,11 @@ impl AsgiDriver {
                 return;
             };
             let event = h2.machine.poll_event();
+            // A stream a limit cut off (431, no credit in time) is the
+            // operator's business: one warning each, as the gthread loop.
+            while let Some(notice) = h2.machine.take_notice() {
+                rcorn_io::log_h2_notice(&c.conn.peer, notice);
+            }
             match event {
                 Ok(H2Event::Request { stream, request }) => {
                     self.h2_request(py, id, stream, request)
