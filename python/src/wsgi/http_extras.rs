@@ -13,9 +13,9 @@
 //! 3. **Trailers set twice replace**; they leave with the end of the
 //!    response (see `H2Exchange`'s rule 5).
 
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyTuple};
+use pyo3::types::PyBytes;
 
 use rcorn_io::exchange::ExchangeError;
 
@@ -78,21 +78,7 @@ fn to_py(e: ExchangeError) -> PyErr {
 
 /// `(name, value)` pairs of `str` or `bytes`, as bytes.
 fn field_pairs(headers: &Bound<'_, PyAny>) -> PyResult<Vec<(Vec<u8>, Vec<u8>)>> {
-    let mut pairs = Vec::new();
-    for item in headers.try_iter()? {
-        let item = item?;
-        let pair = item
-            .cast::<PyTuple>()
-            .ok()
-            .filter(|t| t.len() == 2)
-            .ok_or_else(|| {
-                PyTypeError::new_err(format!("header must be a (name, value) tuple, not {item}"))
-            })?;
-        let name = field_bytes(&pair.get_item(0)?, "header name")?;
-        let value = field_bytes(&pair.get_item(1)?, "header value")?;
-        pairs.push((name, value));
-    }
-    Ok(pairs)
+    latin1::header_pairs(headers, field_bytes)
 }
 
 fn field_bytes(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<u8>> {

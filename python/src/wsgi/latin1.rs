@@ -5,7 +5,7 @@
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyString};
+use pyo3::types::{PyBytes, PyString, PyTuple};
 
 /// Bytes as a Python str of the same code points.
 pub fn decode<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyString>> {
@@ -49,4 +49,29 @@ pub fn header_bytes<'py>(obj: &Bound<'py, PyAny>, what: &str) -> PyResult<Bound<
             ))),
         }
     }
+}
+
+/// The `(name, value)` pairs of a header iterable, each side converted by
+/// `field` (which names the side in its error). Everything is converted
+/// before the caller touches its exchange: Python code (an iterable's own)
+/// must never run while the exchange is borrowed.
+pub fn header_pairs<'py, T>(
+    headers: &Bound<'py, PyAny>,
+    field: impl Fn(&Bound<'py, PyAny>, &str) -> PyResult<T>,
+) -> PyResult<Vec<(T, T)>> {
+    let mut pairs = Vec::new();
+    for item in headers.try_iter()? {
+        let item = item?;
+        let pair = item
+            .cast::<PyTuple>()
+            .ok()
+            .filter(|t| t.len() == 2)
+            .ok_or_else(|| {
+                PyTypeError::new_err(format!("header must be a (name, value) tuple, not {item}"))
+            })?;
+        let name = field(&pair.get_item(0)?, "header name")?;
+        let value = field(&pair.get_item(1)?, "header value")?;
+        pairs.push((name, value));
+    }
+    Ok(pairs)
 }

@@ -93,24 +93,7 @@ impl StartResponse {
         })?;
         let status = status.to_str()?;
         let (code, reason) = parse_status(status)?;
-        // Convert every header before touching the exchange: Python code
-        // (a header iterable's own) must never run while it is borrowed.
-        let mut pairs = Vec::new();
-        for item in headers.try_iter()? {
-            let item = item?;
-            let pair = item
-                .cast::<PyTuple>()
-                .ok()
-                .filter(|t| t.len() == 2)
-                .ok_or_else(|| {
-                    PyTypeError::new_err(format!(
-                        "header must be a (name, value) tuple, not {item}"
-                    ))
-                })?;
-            let name = latin1::header_bytes(&pair.get_item(0)?, "header name")?;
-            let value = latin1::header_bytes(&pair.get_item(1)?, "header value")?;
-            pairs.push((name, value));
-        }
+        let pairs = latin1::header_pairs(&headers, latin1::header_bytes)?;
         let exchange = slf.exchange.clone();
         let result: Option<PyResult<()>> = exchange.with(|ex| {
             ex.start_response(code, reason.as_bytes())
