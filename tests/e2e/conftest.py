@@ -256,6 +256,27 @@ class Server:
         self.log_file.close()
 
 
+def traced_sendfiles(server, fetch):
+    """Runs `fetch()` while strace watches the worker; the sendfile calls."""
+    worker = server.workers()[0]
+    trace = server.tmp / "strace.out"
+    strace = subprocess.Popen(
+        ["strace", "-qq", "-e", "trace=sendfile,sendfile64", "-o", str(trace), "-p", str(worker)],
+        stderr=subprocess.PIPE,
+    )
+    try:
+        # strace is attached once the worker's status shows a tracer.
+        def traced():
+            with open(f"/proc/{worker}/status") as f:
+                return any(l.startswith("TracerPid:") and l.split()[1] != "0" for l in f)
+        wait_for(traced, 10, "strace to attach")
+        fetch()
+    finally:
+        strace.terminate()
+        strace.wait(10)
+    return [l for l in trace.read_text().splitlines() if "sendfile" in l]
+
+
 def recv_all(s):
     chunks = []
     while True:
@@ -269,15 +290,21 @@ def recv_all(s):
     return b"".join(chunks)
 
 
-@pytest.fixture
-def cert(tmp_path):
-    """A self-signed certificate for localhost and 127.0.0.1: (cert, key)."""
-    key, crt = tmp_path / "key.pem", tmp_path / "cert.pem"
+def make_cert(directory):
+    """A self-signed certificate for localhost and 127.0.0.1, written into
+    `directory`: (cert, key)."""
+    key, crt = directory / "key.pem", directory / "cert.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
                     "-out", str(crt), "-days", "2", "-subj", "/CN=localhost",
                     "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
                    check=True, capture_output=True, timeout=60)
     return crt, key
+
+
+@pytest.fixture
+def cert(tmp_path):
+    """A self-signed certificate for localhost and 127.0.0.1: (cert, key)."""
+    return make_cert(tmp_path)
 
 
 @pytest.fixture

@@ -4,38 +4,17 @@ with `--no-sendfile`, and the same bytes every way."""
 
 import shutil
 import ssl
-import subprocess
 
 import httpx
 import pytest
 
-from conftest import recv_all, wait_for
+from conftest import recv_all, traced_sendfiles
 
 ASGI = ["-k", "asgi"]
 SIZE = 300_000
 CONTENT = bytes(range(256)) * (SIZE // 256) + b"x" * (SIZE % 256)
 
 needs_strace = pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed")
-
-
-def traced_sendfiles(server, fetch):
-    """Runs `fetch()` while strace watches the worker; the sendfile calls."""
-    worker = server.workers()[0]
-    trace = server.tmp / "strace.out"
-    strace = subprocess.Popen(
-        ["strace", "-qq", "-e", "trace=sendfile,sendfile64", "-o", str(trace), "-p", str(worker)],
-        stderr=subprocess.PIPE,
-    )
-    try:
-        def traced():
-            with open(f"/proc/{worker}/status") as f:
-                return any(l.startswith("TracerPid:") and l.split()[1] != "0" for l in f)
-        wait_for(traced, 10, "strace to attach")
-        fetch()
-    finally:
-        strace.terminate()
-        strace.wait(10)
-    return [l for l in trace.read_text().splitlines() if "sendfile" in l]
 
 
 def fetch_file(url, **kwargs):

@@ -13,7 +13,7 @@ import sys
 import httpx
 import pytest
 
-from conftest import RCORN, Server, end_process, free_port, wait_for
+from conftest import RCORN, Server, end_process, free_port, make_cert, wait_for
 from guides import block, command, swap
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -21,15 +21,6 @@ LOADGEN = pathlib.Path(__file__).parent / "loadgen.py"
 # The client connects from another loopback address than nginx's, so the
 # two are told apart in what reaches the application.
 CLIENT_ADDR = "127.0.0.2"
-
-
-def make_cert(tmp_path):
-    key, crt = tmp_path / "key.pem", tmp_path / "cert.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
-                    "-out", str(crt), "-days", "2", "-subj", "/CN=localhost",
-                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
-                   check=True, capture_output=True, timeout=60)
-    return crt, key
 
 
 def nginx_conf(nginx_dir, site):

@@ -11,9 +11,9 @@ import subprocess
 import httpx
 import pytest
 
-from conftest import RCORN, Server, end_process, free_port, recv_all, wait_for
+from conftest import RCORN, Server, end_process, free_port, make_cert, recv_all, wait_for
 from guides import block, command, swap
-from test_deploy_nginx import NGINX, listens, make_cert, nginx_conf
+from test_deploy_nginx import NGINX, listens, nginx_conf
 
 # The guide's upstream and the test's own.
 GUIDE_UPSTREAM = "server 127.0.0.1:8001;"

@@ -9,7 +9,6 @@ is the real `rcorn` (ended by the `serve` fixture)."""
 
 import re
 import select
-import socket
 import subprocess
 import time
 
@@ -18,6 +17,7 @@ import hyperframe.frame as hf
 import pytest
 
 from conftest import rss_kib, wait_for
+from test_http2 import read_frames
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 CLEARTEXT = ["--http-protocols", "h2,h1", "--http2-cleartext", "prior-knowledge",
@@ -61,32 +61,6 @@ def headers_frame(sid, block, end_stream=False, end_headers=True):
     if end_stream:
         frame.flags.add("END_STREAM")
     return frame.serialize()
-
-
-def read_frames(sock, until, timeout=10):
-    """Frames from the server until `until(frame)` holds; that frame, or
-    None if the connection ended or the deadline passed first."""
-    buf, deadline = b"", time.monotonic() + timeout
-    sock.settimeout(0.5)
-    while time.monotonic() < deadline:
-        try:
-            data = sock.recv(65536)
-        except socket.timeout:
-            continue
-        except ConnectionResetError:
-            return None
-        if not data:
-            return None
-        buf += data
-        while len(buf) >= 9:
-            frame, length = hf.Frame.parse_frame_header(memoryview(buf[:9]))
-            if len(buf) < 9 + length:
-                break
-            frame.parse_body(memoryview(buf[9:9 + length]))
-            buf = buf[9 + length:]
-            if until(frame):
-                return frame
-    return None
 
 
 def cut_off_with_enhance_your_calm(server, worker, attack, detail):

@@ -6,7 +6,6 @@ and the `websockets` client."""
 
 import base64
 import json
-import socket
 import subprocess
 import time
 
@@ -175,19 +174,25 @@ def test_a_websocket_upgrade_still_works_where_h2c_is_on(serve):
 def test_a_partial_preface_is_refused_at_its_deadline_while_others_are_served(serve, worker):
     args, view, _ = WORKERS[worker]
     server = serve([*PRIOR, *args])
+    # The 400 comes from the preface's 1 s deadline, not the 30 s request
+    # timeout: the stalled client sends nothing more.
+    answer, waited = stall_then_serve_another(server, view, b"PRI * HT")
+    assert answer.startswith(b"HTTP/1.1 400 "), answer[:80]
+    assert 0.9 <= waited < 4, waited
+
+
+def stall_then_serve_another(server, view, partial):
+    """Sends `partial` and nothing more; while that client waits, another
+    is served over HTTP/2. The stalled client's answer, and how long after
+    its bytes it came."""
     stalled = server.connect(timeout=10)
     try:
-        stalled.sendall(b"PRI * HT")
+        stalled.sendall(partial)
         sent = time.monotonic()
-        # Another client is served meanwhile.
         body, version = curl("--http2-prior-knowledge", server.url + view)
         assert version == "2"
-        # The 400 comes from the preface's 1 s deadline, not the 30 s
-        # request timeout: the stalled client sends nothing more.
         answer = recv_all(stalled)
-        waited = time.monotonic() - sent
-        assert answer.startswith(b"HTTP/1.1 400 "), answer[:80]
-        assert 0.9 <= waited < 4, waited
+        return answer, time.monotonic() - sent
     finally:
         stalled.close()
 
@@ -249,18 +254,9 @@ def test_expect_100_continue_on_an_upgrade_gets_its_go_ahead_first(serve, worker
 def test_a_partial_preface_is_read_as_http1_at_its_deadline_where_upgrade_is_on(serve, worker):
     args, view, _ = WORKERS[worker]
     server = serve(["--http-protocols", "h2,h1", "--http2-cleartext", "both", *args])
-    stalled = server.connect(timeout=10)
-    try:
-        # The preface up to its first blank line is also a whole HTTP/1
-        # head: once the deadline passes it is read as one, and answered
-        # as HTTP/1.1 without another byte from the client.
-        stalled.sendall(b"PRI * HTTP/2.0\r\n\r\n")
-        sent = time.monotonic()
-        body, version = curl("--http2-prior-knowledge", server.url + view)
-        assert version == "2"
-        answer = recv_all(stalled)
-        waited = time.monotonic() - sent
-        assert answer.startswith(b"HTTP/1.1 "), answer[:80]
-        assert 0.9 <= waited < 4, waited
-    finally:
-        stalled.close()
+    # The preface up to its first blank line is also a whole HTTP/1 head:
+    # once the deadline passes it is read as one, and answered as HTTP/1.1
+    # without another byte from the client.
+    answer, waited = stall_then_serve_another(server, view, b"PRI * HTTP/2.0\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 "), answer[:80]
+    assert 0.9 <= waited < 4, waited

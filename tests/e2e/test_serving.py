@@ -1,7 +1,6 @@
 """Serving HTTP/1.1 end to end with real clients."""
 
 import json
-import os
 import re
 import socket
 import shutil
@@ -10,7 +9,7 @@ import subprocess
 import httpx
 import pytest
 
-from conftest import APPS, free_port, recv_all, rss_kib, wait_for
+from conftest import APPS, free_port, recv_all, rss_kib, traced_sendfiles, wait_for
 
 
 def test_hello_with_httpx(serve):
@@ -295,23 +294,9 @@ def test_a_body_longer_than_its_content_length_is_cut_and_the_connection_kept(se
 
 def sendfile_calls(server, path):
     """Runs one request while strace watches the worker; the sendfile calls."""
-    worker = server.workers()[0]
-    trace = server.tmp / "strace.out"
-    strace = subprocess.Popen(
-        ["strace", "-qq", "-e", "trace=sendfile,sendfile64", "-o", str(trace), "-p", str(worker)],
-        stderr=subprocess.PIPE,
-    )
-    try:
-        # strace is attached once the worker's status shows a tracer.
-        def traced():
-            with open(f"/proc/{worker}/status") as f:
-                return any(l.startswith("TracerPid:") and l.split()[1] != "0" for l in f)
-        wait_for(traced, 10, "strace to attach")
+    def fetch():
         assert httpx.get(server.url + path, timeout=5).content == BASIC_APP
-    finally:
-        strace.terminate()
-        strace.wait(10)
-    return [l for l in trace.read_text().splitlines() if "sendfile" in l]
+    return traced_sendfiles(server, fetch)
 
 
 @pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed")

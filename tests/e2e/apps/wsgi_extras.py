@@ -54,15 +54,21 @@ def replaced_after_hint(environ, start_response):
     return [b"replaced\n"]
 
 
-def bad_hints(environ, start_response):
-    """A CR/LF in a hint is refused in the application's own call."""
+def outcome_of(call, fields, start_response):
+    """Answers whether `call(fields)` sent them or raised ValueError."""
     try:
-        environ["wsgi.early_hints"]([("Link", "</x>\r\nX-Injected: 1")])
+        call(fields)
         outcome = "sent"
     except ValueError as e:
         outcome = f"refused: {e}"
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [outcome.encode()]
+
+
+def bad_hints(environ, start_response):
+    """A CR/LF in a hint is refused in the application's own call."""
+    return outcome_of(environ["wsgi.early_hints"], [("Link", "</x>\r\nX-Injected: 1")],
+                      start_response)
 
 
 def trailers(environ, start_response):
@@ -103,13 +109,9 @@ def written(environ, start_response):
 
 
 def bad_trailers(environ, start_response):
-    try:
-        environ["gunicorn.http2.send_trailers"]([(":status", "200")])
-        outcome = "sent"
-    except ValueError as e:
-        outcome = f"refused: {e}"
-    start_response("200 OK", [("Content-Type", "text/plain")])
-    return [outcome.encode()]
+    """A pseudo-header as a trailer is refused in the application's own call."""
+    return outcome_of(environ["gunicorn.http2.send_trailers"], [(":status", "200")],
+                      start_response)
 
 
 ROUTES = {
