@@ -142,6 +142,7 @@ def render(args, servers, runs, limits, machine, command, raw):
         cells.append(f"{meds['rcorn'] / limit:.0%}" if limit and meds.get("rcorn") else "—")
         lines.append(f"| {sc.name} | {fmt_rate(limit)} | "
                      f"{fmt_rate(median(limits.get((sc.name, 'asyncio'), [])))} | " + " | ".join(cells) + " |")
+    lines += cpu_section(names, ratios, by)
     lines += ["", "## Memory", "",
               "RSS (MiB) of the serving process after the load, median over repetitions: the worker "
               "of rcorn and gunicorn, the process itself for uvicorn and hypercorn (one process "
@@ -158,6 +159,27 @@ def render(args, servers, runs, limits, machine, command, raw):
     lines += compare.detail_table(SCENARIOS, servers, by)
     lines += compare.failures_section(runs)
     return "\n".join(lines) + "\n"
+
+
+def cpu_section(names, ratios, by):
+    """The servers' CPU time per request: what each costs, whatever share
+    of the cores the rest of the machine left it during the run."""
+    lines = ["", "## Server CPU time per request, µs (median)", "",
+             "Every process of the server (master, workers, their threads) over the load, "
+             "divided by the requests served. A ratio is how many times less CPU rcorn needs "
+             "(the other's time over rcorn's).", ""]
+    cols = names + [f"{b}/{a}" for a, b in ratios]
+    lines.append("| scenario | " + " | ".join(cols) + " |")
+    lines.append("|---|" + "---:|" * len(cols))
+    for sc in SCENARIOS:
+        meds = {n: median([r.cpu_us for r in by.get((sc.name, n), []) if r.cpu_us and not r.failure])
+                for n in names}
+        if not any(meds.values()):
+            continue
+        cells = [f"{meds[n]:.1f}" if meds[n] else "—" for n in names]
+        cells += [f"{meds[b] / meds[a]:.2f}" if meds[a] and meds[b] else "—" for a, b in ratios]
+        lines.append(f"| {sc.name} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def parse_args(argv):

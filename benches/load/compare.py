@@ -329,6 +329,23 @@ def children(pid):
         return []
 
 
+def cpu_seconds(pid):
+    """User and system CPU time of process `pid` (all its threads) so far;
+    0 once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(pid):
+    """CPU time of `pid` and every process under it: a server's master and
+    workers (and their threads) together."""
+    return cpu_seconds(pid) + sum(tree_cpu_seconds(c) for c in children(pid))
+
+
 def rss_kib(pid):
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -407,6 +424,9 @@ class Run:
     wrk: WrkResult = None
     master_rss: int = None  # KiB
     worker_rss: list = None  # KiB, one per child of the master
+    # The server's CPU time (all its processes) over the load, per request:
+    # unlike requests/sec, not moved by what else the machine runs.
+    cpu_us: float = None
     failure: str = None
     stop: str = ""
     log_notes: list = dataclasses.field(default_factory=list)  # warning/error lines the server logged
@@ -422,7 +442,10 @@ def run_one(server, scenario, rep, args, workdir):
         log(f"rep {rep} {scenario.name} {server.name}: pid {proc.pid} port {port}")
         try:
             wait_ready(proc, port, READY_TIMEOUT)
+            cpu_before = tree_cpu_seconds(proc.pid)
             run.wrk = run_wrk(port, scenario, args)
+            if run.wrk.requests:
+                run.cpu_us = (tree_cpu_seconds(proc.pid) - cpu_before) * 1e6 / run.wrk.requests
             # RSS right after the load, while the server still holds what it grew to.
             run.master_rss = rss_kib(proc.pid)
             run.worker_rss = [r for r in map(rss_kib, children(proc.pid)) if r is not None]

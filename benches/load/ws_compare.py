@@ -28,7 +28,6 @@ Only 127.0.0.1 is ever used.
 import argparse
 import datetime
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -65,13 +64,6 @@ def serving_pid(name, proc):
     return kids[0] if name != "uvicorn" and kids else proc.pid
 
 
-def cpu_seconds(pid):
-    """User and system CPU time of process `pid` (all its threads) so far."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def run_one(name, mode, args, workdir):
     port = compare.free_port()
     logpath = workdir / f"{name}-{mode}.log"
@@ -82,12 +74,12 @@ def run_one(name, mode, args, workdir):
             n = args.connections if mode == "echo" else args.listeners
             window = [str(args.window)] if mode == "broadcast" else []
             pid = serving_pid(name, proc)
-            cpu_before = cpu_seconds(pid)
+            cpu_before = compare.cpu_seconds(pid)
             res = subprocess.run(
                 ["taskset", "-c", CLIENT_CORE, str(CLIENT), mode, f"{HOST}:{port}", str(n),
                  str(args.duration), *window],
                 capture_output=True, text=True, timeout=args.duration + 60)
-            cpu = cpu_seconds(pid) - cpu_before
+            cpu = compare.cpu_seconds(pid) - cpu_before
             rss = compare.rss_kib(pid)
         finally:
             compare.stop_server(proc)
