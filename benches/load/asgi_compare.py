@@ -19,8 +19,6 @@ gunicorn may come from the interpreter VENV was made from.
 Only 127.0.0.1 is ever used.
 """
 
-import argparse
-import datetime
 import json
 import os
 import shutil
@@ -164,38 +162,25 @@ def render(args, servers, runs, limits, machine, command, raw):
 def cpu_section(names, ratios, by):
     """The servers' CPU time per request: what each costs, whatever share
     of the cores the rest of the machine left it during the run."""
-    lines = ["", "## Server CPU time per request, µs (median)", "",
-             "Every process of the server (master, workers, their threads) over the load, "
-             "divided by the requests served. A ratio is how many times less CPU rcorn needs "
-             "(the other's time over rcorn's).", ""]
-    cols = names + [f"{b}/{a}" for a, b in ratios]
-    lines.append("| scenario | " + " | ".join(cols) + " |")
-    lines.append("|---|" + "---:|" * len(cols))
-    for sc in SCENARIOS:
-        meds = {n: median([r.cpu_us for r in by.get((sc.name, n), []) if r.cpu_us and not r.failure])
-                for n in names}
-        if not any(meds.values()):
-            continue
-        cells = [f"{meds[n]:.1f}" if meds[n] else "—" for n in names]
-        cells += [f"{meds[b] / meds[a]:.2f}" if meds[a] and meds[b] else "—" for a, b in ratios]
-        lines.append(f"| {sc.name} | " + " | ".join(cells) + " |")
-    return lines
+    def figure(scenario, name):
+        return median([r.cpu_us for r in by.get((scenario, name), []) if r.cpu_us and not r.failure])
+
+    return ["", "## Server CPU time per request, µs (median)", "",
+            "Every process of the server (master, workers, their threads) over the load, "
+            "divided by the requests served. A ratio `other/rcorn` is how many times less CPU "
+            "rcorn needs.", "",
+            *compare.figure_table("scenario", [sc.name for sc in SCENARIOS], names, figure,
+                                  [(b, a) for a, b in ratios], lambda x, y: x / y,
+                                  lambda v: f"{v:.1f}")]
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--venv", type=Path, required=True, help="virtualenv holding every server")
-    p.add_argument("--duration", type=int, default=10)
-    p.add_argument("--repeats", type=int, default=3)
+    p = compare.peer_parser(__doc__)
     p.add_argument("--connections", type=int, default=64)
     p.add_argument("--apps", default=",".join(s.name for s in SCENARIOS))
     p.add_argument("--servers", default=",".join(s.name for s in SERVERS))
-    p.add_argument("--out", type=Path)
     p.add_argument("--base-venv", type=Path, help="another rcorn build, run as rcorn-base")
-    args = p.parse_args(argv)
-    args.venv = args.venv.resolve()
-    args.date = datetime.date.today().isoformat()
-    return args
+    return compare.parsed(p, argv)
 
 
 def main(argv):

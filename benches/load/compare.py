@@ -695,6 +695,41 @@ def parse_args(argv):
     return args
 
 
+def peer_parser(doc):
+    """The options every comparison against an installed virtualenv of
+    servers takes (asgi_compare, ws_compare, h2_asgi_compare)."""
+    p = argparse.ArgumentParser(description=doc.split("\n")[0])
+    p.add_argument("--venv", type=Path, required=True, help="virtualenv holding every server")
+    p.add_argument("--duration", type=int, default=10)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--out", type=Path)
+    return p
+
+
+def parsed(parser, argv):
+    args = parser.parse_args(argv)
+    args.venv = args.venv.resolve()
+    args.date = datetime.date.today().isoformat()
+    return args
+
+
+def figure_table(label, rows, names, figure, pairs, ratio, fmt):
+    """A Markdown table: one row per item of `rows`, each server's
+    `figure(row, name)` (a median, or None), then `ratio(x, y)` of the
+    figures of each pair (x, y) of `pairs`, headed `x/y`."""
+    pairs = [(a, b) for a, b in pairs if a in names and b in names]
+    cols = names + [f"{a}/{b}" for a, b in pairs]
+    lines = [f"| {label} | " + " | ".join(cols) + " |", "|---|" + "---:|" * len(cols)]
+    for row in rows:
+        figs = {n: figure(row, n) for n in names}
+        if not any(figs.values()):
+            continue
+        cells = [fmt(figs[n]) if figs[n] else "—" for n in names]
+        cells += [f"{ratio(figs[a], figs[b]):.2f}" if figs[a] and figs[b] else "—" for a, b in pairs]
+        lines.append(f"| {row} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def select(items, wanted, kind):
     names = [w.strip() for w in wanted.split(",") if w.strip()]
     known = {i.name: i for i in items}

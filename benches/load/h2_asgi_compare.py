@@ -15,9 +15,7 @@ compare.py's helpers (own process group, TERM then KILL by PID). Only
 127.0.0.1 is ever used.
 """
 
-import argparse
 import dataclasses
-import datetime
 import os
 import re
 import shutil
@@ -222,16 +220,10 @@ def render(args, command, machine, results, apps, servers):
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--venv", type=Path, required=True, help="virtualenv holding every server")
-    p.add_argument("--duration", type=int, default=10)
-    p.add_argument("--repeats", type=int, default=3)
+    p = compare.peer_parser(__doc__)
     p.add_argument("--apps", default=",".join(APPS))
     p.add_argument("--servers", default=",".join(SERVERS))
-    p.add_argument("--out", type=Path)
-    args = p.parse_args(argv)
-    args.venv = args.venv.resolve()
-    args.date = datetime.date.today().isoformat()
+    args = compare.parsed(p, argv)
     for kind, wanted, known in (("app", args.apps, APPS), ("server", args.servers, SERVERS)):
         unknown = [w for w in wanted.split(",") if w not in known]
         if unknown:

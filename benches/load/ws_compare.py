@@ -25,8 +25,6 @@ markdown report of medians and ratios (default results/<date>-ws.md).
 Only 127.0.0.1 is ever used.
 """
 
-import argparse
-import datetime
 import json
 import shutil
 import subprocess
@@ -110,28 +108,18 @@ def render(args, servers, runs, machine, command):
         *compare.machine_section(machine),
         "## Results (median)", "",
     ]
-    cols = servers + [f"{a}/{b}" for a, b in RATIOS if a in servers and b in servers]
-    lines.append("| run | " + " | ".join(cols) + " |")
-    lines.append("|---|" + "---:|" * len(cols))
-    for mode in MODES:
-        meds = {s: median([r["rate"] for r in runs if r["server"] == s and r["mode"] == mode
-                           and r["rate"]]) for s in servers}
-        cells = [f"{meds[s]:,.0f}" if meds[s] else "failed" for s in servers]
-        for a, b in RATIOS:
-            if a in servers and b in servers:
-                cells.append(f"{meds[a] / meds[b]:.2f}" if meds[a] and meds[b] else "—")
-        lines.append(f"| {mode} | " + " | ".join(cells) + " |")
+
+    def figure(field):
+        return lambda mode, server: median([r[field] for r in runs if r["server"] == server
+                                            and r["mode"] == mode and r.get(field)])
+
+    lines += compare.figure_table("run", MODES, servers, figure("rate"), RATIOS,
+                                  lambda x, y: x / y, lambda v: f"{v:,.0f}")
     lines += ["", "## Server CPU time per message, µs (median)", "",
-              "| run | " + " | ".join(cols) + " |", "|---|" + "---:|" * len(cols)]
-    for mode in MODES:
-        meds = {s: median([r["cpu_us"] for r in runs if r["server"] == s and r["mode"] == mode
-                           and r.get("cpu_us")]) for s in servers}
-        cells = [f"{meds[s]:.1f}" if meds[s] else "—" for s in servers]
-        for a, b in RATIOS:
-            if a in servers and b in servers:
-                # How many times less CPU rcorn needs: b's time over a's.
-                cells.append(f"{meds[b] / meds[a]:.2f}" if meds[a] and meds[b] else "—")
-        lines.append(f"| {mode} | " + " | ".join(cells) + " |")
+              "A ratio `other/rcorn` is how many times less CPU rcorn needs.", "",
+              *compare.figure_table("run", MODES, servers, figure("cpu_us"),
+                                    [(b, a) for a, b in RATIOS], lambda x, y: x / y,
+                                    lambda v: f"{v:.1f}")]
     lines += ["", "## Every run", "",
               "| repetition | run | server | rate | CPU µs/message | RSS (KiB) |",
               "|---:|---|---|---:|---:|---:|"]
@@ -144,20 +132,13 @@ def render(args, servers, runs, machine, command):
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--venv", type=Path, required=True, help="virtualenv holding every server")
-    p.add_argument("--duration", type=int, default=10)
-    p.add_argument("--repeats", type=int, default=3)
+    p = compare.peer_parser(__doc__)
     p.add_argument("--connections", type=int, default=64)
     p.add_argument("--listeners", type=int, default=64)
     p.add_argument("--window", type=int, default=1,
                    help="broadcast messages the sender may have unacknowledged")
     p.add_argument("--servers", default=",".join(SERVERS))
-    p.add_argument("--out", type=Path)
-    args = p.parse_args(argv)
-    args.venv = args.venv.resolve()
-    args.date = datetime.date.today().isoformat()
-    return args
+    return compare.parsed(p, argv)
 
 
 def main(argv):
