@@ -1,7 +1,6 @@
 """The gthread worker: one I/O thread holds every connection, N threads run
 the application. Real `rcorn`, real sockets, real signals."""
 
-import os
 import re
 import selectors
 import signal

@@ -334,7 +334,7 @@ def test_ipv6_listener(serve):
         port = free_port(socket.AF_INET6, "::1")
     except OSError:
         pytest.skip("no ::1 on this machine")
-    server = serve(["basic:app"], bind=f"[::1]:{port}")
+    serve(["basic:app"], bind=f"[::1]:{port}")
     r = httpx.get(f"http://[::1]:{port}/environ", timeout=5)
     assert r.json()["SERVER_NAME"] == "::1"
 
@@ -342,7 +342,7 @@ def test_ipv6_listener(serve):
 def test_several_listeners_at_once(serve, tmp_path):
     port = free_port()
     path = tmp_path / "second.sock"
-    server = serve(["basic:app", "-b", f"unix:{path}"], bind=f"127.0.0.1:{port}")
+    serve(["basic:app", "-b", f"unix:{path}"], bind=f"127.0.0.1:{port}")
     assert httpx.get(f"http://127.0.0.1:{port}/", timeout=5).status_code == 200
     out = subprocess.run(["curl", "-s", "--unix-socket", str(path), "http://x/"], capture_output=True, timeout=10)
     assert out.stdout == b"Hello, World!\n"
