@@ -45,6 +45,7 @@ pub use app::App;
 pub use exchange::Exchange;
 /// The warning each HTTP/2 limit that cut off a stream logs, shared by
 /// every worker that serves HTTP/2.
+pub use h2::log_connection_error as log_h2_connection_error;
 pub use h2::log_notice as log_h2_notice;
 pub use listener::{BindAddress, Listener};
 pub use master::{run_master, Host, MasterOutcome, WorkerStart};

@@ -27,7 +27,7 @@ WORKERS = {
     "gthread": (["--threads", "4", "h2_app:app"], "/download", b"Hello, World!\n"),
     "asgi": (["-k", "asgi", "asgi_h2:app"], "/blob", b"hello"),
 }
-CALM_LINE = r"WARNING.*HTTP/2 connection from 127\.0\.0\.1 .*(ENHANCE_YOUR_CALM|EnhanceYourCalm)"
+CALM_LINE = r"WARNING.*HTTP/2 connection from 127\.0\.0\.1 ended \(GOAWAY ENHANCE_YOUR_CALM\)"
 
 
 @pytest.fixture(params=sorted(WORKERS))

@@ -269,8 +269,9 @@ pub fn log_notice(peer: &PeerAddr, notice: H2Notice) {
 }
 
 /// A connection the client's behaviour ended: a warning for the floods
-/// the limits cut off (GOAWAY ENHANCE_YOUR_CALM), else a debug line.
-fn log_connection_error(peer: &PeerAddr, e: &H2Error) {
+/// the limits cut off (GOAWAY ENHANCE_YOUR_CALM), else a debug line, as
+/// for a broken HTTP/1 client. One wording for every worker.
+pub fn log_connection_error(peer: &PeerAddr, e: &H2Error) {
     let who = peer_text(peer);
     if e.code() == ErrorCode::EnhanceYourCalm {
         crate::warning!(

@@ -32,7 +32,7 @@ mod driver;
 mod exchange;
 mod shared;
 
-pub use driver::log_notice;
+pub use driver::{log_connection_error, log_notice};
 pub(crate) use driver::{H2Table, LoopWake, NewStream, Pumped};
 pub use exchange::H2Exchange;
 pub(crate) use exchange::{serve_stream, StreamJob};

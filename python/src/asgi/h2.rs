@@ -38,7 +38,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyTuple};
 use rcorn_core::http::h2::{
     encode_response_field, request_head, AppError, BodyRead, ErrorCode, H2Config, H2Connection,
-    H2Error, H2Event, H2Request,
+    H2Event, H2Request,
 };
 use rcorn_core::http::RequestHead;
 use rcorn_core::worker::WorkerEvent;
@@ -385,7 +385,7 @@ impl AsgiDriver {
                 }
                 Ok(H2Event::Closed) => return self.h2_end(py, id),
                 Err(e) => {
-                    log_connection_error(&c.conn.peer, &e);
+                    rcorn_io::log_h2_connection_error(&c.conn.peer, &e);
                     return self.h2_end(py, id);
                 }
             }
@@ -740,19 +740,6 @@ pub fn count_unfinished(h2: &H2Session) {
     for st in h2.streams.values() {
         let method = rcorn_io::metrics::method(st.head.method());
         rcorn_io::metrics::request_finished(method, 0, st.started.elapsed());
-    }
-}
-
-/// A flood cut off is the operator's business (a warning); any other
-/// broken client, as for HTTP/1, is logged at debug level.
-fn log_connection_error(peer: &rcorn_io::stream::PeerAddr, e: &H2Error) {
-    let peer = peer
-        .ip()
-        .map_or_else(|| "unix socket".to_owned(), |ip| ip.to_string());
-    if e.code() == ErrorCode::EnhanceYourCalm {
-        rcorn_io::warning!("HTTP/2 connection from {peer} closed: {e}");
-    } else {
-        rcorn_io::debug!("HTTP/2 connection from {peer} closed: {e}");
     }
 }
 
