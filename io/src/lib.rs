@@ -43,9 +43,11 @@ pub mod worker_loop;
 
 pub use app::App;
 pub use exchange::Exchange;
+/// The line an HTTP/2 connection the client's behaviour ended logs (a
+/// warning for a flood cut off), shared by every worker that serves HTTP/2.
+pub use h2::log_connection_error as log_h2_connection_error;
 /// The warning each HTTP/2 limit that cut off a stream logs, shared by
 /// every worker that serves HTTP/2.
-pub use h2::log_connection_error as log_h2_connection_error;
 pub use h2::log_notice as log_h2_notice;
 pub use listener::{BindAddress, Listener};
 pub use master::{run_master, Host, MasterOutcome, WorkerStart};

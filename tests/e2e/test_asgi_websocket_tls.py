@@ -4,7 +4,7 @@ with the `websockets` client trusting the certificate the test makes.
 The client is websockets' asyncio one. Its threaded (sync) client reads
 and writes one OpenSSL connection from two threads, which OpenSSL does
 not support: when the server's TLS 1.3 session ticket wakes the reading
-thread first, about one handshake in 200 here never sends its request.
+thread first, one handshake in 200 to 600 here never sent its request.
 """
 
 import asyncio
